@@ -1,0 +1,97 @@
+// DNS wire-format constants (RFC 1035, 3596, 6891, 7871, 8482) shared by the codec, the zone
+// loader and the tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace geodns::dns {
+
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kMaxNameLength = 255;   // wire form, including the root label
+inline constexpr size_t kMaxLabelLength = 63;
+inline constexpr size_t kMaxUdpPlain = 512;      // no EDNS (RFC 1035 4.2.1)
+inline constexpr size_t kMaxMessage = 65535;     // TCP length prefix limit
+
+namespace rrtype {
+inline constexpr uint16_t A = 1;
+inline constexpr uint16_t NS = 2;
+inline constexpr uint16_t CNAME = 5;
+inline constexpr uint16_t SOA = 6;
+inline constexpr uint16_t PTR = 12;
+inline constexpr uint16_t HINFO = 13;
+inline constexpr uint16_t MX = 15;
+inline constexpr uint16_t TXT = 16;
+inline constexpr uint16_t AAAA = 28;
+inline constexpr uint16_t SRV = 33;
+inline constexpr uint16_t DNAME = 39;
+inline constexpr uint16_t OPT = 41;
+inline constexpr uint16_t DS = 43;
+inline constexpr uint16_t RRSIG = 46;
+inline constexpr uint16_t TKEY = 249;
+inline constexpr uint16_t TSIG = 250;
+inline constexpr uint16_t IXFR = 251;
+inline constexpr uint16_t AXFR = 252;
+inline constexpr uint16_t MAILB = 253;
+inline constexpr uint16_t MAILA = 254;
+inline constexpr uint16_t ANY = 255;
+inline constexpr uint16_t CAA = 257;
+}  // namespace rrtype
+
+namespace rrclass {
+inline constexpr uint16_t IN = 1;
+inline constexpr uint16_t CH = 3;
+inline constexpr uint16_t NONE = 254;
+inline constexpr uint16_t ANY = 255;
+}  // namespace rrclass
+
+namespace rcode {
+inline constexpr uint8_t NOERROR = 0;
+inline constexpr uint8_t FORMERR = 1;
+inline constexpr uint8_t SERVFAIL = 2;
+inline constexpr uint8_t NXDOMAIN = 3;
+inline constexpr uint8_t NOTIMP = 4;
+inline constexpr uint8_t REFUSED = 5;
+inline constexpr uint16_t BADVERS = 16;  // extended: upper 8 bits go in the OPT TTL
+inline constexpr uint16_t BADCOOKIE = 23;
+}  // namespace rcode
+
+namespace opcode {
+inline constexpr uint8_t QUERY = 0;
+}
+
+namespace edns {
+inline constexpr uint16_t kOptionEcs = 8;      // RFC 7871
+inline constexpr uint16_t kOptionCookie = 10;  // RFC 7873
+inline constexpr uint16_t kOptionPadding = 12;
+}  // namespace edns
+
+// Header flag bits in the 16-bit flags word.
+namespace flag {
+inline constexpr uint16_t QR = 0x8000;
+inline constexpr uint16_t AA = 0x0400;
+inline constexpr uint16_t TC = 0x0200;
+inline constexpr uint16_t RD = 0x0100;
+inline constexpr uint16_t RA = 0x0080;
+inline constexpr uint16_t AD = 0x0020;
+inline constexpr uint16_t CD = 0x0010;
+}  // namespace flag
+
+inline uint16_t read_u16(const uint8_t* p) noexcept {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+inline uint32_t read_u32(const uint8_t* p) noexcept {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+inline void write_u16(uint8_t* p, uint16_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void write_u32(uint8_t* p, uint32_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+}  // namespace geodns::dns

@@ -1,0 +1,46 @@
+// A MaxMind-format (.mmdb) database opened with libmaxminddb (mmap'd, read-only). Both the
+// GeoIP2/GeoLite2 schema (country.iso_code, continent.code, subdivisions[0].iso_code,
+// location.latitude/longitude) and flat schemas (country_code, continent_code, latitude,
+// longitude, as in the ip-location-db packages) are understood.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "common/ip.h"
+#include "common/result.h"
+#include "geo/location.h"
+
+struct MMDB_s;
+
+namespace geodns::geo {
+
+class Database {
+ public:
+  static Result<std::shared_ptr<const Database>> open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Per-query lookup: no allocation, no lock, no exception. Returns out->found.
+  // A v4-mapped IPv6 address is looked up as IPv4. On a miss, *out is reset to "not found".
+  bool lookup(const IpAddress& addr, Location* out) const noexcept;
+
+  const std::string& path() const noexcept { return path_; }
+  std::string description() const;  // database_type and build time, for status output
+  uint64_t build_epoch() const noexcept;
+  std::time_t file_mtime() const noexcept { return mtime_; }
+
+ private:
+  Database() = default;
+  std::unique_ptr<MMDB_s> mmdb_;
+  std::string path_;
+  std::time_t mtime_ = 0;
+  bool ipv6_tree_ = false;
+};
+
+using DatabasePtr = std::shared_ptr<const Database>;
+
+}  // namespace geodns::geo

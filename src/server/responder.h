@@ -1,0 +1,39 @@
+// The seam between transport (UDP/TCP workers on libuv) and the DNS work (the pipeline).
+// One Responder per worker thread: it owns its scratch buffers and counters, so respond()
+// needs no lock and no allocation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "common/ip.h"
+
+namespace geodns::server {
+
+enum class Transport : uint8_t { udp, tcp };
+
+struct ClientInfo {
+  IpAddress address;  // source address of the packet / peer of the connection
+  uint16_t port = 0;
+  Transport transport = Transport::udp;
+};
+
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // Called by the worker before each batch of received packets (and before each TCP read
+  // callback): the place to pick up newly published snapshots.
+  virtual void begin_batch() noexcept {}
+  // Answers one DNS message. `out` has room for 65535 bytes. Returns the response length,
+  // or 0 to send nothing (e.g. the message was itself a response).
+  virtual size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
+                         std::span<uint8_t> out) noexcept = 0;
+};
+
+// Called once per worker thread, on that thread, before it starts serving.
+using ResponderFactory = std::function<std::unique_ptr<Responder>()>;
+
+}  // namespace geodns::server
