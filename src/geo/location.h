@@ -8,16 +8,17 @@
 namespace geodns::geo {
 
 struct Location {
-  bool found = false;                  // the database had a record for the address
-  std::array<char, 2> country{};       // ISO 3166-1 alpha-2, upper case; {0,0} unknown
-  std::array<char, 2> continent{};     // AF AN AS EU NA OC SA; derived from country if absent
-  std::array<char, 3> subdivision{};   // ISO 3166-2 part after "CC-", upper case, NUL padded
+  bool found = false;                 // the database had a record for the address
+  std::array<char, 2> country{};      // ISO 3166-1 alpha-2, upper case; {0,0} unknown
+  std::array<char, 2> continent{};    // AF AN AS EU NA OC SA; derived from country if absent
+  std::array<char, 3> subdivision{};  // ISO 3166-2 part after "CC-", upper case, NUL padded
   bool has_coordinates = false;
   bool coordinates_from_centroid = false;  // the database had none: country centroid used
   double latitude = 0;
   double longitude = 0;
   // Length of the database network that contains the address, counted in the address's own
-  // family (0..32 for IPv4 even when the database is an IPv6 tree). 0 if not found.
+  // family (0..32 for IPv4 even when the database is an IPv6 tree). Also set on a miss (the
+  // length of the empty network the address falls in), so an ECS scope can still be given.
   uint8_t prefix_length = 0;
 
   std::string_view country_code() const noexcept {

@@ -1,0 +1,166 @@
+#include "dns/name.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace geodns::dns {
+
+namespace {
+constexpr int kMaxPointerHops = 64;
+}
+
+bool read_name(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
+               size_t* out_len) noexcept {
+  size_t p = *pos;
+  size_t n = 0;
+  size_t end_pos = 0;  // where the caller resumes: after the first pointer, or the root label
+  bool jumped = false;
+  int hops = 0;
+  for (;;) {
+    if (p >= msg_len) return false;
+    const uint8_t len = msg[p];
+    if ((len & 0xC0) == 0xC0) {
+      if (p + 1 >= msg_len) return false;
+      const size_t target = (static_cast<size_t>(len & 0x3F) << 8) | msg[p + 1];
+      // Only backward pointers: a name can only refer to what came before it, which also
+      // rules out loops; the hop limit is a second line of defence.
+      if (target >= p || ++hops > kMaxPointerHops) return false;
+      if (!jumped) {
+        end_pos = p + 2;
+        jumped = true;
+      }
+      p = target;
+      continue;
+    }
+    if ((len & 0xC0) != 0) return false;  // 0x40/0x80: extended/binary labels (obsolete)
+    if (n + 1 + len > kMaxNameLength) return false;
+    if (p + 1 + len > msg_len) return false;
+    out[n++] = len;
+    if (len == 0) {
+      if (!jumped) end_pos = p + 1;
+      break;
+    }
+    std::memcpy(out + n, msg + p + 1, len);
+    n += len;
+    p += 1 + len;
+  }
+  *pos = end_pos;
+  *out_len = n;
+  return true;
+}
+
+bool skip_name(const uint8_t* msg, size_t msg_len, size_t* pos) noexcept {
+  uint8_t scratch[kMaxNameLength];
+  size_t len = 0;
+  return read_name(msg, msg_len, pos, scratch, &len);
+}
+
+void lower_name(const uint8_t* in, size_t len, uint8_t* out) noexcept {
+  size_t i = 0;
+  while (i < len) {
+    const uint8_t l = in[i];
+    out[i] = l;
+    ++i;
+    for (size_t j = 0; j < l && i < len; ++j, ++i) out[i] = ascii_lower(in[i]);
+  }
+}
+
+bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b,
+                        size_t b_len) noexcept {
+  if (a_len != b_len) return false;
+  // Length octets are < 64 and never letters, so folding every byte is safe.
+  for (size_t i = 0; i < a_len; ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+unsigned label_count(const uint8_t* name, size_t len) noexcept {
+  unsigned n = 0;
+  size_t i = 0;
+  while (i < len && name[i] != 0) {
+    ++n;
+    i += 1 + name[i];
+  }
+  return n;
+}
+
+bool name_from_text(std::string_view text, std::string* wire) {
+  // Built in a fixed buffer: GCC 12 warns falsely (-Wrestrict) on string appends here.
+  uint8_t out[kMaxNameLength + 1];
+  size_t n = 0;
+  uint8_t label[kMaxLabelLength + 1];
+  size_t label_len = 0;
+  auto flush = [&]() -> bool {
+    if (label_len == 0 || label_len > kMaxLabelLength) return false;
+    if (n + 1 + label_len + 1 > kMaxNameLength) return false;
+    out[n++] = static_cast<uint8_t>(label_len);
+    std::memcpy(out + n, label, label_len);
+    n += label_len;
+    label_len = 0;
+    return true;
+  };
+  auto push = [&](char c) -> bool {
+    if (label_len >= kMaxLabelLength + 1) return false;
+    label[label_len++] = static_cast<uint8_t>(c);
+    return true;
+  };
+  if (!(text == "." || text.empty())) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (c == '\\') {
+        if (i + 1 >= text.size()) return false;
+        const char n1 = text[i + 1];
+        if (n1 >= '0' && n1 <= '9') {
+          // \DDD: exactly three decimal digits, value <= 255.
+          if (i + 3 >= text.size()) return false;
+          int v = 0;
+          for (size_t k = 1; k <= 3; ++k) {
+            const char d = text[i + k];
+            if (d < '0' || d > '9') return false;
+            v = v * 10 + (d - '0');
+          }
+          if (v > 255 || !push(static_cast<char>(v))) return false;
+          i += 3;
+        } else {
+          if (!push(n1)) return false;
+          ++i;
+        }
+      } else if (c == '.') {
+        if (!flush()) return false;
+      } else if (!push(c)) {
+        return false;
+      }
+    }
+    if (label_len > 0 && !flush()) return false;
+  }
+  out[n++] = 0;
+  wire->assign(reinterpret_cast<const char*>(out), n);
+  return true;
+}
+
+std::string name_to_text(const uint8_t* wire, size_t len) {
+  std::string out;
+  size_t i = 0;
+  while (i < len && wire[i] != 0) {
+    const uint8_t l = wire[i++];
+    for (size_t j = 0; j < l && i < len; ++j, ++i) {
+      const auto c = static_cast<unsigned char>(wire[i]);
+      if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c <= 0x20 || c >= 0x7f) {
+        char buf[5];
+        std::snprintf(buf, sizeof(buf), "\\%03u", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    out += '.';
+  }
+  if (out.empty()) out = ".";
+  return out;
+}
+
+}  // namespace geodns::dns

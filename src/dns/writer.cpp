@@ -1,0 +1,229 @@
+#include "dns/writer.h"
+
+#include <cstring>
+
+#include "dns/name.h"
+
+namespace geodns::dns {
+
+// Our advertised EDNS UDP payload in responses (DNS flag day 2020: avoids fragmentation).
+static constexpr uint16_t kAdvertisedPayload = 1232;
+
+RdataLayout rdata_layout(uint16_t type) noexcept {
+  switch (type) {
+    case rrtype::NS:
+    case rrtype::CNAME:
+    case rrtype::PTR:
+      return RdataLayout::name;
+    case rrtype::MX:
+      return RdataLayout::pref_name;
+    case rrtype::SOA:
+      return RdataLayout::soa;
+    default:
+      return RdataLayout::opaque;
+  }
+}
+
+size_t opt_record_size(const Query& q) noexcept {
+  size_t n = 11;  // root owner, type, class, ttl, rdlength
+  if (q.ecs.present) n += 4 + 4 + (q.ecs.source_prefix + 7U) / 8U;
+  return n;
+}
+
+void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
+                           bool include_opt) noexcept {
+  q_ = &q;
+  buf_ = buf.data();
+  limit_ = limit < buf.size() ? limit : buf.size();
+  include_opt_ = include_opt;
+  if (include_opt_) limit_ -= opt_record_size(q);
+  counts_[0] = counts_[1] = counts_[2] = 0;
+  rcode_ = 0;
+  aa_ = false;
+  tc_ = false;
+  ecs_scope_ = 0;
+  known_count_ = 0;
+  pos_ = kHeaderSize;
+  if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
+    std::memcpy(buf_ + pos_, q.qname, q.qname_len);
+    remember(q.qname, q.qname_len, pos_);
+    pos_ += q.qname_len;
+    write_u16(buf_ + pos_, q.qtype);
+    write_u16(buf_ + pos_ + 2, q.qclass);
+    pos_ += 4;
+  }
+  after_question_ = pos_;
+  known_after_question_ = known_count_;
+}
+
+void ResponseWriter::remember(const uint8_t* name, size_t len, size_t offset) noexcept {
+  // Every suffix of the name becomes a compression target (offsets must fit in 14 bits).
+  size_t i = 0;
+  while (i < len && name[i] != 0 && known_count_ < kMaxKnown) {
+    if (offset + i > 0x3FFF) return;
+    known_[known_count_++] =
+        Known{name + i, static_cast<uint16_t>(len - i), static_cast<uint16_t>(offset + i)};
+    i += 1 + name[i];
+  }
+}
+
+bool ResponseWriter::write_name(const uint8_t* name, size_t len, bool compress) noexcept {
+  // Find the longest suffix already in the message.
+  size_t match_at = len;  // index in `name` where the compressed suffix starts
+  uint16_t match_offset = 0;
+  if (compress) {
+    size_t i = 0;
+    while (i < len && name[i] != 0) {
+      const size_t suffix_len = len - i;
+      for (size_t k = 0; k < known_count_; ++k) {
+        if (known_[k].len == suffix_len &&
+            names_equal_nocase(known_[k].name, suffix_len, name + i, suffix_len)) {
+          match_at = i;
+          match_offset = known_[k].offset;
+          break;
+        }
+      }
+      if (match_at != len) break;
+      i += 1 + name[i];
+    }
+  }
+  const size_t literal = match_at == len ? len : match_at;
+  const size_t need = literal + (match_at == len ? 0 : 2);
+  if (pos_ + need > limit_) return false;
+  std::memcpy(buf_ + pos_, name, literal);
+  const size_t start = pos_;
+  pos_ += literal;
+  if (match_at != len) {
+    write_u16(buf_ + pos_, static_cast<uint16_t>(0xC000 | match_offset));
+    pos_ += 2;
+    // Remember the literal labels (their suffixes continue through the pointer).
+    size_t i = 0;
+    while (i < match_at && known_count_ < kMaxKnown && start + i <= 0x3FFF) {
+      known_[known_count_++] = Known{name + i, static_cast<uint16_t>(len - i),
+                                     static_cast<uint16_t>(start + i)};
+      i += 1 + name[i];
+    }
+  } else {
+    remember(name, len, start);
+  }
+  return true;
+}
+
+bool ResponseWriter::add(Section s, const uint8_t* owner, size_t owner_len, uint16_t type,
+                         uint32_t ttl, const uint8_t* rdata, size_t rdata_len) noexcept {
+  const size_t start = pos_;
+  const size_t known_before = known_count_;
+  auto fail = [&]() {
+    pos_ = start;
+    known_count_ = known_before;
+    return false;
+  };
+  if (owner == nullptr) {
+    if (pos_ + 2 > limit_) return fail();
+    write_u16(buf_ + pos_, 0xC000 | kHeaderSize);
+    pos_ += 2;
+  } else if (!write_name(owner, owner_len, true)) {
+    return fail();
+  }
+  if (pos_ + 10 > limit_) return fail();
+  write_u16(buf_ + pos_, type);
+  write_u16(buf_ + pos_ + 2, q_->qclass == rrclass::CH ? rrclass::CH : rrclass::IN);
+  write_u32(buf_ + pos_ + 4, ttl);
+  const size_t rdlen_at = pos_ + 8;
+  pos_ += 10;
+  const size_t rdata_start = pos_;
+  switch (rdata_layout(type)) {
+    case RdataLayout::name:
+      if (!write_name(rdata, rdata_len, true)) return fail();
+      break;
+    case RdataLayout::pref_name:
+      if (rdata_len < 3 || pos_ + 2 > limit_) return fail();
+      std::memcpy(buf_ + pos_, rdata, 2);
+      pos_ += 2;
+      if (!write_name(rdata + 2, rdata_len - 2, true)) return fail();
+      break;
+    case RdataLayout::soa: {
+      // MNAME, RNAME, then five 32-bit fields. The loader guarantees the layout; check anyway.
+      size_t p = 0;
+      size_t n1 = 0;
+      while (p < rdata_len && rdata[p] != 0) p += 1 + rdata[p];
+      n1 = p + 1;
+      size_t p2 = n1;
+      while (p2 < rdata_len && rdata[p2] != 0) p2 += 1 + rdata[p2];
+      const size_t n2 = p2 + 1 - n1;
+      if (n1 + n2 + 20 != rdata_len) return fail();
+      if (!write_name(rdata, n1, true)) return fail();
+      if (!write_name(rdata + n1, n2, true)) return fail();
+      if (pos_ + 20 > limit_) return fail();
+      std::memcpy(buf_ + pos_, rdata + n1 + n2, 20);
+      pos_ += 20;
+      break;
+    }
+    case RdataLayout::opaque:
+      if (pos_ + rdata_len > limit_) return fail();
+      std::memcpy(buf_ + pos_, rdata, rdata_len);
+      pos_ += rdata_len;
+      break;
+  }
+  write_u16(buf_ + rdlen_at, static_cast<uint16_t>(pos_ - rdata_start));
+  ++counts_[static_cast<int>(s)];
+  return true;
+}
+
+void ResponseWriter::clear_records() noexcept {
+  pos_ = after_question_;
+  known_count_ = known_after_question_;
+  counts_[0] = counts_[1] = counts_[2] = 0;
+}
+
+void ResponseWriter::rollback(size_t m, Section s, uint16_t count) noexcept {
+  pos_ = m;
+  counts_[static_cast<int>(s)] = count;
+  // Compression entries pointing past the new end must go.
+  while (known_count_ > 0 && known_[known_count_ - 1].offset >= m) --known_count_;
+}
+
+size_t ResponseWriter::finish() noexcept {
+  uint16_t arcount = counts_[2];
+  if (include_opt_) {
+    // limit_ was reduced by the OPT size in begin(), so this always fits.
+    uint8_t* p = buf_ + pos_;
+    p[0] = 0;  // root owner
+    write_u16(p + 1, rrtype::OPT);
+    write_u16(p + 3, kAdvertisedPayload);
+    const uint32_t ext_rcode = static_cast<uint32_t>(rcode_ >> 4) & 0xFF;
+    uint32_t ttl = ext_rcode << 24;  // version 0
+    if (q_->dnssec_ok) ttl |= 0x8000;  // RFC 3225: DO copied into the response
+    write_u32(p + 5, ttl);
+    size_t rdlen = 0;
+    if (q_->ecs.present) {
+      const size_t addr_len = (q_->ecs.source_prefix + 7U) / 8U;
+      uint8_t* o = p + 11;
+      write_u16(o, edns::kOptionEcs);
+      write_u16(o + 2, static_cast<uint16_t>(4 + addr_len));
+      write_u16(o + 4, q_->ecs.family);
+      o[6] = q_->ecs.source_prefix;
+      o[7] = ecs_scope_;
+      std::memcpy(o + 8, q_->ecs.address.bytes.data(), addr_len);
+      rdlen = 8 + addr_len;
+    }
+    write_u16(p + 9, static_cast<uint16_t>(rdlen));
+    pos_ += 11 + rdlen;
+    ++arcount;
+  }
+  uint16_t flags = flag::QR;
+  flags |= static_cast<uint16_t>(q_->flags & 0x7800);  // opcode
+  flags |= static_cast<uint16_t>(q_->flags & (flag::RD | flag::CD));
+  if (aa_) flags |= flag::AA;
+  if (tc_) flags |= flag::TC;
+  flags |= static_cast<uint16_t>(rcode_ & 0xF);
+  write_u16(buf_, q_->id);
+  write_u16(buf_ + 2, flags);
+  write_u16(buf_ + 4, after_question_ > kHeaderSize ? 1 : 0);
+  write_u16(buf_ + 6, counts_[0]);
+  write_u16(buf_ + 8, counts_[1]);
+  write_u16(buf_ + 10, arcount);
+  return pos_;
+}
+
+}  // namespace geodns::dns

@@ -1,0 +1,83 @@
+// Builds a response in a caller-owned buffer: header, question, records with name
+// compression (RFC 1035 4.1.4), and the OPT record (RFC 6891) with ECS (RFC 7871). Space for
+// the OPT record is reserved up front, so a response that fits always carries it. No
+// allocation: the compression table is a fixed array.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "dns/query.h"
+#include "dns/wire.h"
+
+namespace geodns::dns {
+
+enum class Section : uint8_t { answer = 0, authority = 1, additional = 2 };
+
+// How names inside an RDATA are laid out, so they can be compressed (only the types RFC 3597
+// section 4 lists as compressible; every other RDATA is copied verbatim).
+enum class RdataLayout : uint8_t { opaque, name, pref_name, soa };
+RdataLayout rdata_layout(uint16_t type) noexcept;
+
+class ResponseWriter {
+ public:
+  // Starts a response to `q` in `buf`, at most `limit` bytes long (512 / EDNS size / 65535).
+  // Writes the header (ID, opcode, RD and CD copied, QR set) and, when the question was parsed,
+  // the question exactly as received. `include_opt` reserves room for an OPT record.
+  void begin(const Query& q, std::span<uint8_t> buf, size_t limit, bool include_opt) noexcept;
+
+  void set_rcode(uint16_t rcode) noexcept { rcode_ = rcode; }  // extended codes go in OPT
+  void set_aa(bool aa) noexcept { aa_ = aa; }
+  void set_tc() noexcept { tc_ = true; }
+  // ECS in the response: echo of the request's option with this scope (RFC 7871 7.2.1).
+  void set_ecs_scope(uint8_t scope) noexcept { ecs_scope_ = scope; }
+
+  // Appends a record. `owner` is an uncompressed wire name; pass nullptr to use the question
+  // name (written as a pointer to offset 12). Returns false, leaving the message unchanged,
+  // when the record does not fit.
+  bool add(Section s, const uint8_t* owner, size_t owner_len, uint16_t type, uint32_t ttl,
+           const uint8_t* rdata, size_t rdata_len) noexcept;
+
+  // Drops every record (keeps header and question): used before setting TC.
+  void clear_records() noexcept;
+  // Marks the point to roll back to / rolls back (e.g. a partial RRset that did not fit).
+  size_t mark() const noexcept { return pos_; }
+  uint16_t count(Section s) const noexcept { return counts_[static_cast<int>(s)]; }
+  void rollback(size_t mark, Section s, uint16_t count) noexcept;
+
+  // Writes the OPT record (if requested in begin) and the final header. Returns the length.
+  size_t finish() noexcept;
+
+ private:
+  bool write_name(const uint8_t* name, size_t len, bool compress) noexcept;
+  void remember(const uint8_t* name, size_t len, size_t offset) noexcept;
+
+  struct Known {
+    const uint8_t* name;  // uncompressed suffix, as written (caller-owned, outlives the writer)
+    uint16_t len;
+    uint16_t offset;  // where that suffix starts in the message
+  };
+  static constexpr size_t kMaxKnown = 48;
+
+  const Query* q_ = nullptr;
+  uint8_t* buf_ = nullptr;
+  size_t limit_ = 0;      // for records: total limit minus the reserved OPT size
+  size_t pos_ = 0;
+  size_t after_question_ = 0;
+  uint16_t counts_[3] = {0, 0, 0};
+  uint16_t rcode_ = 0;
+  bool aa_ = false;
+  bool tc_ = false;
+  bool include_opt_ = false;
+  uint8_t ecs_scope_ = 0;
+  Known known_[kMaxKnown];
+  size_t known_count_ = 0;
+  size_t known_after_question_ = 0;
+};
+
+// The OPT record we send: payload we accept, our ext-rcode/version, DO echoed, ECS echoed.
+size_t opt_record_size(const Query& q) noexcept;
+
+}  // namespace geodns::dns

@@ -1,0 +1,130 @@
+// geodns: an authoritative GeoDNS server. This file only parses the command line and hands
+// over to src/ops.
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "common/log.h"
+#include "ops/daemon.h"
+#include "ops/explain.h"
+#include "ops/options.h"
+
+namespace {
+
+constexpr const char* kVersion = "geodns 0.1.0";
+
+constexpr const char* kUsage = R"(usage:
+  geodns serve   [options]                 serve the zones until SIGTERM/SIGINT
+  geodns check   [options]                 validate config, zones and GeoIP database
+  geodns explain NAME --client ADDR[/LEN] [--type A|AAAA] [options]
+                                           why this client gets this answer
+  geodns version
+
+options:
+  --config FILE      server config (default: ./geodns.toml if present)
+  --zones DIR        zone directory (overrides the config)
+  --geoip FILE       MaxMind-format database (overrides the config)
+  --listen ADDR:PORT listen endpoint, repeatable ("127.0.0.1:5353", "[::1]:5353")
+  --threads N        worker threads (default: one per core)
+  --state-dir DIR    where health state and overrides persist
+  --log-level L      debug | info | warn | error
+)";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "geodns: " << msg << "\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage_error("a command is required");
+  const std::string_view command = argv[1];
+  if (command == "version" || command == "--version") {
+    std::cout << kVersion << "\n";
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  geodns::ops::CommonOptions opts;
+  geodns::ops::ExplainRequest explain;
+  std::vector<std::string> positional;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string* out) -> bool {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (arg == "--config") {
+      if (!value(&opts.config_path)) return usage_error("--config needs a file");
+    } else if (arg == "--zones") {
+      if (!value(&v)) return usage_error("--zones needs a directory");
+      opts.zones_dir = v;
+    } else if (arg == "--geoip") {
+      if (!value(&v)) return usage_error("--geoip needs a file");
+      opts.geoip_path = v;
+    } else if (arg == "--listen") {
+      if (!value(&v)) return usage_error("--listen needs ADDR:PORT");
+      opts.listen.push_back(v);
+    } else if (arg == "--threads") {
+      if (!value(&v)) return usage_error("--threads needs a number");
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || n == 0 || n > 256) {
+        return usage_error("--threads must be 1..256");
+      }
+      opts.threads = static_cast<unsigned>(n);
+    } else if (arg == "--state-dir") {
+      if (!value(&v)) return usage_error("--state-dir needs a directory");
+      opts.state_dir = v;
+    } else if (arg == "--log-level") {
+      if (!value(&v)) return usage_error("--log-level needs a level");
+      opts.log_level = v;
+    } else if (arg == "--client" && command == "explain") {
+      if (!value(&explain.client)) return usage_error("--client needs an address");
+    } else if (arg == "--type" && command == "explain") {
+      if (!value(&explain.type)) return usage_error("--type needs A or AAAA");
+    } else if (!arg.empty() && arg[0] == '-') {
+      return usage_error("unknown option " + std::string(arg));
+    } else {
+      positional.emplace_back(arg);
+    }
+  }
+
+  if (command == "serve") {
+    if (!positional.empty()) return usage_error("serve takes no arguments");
+    return geodns::ops::run_daemon(opts);
+  }
+  if (command == "check") {
+    if (!positional.empty()) return usage_error("check takes no arguments");
+    auto config = geodns::ops::resolve_config(opts);
+    if (!config) {
+      std::cerr << config.error().to_string() << "\n";
+      return 1;
+    }
+    return geodns::ops::check(config.value(), std::cout, std::cerr) == 0 ? 0 : 1;
+  }
+  if (command == "explain") {
+    if (positional.size() != 1) return usage_error("explain needs exactly one NAME");
+    if (explain.client.empty()) return usage_error("explain needs --client ADDR[/PREFIX]");
+    explain.name = positional[0];
+    if (!opts.log_level) opts.log_level = "warn";
+    auto config = geodns::ops::resolve_config(opts);
+    if (!config) {
+      std::cerr << config.error().to_string() << "\n";
+      return 1;
+    }
+    if (auto st = geodns::ops::explain(config.value(), explain, std::cout); !st) {
+      std::cerr << "geodns explain: " << st.error().to_string() << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  return usage_error("unknown command \"" + std::string(command) + "\"");
+}

@@ -1,0 +1,27 @@
+// `geodns explain NAME --client ADDR[/PREFIX] [--type A|AAAA]`: runs the very pipeline the
+// server runs on a query carrying the client as EDNS Client Subnet, and prints why the answer
+// is what it is: location, matched rule, candidates with health, answer, TTL and ECS scope.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "common/result.h"
+#include "ops/options.h"
+
+namespace geodns::ops {
+
+struct ExplainRequest {
+  std::string name;
+  std::string client;  // "81.2.69.160" or "81.2.69.0/24"
+  std::string type = "A";
+};
+
+// Prints the explanation to `out`. Errors (bad name, bad address, broken config) come back.
+Status explain(const zone::ServerConfig& config, const ExplainRequest& request, std::ostream& out);
+
+// `geodns check`: validates the config, every zone and the database; prints each error.
+// Returns the number of errors.
+size_t check(const zone::ServerConfig& config, std::ostream& out, std::ostream& err);
+
+}  // namespace geodns::ops

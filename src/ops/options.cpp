@@ -1,0 +1,35 @@
+#include "ops/options.h"
+
+#include <filesystem>
+
+#include "common/log.h"
+
+namespace geodns::ops {
+
+Result<zone::ServerConfig> resolve_config(const CommonOptions& options) {
+  zone::ServerConfig config;
+  std::string path = options.config_path;
+  if (path.empty() && std::filesystem::exists("geodns.toml") && !options.zones_dir) {
+    path = "geodns.toml";  // the shipped demo config, when run from the source tree
+  }
+  if (!path.empty()) {
+    auto loaded = zone::load_server_config(path);
+    if (!loaded) return loaded.error();
+    config = std::move(loaded.value());
+  }
+  if (options.zones_dir) config.zones_dir = *options.zones_dir;
+  if (options.geoip_path) config.geoip_path = *options.geoip_path;
+  if (!options.listen.empty()) config.listen = options.listen;
+  if (options.threads) config.threads = *options.threads;
+  if (options.log_level) config.log_level = *options.log_level;
+  if (options.state_dir) config.state_dir = *options.state_dir;
+  log::Level level{};
+  if (!log::parse_level(config.log_level, &level)) {
+    return make_error("unknown log level \"" + config.log_level +
+                      "\" (debug, info, warn, error)");
+  }
+  log::set_level(level);
+  return config;
+}
+
+}  // namespace geodns::ops

@@ -1,0 +1,26 @@
+// Command-line settings shared by `serve`, `check` and `explain`: they override the config file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "zone/config.h"
+
+namespace geodns::ops {
+
+struct CommonOptions {
+  std::string config_path;  // "" = ./geodns.toml if it exists, else built-in defaults
+  std::optional<std::string> zones_dir;
+  std::optional<std::string> geoip_path;
+  std::vector<std::string> listen;
+  std::optional<unsigned> threads;
+  std::optional<std::string> log_level;
+  std::optional<std::string> state_dir;
+};
+
+// Loads the config file (or defaults) and applies the command-line overrides.
+Result<zone::ServerConfig> resolve_config(const CommonOptions& options);
+
+}  // namespace geodns::ops

@@ -1,0 +1,440 @@
+#include "server/pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dns/name.h"
+
+namespace geodns::server {
+
+using dns::Section;
+namespace rrtype = dns::rrtype;
+namespace rcode = dns::rcode;
+
+namespace {
+
+std::string txt_rdata(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size() || i == 0; i += 255) {
+    const std::string chunk = text.substr(i, 255);
+    out.push_back(static_cast<char>(chunk.size()));
+    out += chunk;
+    if (text.empty()) break;
+  }
+  return out;
+}
+
+// Is `name` equal to or below `origin` (both lower-case uncompressed wire names)?
+bool is_at_or_below(const uint8_t* name, size_t len, const std::string& origin) noexcept {
+  if (len < origin.size()) return false;
+  size_t pos = 0;
+  while (len - pos > origin.size()) {
+    if (name[pos] == 0) return false;
+    pos += 1 + name[pos];
+  }
+  return len - pos == origin.size() && std::memcmp(name + pos, origin.data(), origin.size()) == 0;
+}
+
+bool equals_literal(const dns::Query& q, const char* wire, size_t len) noexcept {
+  return q.qname_len == len && std::memcmp(q.qname_lower, wire, len) == 0;
+}
+
+struct Lookup {
+  enum Kind { found, referral, nxdomain } kind = nxdomain;
+  const zone::Node* node = nullptr;  // found: the node (maybe a wildcard); referral: the cut
+};
+
+// RFC 1034 4.3.2 step 3, without the parts handled by the caller (CNAME, steering).
+Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qtype,
+            uint8_t* wildcard_buf) noexcept {
+  const std::string_view key(reinterpret_cast<const char*>(name), len);
+  if (const zone::Node* node = zone.find(key)) {
+    if (node->cut >= 0) {
+      const zone::Node& cut = zone.nodes[static_cast<size_t>(node->cut)];
+      // The parent side answers DS at the cut itself (RFC 4035 3.1.4.1); all else is referred.
+      if (!(&cut == node && qtype == rrtype::DS)) return {Lookup::referral, &cut};
+    }
+    return {Lookup::found, node};
+  }
+  // Closest encloser: strip labels until a node exists (the apex always does).
+  size_t pos = 0;
+  const zone::Node* encloser = nullptr;
+  while (pos < len && name[pos] != 0) {
+    pos += 1 + name[pos];
+    if (len - pos < zone.origin.size()) break;
+    encloser = zone.find(key.substr(pos));
+    if (encloser != nullptr) break;
+  }
+  if (encloser == nullptr) return {};
+  if (encloser->cut >= 0)
+    return {Lookup::referral, &zone.nodes[static_cast<size_t>(encloser->cut)]};
+  // Wildcard at the closest encloser (RFC 4592 3.3.1).
+  const size_t enc_len = len - pos;
+  if (enc_len + 2 > dns::kMaxNameLength) return {};
+  wildcard_buf[0] = 1;
+  wildcard_buf[1] = '*';
+  std::memcpy(wildcard_buf + 2, name + pos, enc_len);
+  const std::string_view wkey(reinterpret_cast<const char*>(wildcard_buf), enc_len + 2);
+  if (const zone::Node* wild = zone.find(wkey)) return {Lookup::found, wild};
+  return {};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed)
+    : snapshots_(snapshots),
+      config_(std::move(config)),
+      zones_(snapshots.zones),
+      health_(*snapshots.health),
+      geoip_(snapshots.geoip),
+      rotation_(seed) {
+  config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
+  chaos_id_txt_ = txt_rdata(config_.chaos_id);
+  chaos_version_txt_ = txt_rdata(config_.chaos_version);
+}
+
+void Pipeline::begin_batch() noexcept {
+  // Picking up a new snapshot copies a shared_ptr under the publisher's mutex: once per batch
+  // and only when the generation moved, never per query.
+  zones_.refresh();
+  health_.refresh();
+  geoip_.refresh();
+}
+
+size_t Pipeline::respond_explained(std::span<const uint8_t> query, const ClientInfo& client,
+                                   std::span<uint8_t> out, SteerExplanation* explanation) {
+  explain_ = explanation;
+  const size_t n = respond(query, client, out);
+  explain_ = nullptr;
+  return n;
+}
+
+size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& client,
+                         std::span<uint8_t> out) noexcept {
+  counters_.bump(client.transport == Transport::tcp ? counters_.queries_tcp
+                                                    : counters_.queries_udp);
+  const dns::ParseStatus st = dns::parse_query(query, &q_);
+  if (st == dns::ParseStatus::drop) {
+    counters_.bump(counters_.dropped);
+    return 0;
+  }
+  size_t limit = dns::kMaxMessage;
+  if (client.transport == Transport::udp) {
+    limit = q_.has_edns
+                ? std::clamp<size_t>(q_.udp_payload, dns::kMaxUdpPlain, config_.max_udp_payload)
+                : dns::kMaxUdpPlain;
+  }
+  w_.begin(q_, out, limit, q_.has_edns);
+  overflow_ = false;
+  switch (st) {
+    case dns::ParseStatus::formerr:
+      w_.set_rcode(rcode::FORMERR);
+      break;
+    case dns::ParseStatus::notimp:
+      w_.set_rcode(rcode::NOTIMP);
+      break;
+    case dns::ParseStatus::badvers:
+      w_.set_rcode(rcode::BADVERS);
+      break;
+    case dns::ParseStatus::ok:
+      answer(client);
+      break;
+    case dns::ParseStatus::drop:
+      break;
+  }
+  if (overflow_) truncate();
+  const size_t n = w_.finish();
+  counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
+  return n;
+}
+
+void Pipeline::truncate() noexcept {
+  // RFC 2181 9 / RFC 1035: a UDP answer that does not fit is sent with TC and no records, and
+  // the resolver retries over TCP.
+  w_.clear_records();
+  w_.set_tc();
+  counters_.bump(counters_.truncated);
+}
+
+void Pipeline::answer(const ClientInfo& client) noexcept {
+  if (q_.qclass == dns::rrclass::CH) {
+    answer_chaos();
+    return;
+  }
+  if (q_.qclass != dns::rrclass::IN && q_.qclass != dns::rrclass::ANY) {
+    w_.set_rcode(rcode::REFUSED);
+    return;
+  }
+  switch (q_.qtype) {
+    case rrtype::OPT:
+    case rrtype::TSIG:
+    case rrtype::TKEY:
+      // Meta types that may not appear in a question (RFC 6895 3.1).
+      w_.set_rcode(rcode::FORMERR);
+      return;
+    case rrtype::MAILA:
+    case rrtype::MAILB:
+      w_.set_rcode(rcode::NOTIMP);
+      return;
+    case rrtype::AXFR:
+    case rrtype::IXFR:
+      // No zone transfers from a steering server: its answers depend on the client.
+      w_.set_rcode(rcode::REFUSED);
+      return;
+    default:
+      break;
+  }
+  const zone::ZoneSet* zones = zones_.get();
+  const zone::Zone* zone = zones == nullptr
+                               ? nullptr
+                               : zones->find_zone(std::string_view(
+                                     reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len));
+  if (zone == nullptr) {
+    w_.set_rcode(rcode::REFUSED);  // not authoritative for this name
+    return;
+  }
+  answer_in_zone(*zone, client);
+}
+
+void Pipeline::answer_chaos() noexcept {
+  static constexpr char kIdServer[] = "\2id\6server";
+  static constexpr char kHostnameBind[] = "\x08hostname\4bind";
+  static constexpr char kVersionBind[] = "\7version\4bind";
+  static constexpr char kVersionServer[] = "\7version\6server";
+  const std::string* txt = nullptr;
+  if (!config_.chaos_enabled) {
+    w_.set_rcode(rcode::REFUSED);
+    return;
+  }
+  // sizeof includes the terminating NUL, which doubles as the root label.
+  if (equals_literal(q_, kIdServer, sizeof(kIdServer)) ||
+      equals_literal(q_, kHostnameBind, sizeof(kHostnameBind))) {
+    txt = &chaos_id_txt_;
+    if (config_.chaos_id.empty()) txt = nullptr;
+  } else if (equals_literal(q_, kVersionBind, sizeof(kVersionBind)) ||
+             equals_literal(q_, kVersionServer, sizeof(kVersionServer))) {
+    txt = &chaos_version_txt_;
+    if (config_.chaos_version.empty()) txt = nullptr;
+  }
+  if (txt == nullptr) {
+    w_.set_rcode(rcode::REFUSED);
+    return;
+  }
+  w_.set_aa(true);
+  if (q_.qtype != rrtype::TXT && q_.qtype != rrtype::ANY) return;  // NODATA
+  if (!w_.add(Section::answer, nullptr, 0, rrtype::TXT, 0,
+              reinterpret_cast<const uint8_t*>(txt->data()), txt->size())) {
+    overflow_ = true;
+  }
+}
+
+bool Pipeline::add_rrset(Section s, const uint8_t* owner, size_t owner_len,
+                         const zone::RRset& rrset) noexcept {
+  const size_t mark = w_.mark();
+  const uint16_t count = w_.count(s);
+  for (const auto& rd : rrset.rdatas) {
+    if (!w_.add(s, owner, owner_len, rrset.type, rrset.ttl_s,
+                reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+      w_.rollback(mark, s, count);  // an RRset goes out whole or not at all
+      return false;
+    }
+  }
+  return true;
+}
+
+void Pipeline::add_soa_negative(const zone::Zone& zone) noexcept {
+  const zone::RRset* soa = zone.apex().find(rrtype::SOA);
+  if (soa == nullptr || soa->rdatas.empty()) return;
+  const auto& rd = soa->rdatas.front();
+  // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, MINIMUM).
+  if (!w_.add(Section::authority, reinterpret_cast<const uint8_t*>(zone.origin.data()),
+              zone.origin.size(), rrtype::SOA, zone.negative_ttl_s,
+              reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+    overflow_ = true;
+  }
+}
+
+void Pipeline::add_target_addresses(const zone::Zone& zone, const zone::RRset& rrset,
+                                    Section section, bool required) noexcept {
+  // Addresses of the names an NS/MX/SRV RRset points to, when we hold them (RFC 1034 4.3.2
+  // step 6; for referrals the glue of RFC 9471, which must fit or the answer is truncated).
+  for (const auto& rd : rrset.rdatas) {
+    const auto* p = reinterpret_cast<const uint8_t*>(rd.data());
+    size_t off = 0;
+    if (rrset.type == rrtype::MX) off = 2;
+    if (rrset.type == rrtype::SRV) off = 6;
+    if (rd.size() <= off) continue;
+    const size_t len = rd.size() - off;
+    uint8_t lower[dns::kMaxNameLength];
+    if (len > sizeof(lower)) continue;
+    dns::lower_name(p + off, len, lower);
+    if (!is_at_or_below(lower, len, zone.origin)) continue;
+    const zone::Node* target =
+        zone.find(std::string_view(reinterpret_cast<const char*>(lower), len));
+    if (target == nullptr) continue;
+    const bool in_bailiwick = target->cut >= 0;
+    for (uint16_t type : {rrtype::A, rrtype::AAAA}) {
+      const zone::RRset* addr = target->find(type);
+      if (addr == nullptr) continue;
+      if (!add_rrset(section, p + off, len, *addr) && required && in_bailiwick) {
+        overflow_ = true;
+        return;
+      }
+    }
+  }
+}
+
+void Pipeline::add_referral(const zone::Zone& zone, const zone::Node& cut) noexcept {
+  // RFC 1034 4.3.2 step 3b: not authoritative below a cut; refer with NS and glue.
+  w_.set_aa(false);
+  const zone::RRset* ns = cut.find(rrtype::NS);
+  if (ns == nullptr) return;
+  const auto* owner = reinterpret_cast<const uint8_t*>(cut.name.data());
+  if (!add_rrset(Section::authority, owner, cut.name.size(), *ns)) {
+    overflow_ = true;
+    return;
+  }
+  add_target_addresses(zone, *ns, Section::additional, true);
+}
+
+bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+                              size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept {
+  const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
+  const uint8_t family = qtype == rrtype::AAAA ? 6 : 4;
+  steer::ClientView view;
+  uint8_t scope_offset = 0;  // v4-mapped ECS: scopes are reported in IPv6 bits
+  const geo::Database* db = geoip_.get();
+  if (rule.depends_on_client) {
+    const dns::EcsOption& ecs = q_.ecs;
+    if (ecs.present && ecs.source_prefix > 0) {
+      // RFC 7871 7.1.1 / privacy: never look deeper than /24 (IPv4) or /56 (IPv6).
+      IpAddress a = ecs.address;
+      unsigned src = ecs.source_prefix;
+      if (a.is_v6() && src >= 96 && a.is_v4_mapped()) {
+        a = a.unmapped();
+        src -= 96;
+        scope_offset = 96;
+      }
+      const unsigned eff = std::min(src, a.is_v4() ? 24U : 56U);
+      view.address = a.masked(eff);
+      view.max_scope = static_cast<uint8_t>(eff);
+    } else {
+      // No ECS (or ECS /0, the resolver's opt-out): locate by the packet's source address.
+      view.address = client.address.unmapped();
+      view.max_scope = ecs.present ? 0 : view.address.bit_length();
+    }
+    if (db != nullptr) {
+      db->lookup(view.address, &location_);
+      view.location = &location_;
+    }
+  }
+  steer::Trace* trace = explain_ != nullptr ? &explain_->trace : nullptr;
+  static const steer::HealthView kAllUp;  // before any view is published: nothing is down
+  const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
+  steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
+  counters_.bump(counters_.steered);
+  if (decision_.failed_open) counters_.bump(counters_.failed_open);
+  uint8_t scope = decision_.scope;
+  if (scope_offset != 0) scope = static_cast<uint8_t>(scope + scope_offset);
+  if (q_.ecs.present) w_.set_ecs_scope(std::min(scope, q_.ecs.source_prefix));
+  if (explain_ != nullptr) {
+    explain_->steered = true;
+    explain_->zone = &zone;
+    explain_->rule = &rule;
+    explain_->have_database = db != nullptr;
+    explain_->location = location_;
+    explain_->lookup_address = view.address;
+    explain_->decision = decision_;
+    explain_->response_scope = q_.ecs.present ? std::min(scope, q_.ecs.source_prefix) : 0;
+  }
+  const uint16_t type = family == 6 ? rrtype::AAAA : rrtype::A;
+  const size_t rdlen = family == 6 ? 16 : 4;
+  const size_t mark = w_.mark();
+  const uint16_t count = w_.count(Section::answer);
+  for (uint32_t i = 0; i < decision_.count; ++i) {
+    if (!w_.add(Section::answer, owner, owner_len, type, decision_.ttl_s,
+                decision_.addresses[i]->bytes.data(), rdlen)) {
+      // Fewer addresses is still a correct answer; none at all is not.
+      if (i == 0) {
+        w_.rollback(mark, Section::answer, count);
+        overflow_ = true;
+      }
+      break;
+    }
+  }
+  return decision_.count > 0;
+}
+
+void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) noexcept {
+  w_.set_aa(true);
+  const uint16_t qtype = q_.qtype;
+  const uint8_t* owner = nullptr;  // nullptr: the question name (pointer to offset 12)
+  size_t owner_len = 0;
+  const uint8_t* name = q_.qname_lower;
+  size_t name_len = q_.qname_len;
+  uint8_t wildcard_buf[dns::kMaxNameLength + 2];
+
+  // Follows in-zone CNAME chains (RFC 1034 4.3.2 step 3a); 16 links at most, so a loop in
+  // the zone data ends the chain instead of the server.
+  for (int hop = 0; hop < 16; ++hop) {
+    const Lookup lk = find(zone, name, name_len, qtype, wildcard_buf);
+    if (lk.kind == Lookup::referral) {
+      if (hop == 0) add_referral(zone, *lk.node);
+      return;  // a CNAME into a delegated name: the resolver follows it from here
+    }
+    if (lk.kind == Lookup::nxdomain) {
+      w_.set_rcode(rcode::NXDOMAIN);  // RFC 6604: the rcode speaks for the last name
+      add_soa_negative(zone);
+      return;
+    }
+    const zone::Node& node = *lk.node;
+    if (node.rule >= 0 && (qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY)) {
+      if (!answer_steered(zone, node, owner, owner_len, qtype == rrtype::ANY ? rrtype::A : qtype,
+                          client)) {
+        add_soa_negative(zone);
+      }
+      return;
+    }
+    const zone::RRset* cname = node.find(rrtype::CNAME);
+    if (cname != nullptr && qtype != rrtype::CNAME && !cname->rdatas.empty()) {
+      if (!add_rrset(Section::answer, owner, owner_len, *cname)) {
+        overflow_ = true;
+        return;
+      }
+      const std::string& target = cname->rdatas.front();
+      if (target.size() > dns::kMaxNameLength) return;
+      uint8_t* next = scratch_[hop & 1];
+      dns::lower_name(reinterpret_cast<const uint8_t*>(target.data()), target.size(), next);
+      owner = reinterpret_cast<const uint8_t*>(target.data());
+      owner_len = target.size();
+      name = next;
+      name_len = target.size();
+      if (!is_at_or_below(name, name_len, zone.origin)) return;  // leaves the zone
+      continue;
+    }
+    if (qtype == rrtype::ANY) {
+      // RFC 8482 4.1: answer ANY with one RRset rather than everything at the name.
+      if (!node.rrsets.empty()) {
+        if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front())) overflow_ = true;
+      } else {
+        add_soa_negative(zone);
+      }
+      return;
+    }
+    const zone::RRset* rrset = node.find(qtype);
+    if (rrset == nullptr) {
+      add_soa_negative(zone);  // NODATA (also for empty non-terminals)
+      return;
+    }
+    if (!add_rrset(Section::answer, owner, owner_len, *rrset)) {
+      overflow_ = true;
+      return;
+    }
+    if (qtype == rrtype::MX || qtype == rrtype::SRV || qtype == rrtype::NS) {
+      add_target_addresses(zone, *rrset, Section::additional, false);
+    }
+    return;
+  }
+}
+
+}  // namespace geodns::server

@@ -1,0 +1,112 @@
+// The query pipeline: request bytes + client -> response bytes, written into the caller's
+// buffer. One Pipeline per worker thread: it owns its parse state, its snapshot readers and its
+// counters, so respond() takes no lock and allocates nothing.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "common/published.h"
+#include "dns/query.h"
+#include "dns/writer.h"
+#include "geo/database.h"
+#include "server/responder.h"
+#include "steer/health_view.h"
+#include "steer/policy.h"
+#include "zone/zone_set.h"
+
+namespace geodns::server {
+
+struct PipelineConfig {
+  uint32_t max_udp_payload = 1232;  // our ceiling for UDP responses (512..4096)
+  bool chaos_enabled = true;
+  std::string chaos_id;       // id.server / hostname.bind
+  std::string chaos_version;  // version.bind / version.server; "" = refuse
+};
+
+// What every worker's pipeline reads: the published snapshots. Owned by the daemon; the
+// health view is published by the prober (src/health), or is a fixed all-up view.
+struct Snapshots {
+  Published<zone::ZoneSet> zones;
+  Published<geo::Database> geoip;  // may hold nullptr: no database configured
+  const Published<steer::HealthView>* health = nullptr;
+};
+
+// Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
+// read by the control thread for metrics.
+struct Counters {
+  static constexpr size_t kRcodes = 24;
+  std::atomic<uint64_t> queries_udp{0};
+  std::atomic<uint64_t> queries_tcp{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> truncated{0};
+  std::atomic<uint64_t> steered{0};
+  std::atomic<uint64_t> failed_open{0};
+  std::array<std::atomic<uint64_t>, kRcodes> rcodes{};
+  std::array<std::atomic<uint64_t>, 256> qtypes{};  // types >= 256 counted in slot 0
+  void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+};
+
+// The facts behind a steered answer, for `geodns explain`.
+struct SteerExplanation {
+  bool steered = false;
+  const zone::Zone* zone = nullptr;
+  const steer::Rule* rule = nullptr;
+  geo::Location location;
+  bool have_database = false;
+  IpAddress lookup_address;
+  steer::Decision decision;
+  steer::Trace trace;
+  uint8_t response_scope = 0;
+};
+
+class Pipeline final : public Responder {
+ public:
+  Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed);
+
+  void begin_batch() noexcept override;
+  size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
+                 std::span<uint8_t> out) noexcept override;
+
+  // Same as respond(), and records why a steered name got its answer (allocates: explain only).
+  size_t respond_explained(std::span<const uint8_t> query, const ClientInfo& client,
+                           std::span<uint8_t> out, SteerExplanation* explanation);
+
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  void answer(const ClientInfo& client) noexcept;
+  void answer_chaos() noexcept;
+  void answer_in_zone(const zone::Zone& zone, const ClientInfo& client) noexcept;
+  bool add_rrset(dns::Section s, const uint8_t* owner, size_t owner_len,
+                 const zone::RRset& rrset) noexcept;
+  void add_soa_negative(const zone::Zone& zone) noexcept;
+  void add_referral(const zone::Zone& zone, const zone::Node& cut) noexcept;
+  void add_target_addresses(const zone::Zone& zone, const zone::RRset& rrset, dns::Section section,
+                            bool required) noexcept;
+  // Returns false when nothing was answered (NODATA).
+  bool answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+                      size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
+  void truncate() noexcept;
+
+  const Snapshots& snapshots_;
+  PipelineConfig config_;
+  Published<zone::ZoneSet>::Reader zones_;
+  Published<steer::HealthView>::Reader health_;
+  Published<geo::Database>::Reader geoip_;
+  dns::Query q_;
+  dns::ResponseWriter w_;
+  geo::Location location_;
+  steer::Decision decision_;
+  uint64_t rotation_;
+  uint8_t scratch_[2][dns::kMaxNameLength + 2];  // lower-cased names while following CNAMEs
+  std::string chaos_id_txt_;
+  std::string chaos_version_txt_;
+  Counters counters_;
+  SteerExplanation* explain_ = nullptr;
+  bool overflow_ = false;  // a required record did not fit: the answer gets TC
+};
+
+}  // namespace geodns::server

@@ -1,0 +1,57 @@
+// The steering policies: pure functions of (rule, client, health view) -> addresses. Called
+// per query on the packet path: no allocation, no lock, no exception (unless a Trace is asked
+// for, which only `geodns explain` does).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/ip.h"
+#include "geo/location.h"
+#include "steer/health_view.h"
+#include "steer/rule.h"
+
+namespace geodns::steer {
+
+inline constexpr size_t kMaxAnswerAddresses = 64;
+
+struct ClientView {
+  IpAddress address;          // the address that decides (ECS address, or packet source)
+  uint8_t max_scope = 0;      // the ECS scope may not exceed this (effective source prefix)
+  const geo::Location* location = nullptr;  // nullptr: no database configured
+};
+
+// Why an answer is what it is: only filled for `explain` (it allocates).
+struct Trace {
+  struct Candidate {
+    uint32_t dc = 0;
+    uint32_t up = 0;      // healthy addresses of the asked family
+    uint32_t total = 0;   // addresses of the asked family
+    Override override_state = Override::none;
+    double distance_km = -1;
+  };
+  std::string matched;  // "nets 203.0.113.0/24", "map.EU", "map.default", "nearest", ...
+  std::vector<Candidate> candidates;  // in the order they were considered
+  std::string outcome;
+};
+
+struct Decision {
+  const IpAddress* addresses[kMaxAnswerAddresses] = {};
+  uint32_t count = 0;
+  uint32_t ttl_s = 0;
+  uint8_t scope = 0;         // ECS scope prefix for the response
+  int32_t dc = -1;           // the datacenter that answered; -1 if several or none
+  bool degraded = false;     // some candidate address is down: short TTL
+  bool failed_open = false;  // every candidate was down; answered per on_all_down
+  bool nodata = false;       // nothing to answer with (no address of this family, or nodata)
+};
+
+// `family` is 4 (A) or 6 (AAAA). `rotation` is a per-query counter: it rotates the addresses
+// and drives the weighted choice.
+void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
+              const ClientView& client, const HealthView& health, uint64_t rotation,
+              Decision* out, Trace* trace = nullptr) noexcept;
+
+}  // namespace geodns::steer
