@@ -1,0 +1,72 @@
+// Proves that answering a query allocates nothing: operator new/delete are replaced for this
+// binary and counted while the pipeline answers static, negative and geo+ECS queries.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "fixture.h"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<size_t> g_allocations{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace geodns::server::testing {
+namespace {
+
+using dns::testing::QueryBuilder;
+
+TEST(PipelineAllocations, NoHeapAllocationPerQuery) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  PipelineFixture f;
+  ASSERT_TRUE(f.errors.empty());
+  std::vector<std::vector<uint8_t>> queries;
+  QueryBuilder s;
+  s.name = "ns1.example.com";
+  queries.push_back(s.build());
+  QueryBuilder nx;
+  nx.name = "nope.example.com";
+  queries.push_back(nx.build());
+  QueryBuilder cn;
+  cn.name = "alias.example.com";
+  queries.push_back(cn.build());
+  QueryBuilder geo;
+  geo.name = "www.example.com";
+  geo.ecs(1, 24, 0, {81, 2, 69});
+  queries.push_back(geo.build());
+  QueryBuilder near;
+  near.name = "near.example.com";
+  near.ecs(1, 24, 0, {8, 8, 8});
+  queries.push_back(near.build());
+  QueryBuilder mx;
+  mx.name = "example.com";
+  mx.qtype = dns::rrtype::MX;
+  queries.push_back(mx.build());
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  size_t total = 0;
+  g_counting = true;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries) total += f.pipeline->respond(q, ci, out);
+  }
+  g_counting = false;
+  EXPECT_GT(total, 0u);
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+}  // namespace
+}  // namespace geodns::server::testing
