@@ -22,7 +22,9 @@ class CidrTable {
   bool empty() const noexcept;
   size_t size() const noexcept;
 
-  // Longest matching prefix. A v4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 entries.
+  // Longest matching prefix. A v4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 entries
+  // and is then treated as its IPv4 address: Match::prefix_length counts IPv4 bits. Likewise a
+  // v4-mapped prefix of length >= 96 is stored as the IPv4 prefix.
   std::optional<Match> lookup(const IpAddress& addr) const noexcept;
 
   // ECS scope help: given that `addr` was decided by a network of `decided_length` bits (a
@@ -30,6 +32,7 @@ class CidrTable {
   // decided_length such that addr/S contains no entry of this table that does not also
   // contain addr (an entry "inside" the decided network that would answer differently).
   // Returns decided_length when there is no such entry. Never more than the family's bits.
+  // For a v4-mapped `addr`, decided_length and the result count IPv4 bits (as lookup does).
   uint8_t scope_excluding_inner(const IpAddress& addr, uint8_t decided_length) const noexcept;
 
  private:

@@ -11,8 +11,8 @@ struct LatLon {
   double longitude;
 };
 
-bool is_continent_code(std::string_view code);   // AF AN AS EU NA OC SA
-bool is_country_code(std::string_view code);     // known ISO 3166-1 alpha-2, upper case
+bool is_continent_code(std::string_view code);  // AF AN AS EU NA OC SA
+bool is_country_code(std::string_view code);    // known ISO 3166-1 alpha-2, upper case
 // "CA" from "US-CA": country known and 1..3 upper-case letters or digits after the dash.
 bool is_subdivision_code(std::string_view code);
 // Continent of a country ("DE" -> "EU"); empty if unknown.

@@ -25,7 +25,8 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Per-query lookup: no allocation, no lock, no exception. Returns out->found.
-  // A v4-mapped IPv6 address is looked up as IPv4. On a miss, *out is reset to "not found".
+  // A v4-mapped IPv6 address is looked up as IPv4. On a miss, *out is reset to "not found"
+  // except prefix_length: the length of the empty database network around the address.
   bool lookup(const IpAddress& addr, Location* out) const noexcept;
 
   const std::string& path() const noexcept { return path_; }
