@@ -1,0 +1,637 @@
+#include "health/prober.h"
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/log.h"
+#include "health/checks.h"
+#include "health/state_file.h"
+
+namespace geodns::health {
+
+namespace {
+
+constexpr size_t kTransitionRing = 256;
+// First checks are spread over the interval, but never over more than this: the first
+// round gates readiness, so it must finish about one timeout after start.
+constexpr std::chrono::milliseconds kMaxFirstSpread{1000};
+// How often expired overrides are noticed.
+constexpr uint64_t kHousekeepingMs = 250;
+
+std::string format_seconds(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+uint64_t delay_ms(Clock::time_point when, Clock::time_point now) {
+  if (when <= now) return 0;
+  // Round up so that a timer never fires just before the time the machine asked for.
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(when - now).count();
+  return static_cast<uint64_t>((us + 999) / 1000);
+}
+
+// The zone loader validates intervals; this floor only keeps a bad spec from turning the
+// prober into a busy loop.
+constexpr std::chrono::milliseconds kMinInterval{50};
+
+RiseFallConfig config_of(const steer::CheckSpec& c) {
+  RiseFallConfig cfg;
+  cfg.rise = c.rise;
+  cfg.fall = c.fall;
+  cfg.interval = std::max(c.interval, kMinInterval);
+  cfg.timeout = c.timeout;
+  return cfg;
+}
+
+std::once_flag g_curl_once;
+
+}  // namespace
+
+// One probed target. Owned by Impl::targets; freed in its timer's close callback. Fields
+// read by status() are written under Impl::mu; the handle and in_flight are loop-thread only.
+struct ProbeTarget {
+  Prober::Impl* impl = nullptr;
+  steer::TargetSpec spec;
+  RiseFall rf;
+  uv_timer_t timer{};
+  ActiveCheck* in_flight = nullptr;
+  Clock::time_point check_started{};
+  std::optional<std::chrono::milliseconds> last_latency;
+
+  ProbeTarget(steer::TargetSpec s, Clock::time_point now)
+      : spec(std::move(s)), rf(config_of(spec.check), now) {}
+};
+
+struct Prober::Impl {
+  Impl(const Clock& c, ProberOptions o)
+      : clock(c), options(std::move(o)), rng(options.seed), overrides(c) {}
+
+  // --- shared with the control thread (under mu) ------------------------------------------
+  const Clock& clock;
+  ProberOptions options;
+  std::mt19937_64 rng;  // loop thread once running
+  Published<steer::HealthView> view;
+  mutable std::mutex mu;
+  std::condition_variable first_round_cv;
+  std::optional<std::vector<steer::TargetSpec>> pending_targets;
+  bool stop_requested = false;
+  bool overrides_changed = false;
+  std::vector<std::pair<steer::DcId, std::string>> datacenters;
+  OverrideSet overrides;
+  std::unordered_map<steer::TargetId, ProbeTarget*> targets;
+  std::deque<Transition> transitions;
+  bool ready = false;
+  // The last published view covers a finished round (what wait_first_round waits for: the
+  // view, not just the state machines, must be there).
+  bool published_round = false;
+  bool running = false;
+
+  // --- loop thread -------------------------------------------------------------------------
+  std::unordered_map<std::string, PersistedState> restored;  // consumed by the first targets
+  bool first_targets_applied = false;
+  bool publish_pending = false;
+  uint64_t generation = 0;
+  uv_loop_t loop{};
+  uv_async_t async{};
+  uv_timer_t housekeeping{};
+  uv_prepare_t publisher{};
+  CurlDriver curl;
+  std::thread thread;
+
+  std::string state_path() const {
+    return options.state_dir.empty() ? std::string() : options.state_dir + "/health.state";
+  }
+  std::string overrides_path() const {
+    return options.state_dir.empty() ? std::string() : options.state_dir + "/overrides.state";
+  }
+
+  // Steady time point -> wall clock, through the clock's current offset.
+  std::chrono::system_clock::time_point to_wall(Clock::time_point t) const {
+    return clock.wall_now() -
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(clock.now() - t);
+  }
+
+  // Every current target has a state and no reload is waiting. Under mu.
+  bool first_round_done_locked() const {
+    if (pending_targets) return false;
+    return std::all_of(targets.begin(), targets.end(),
+                       [](const auto& e) { return e.second->rf.has_state(); });
+  }
+
+  // The DcId an override names: the current datacenter list wins (names are the identity);
+  // the id carried by the key is the fallback. Under mu.
+  std::optional<steer::DcId> resolve_dc(const OverrideKey& key) const {
+    for (const auto& [id, name] : datacenters) {
+      if (name == key.datacenter) return id;
+    }
+    if (key.has_dc_id) return key.dc_id;
+    return std::nullopt;
+  }
+
+  bool effective_up_locked(const ProbeTarget& t) const {
+    switch (overrides.for_address(t.spec.address)) {
+      case steer::Override::force_up:
+        return true;
+      case steer::Override::force_down:
+        return false;
+      case steer::Override::none:
+        break;
+    }
+    // unknown counts as up: a target nobody has checked yet is answered (fail open).
+    return t.rf.is_up();
+  }
+
+  // --- loop thread ---------------------------------------------------------------------------
+  void run_thread(std::promise<Status>* started);
+  void process_inbox();
+  void apply_targets(std::vector<steer::TargetSpec> specs);
+  void remove_target(ProbeTarget* t);
+  void schedule(ProbeTarget* t, Clock::time_point when);
+  void start_check(ProbeTarget* t);
+  void on_check_done(ProbeTarget* t, CheckOutcome outcome);
+  void update_ready_locked();
+  void publish();
+  void save_states();
+  void shutdown();
+
+  static void on_async(uv_async_t* h) { static_cast<Impl*>(h->data)->process_inbox(); }
+  static void on_prepare(uv_prepare_t* h) {
+    auto* self = static_cast<Impl*>(h->data);
+    // At most one publish per loop iteration, however many results arrived in it.
+    if (self->publish_pending) self->publish();
+  }
+  static void on_housekeeping(uv_timer_t* h) {
+    auto* self = static_cast<Impl*>(h->data);
+    bool pruned = false;
+    {
+      std::lock_guard lock(self->mu);
+      pruned = self->overrides.prune_expired();
+    }
+    if (pruned) {
+      log::info("health_override_expired");
+      self->publish_pending = true;
+      if (!self->overrides_path().empty()) {
+        std::lock_guard lock(self->mu);
+        auto st = self->overrides.save(self->overrides_path());
+        if (!st) log::warn("health_override_save", {{"error", st.error().to_string()}});
+      }
+    }
+  }
+  static void on_target_timer(uv_timer_t* h) {
+    auto* t = static_cast<ProbeTarget*>(h->data);
+    t->impl->start_check(t);
+  }
+  static void on_target_closed(uv_handle_t* h) { delete static_cast<ProbeTarget*>(h->data); }
+};
+
+void Prober::Impl::run_thread(std::promise<Status>* started) {
+  int rc = uv_loop_init(&loop);
+  if (rc != 0) {
+    started->set_value(make_error(std::string("uv_loop_init: ") + uv_strerror(rc)));
+    return;
+  }
+  uv_async_init(&loop, &async, &Impl::on_async);
+  async.data = this;
+  uv_timer_init(&loop, &housekeeping);
+  housekeeping.data = this;
+  uv_timer_start(&housekeeping, &Impl::on_housekeeping, kHousekeepingMs, kHousekeepingMs);
+  uv_prepare_init(&loop, &publisher);
+  publisher.data = this;
+  uv_prepare_start(&publisher, &Impl::on_prepare);
+  auto curl_status = curl.init(&loop);
+  if (!curl_status) {
+    // Without curl only http(s) checks fail; the others still run.
+    log::error("health_curl_init", {{"error", curl_status.error().to_string()}});
+  }
+  {
+    // From here on uv_async_send reaches the loop: requests made after this are not lost.
+    std::lock_guard lock(mu);
+    running = true;
+  }
+  started->set_value(Status{});
+  publish_pending = true;
+  process_inbox();  // targets set before start()
+  uv_run(&loop, UV_RUN_DEFAULT);
+  // shutdown() closed every handle; run once more in case a close callback is pending.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+
+void Prober::Impl::process_inbox() {
+  std::optional<std::vector<steer::TargetSpec>> specs;
+  bool stop = false;
+  {
+    std::lock_guard lock(mu);
+    stop = stop_requested;
+    if (!stop) specs = std::move(pending_targets);
+    pending_targets.reset();
+    if (specs) published_round = false;
+    if (overrides_changed) publish_pending = true;
+    overrides_changed = false;
+  }
+  if (stop) return shutdown();
+  if (specs) apply_targets(std::move(*specs));
+}
+
+void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
+  const Clock::time_point now = clock.now();
+  std::unordered_set<steer::TargetId> wanted;
+  std::vector<steer::TargetSpec> fresh;
+  for (auto& s : specs) {
+    if (!wanted.insert(s.id).second) continue;  // one target, checked once
+    fresh.push_back(std::move(s));
+  }
+  std::vector<ProbeTarget*> removed;
+  std::vector<ProbeTarget*> added;
+  {
+    std::lock_guard lock(mu);
+    for (auto it = targets.begin(); it != targets.end();) {
+      if (wanted.count(it->first) == 0) {
+        removed.push_back(it->second);
+        it = targets.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& s : fresh) {
+      auto it = targets.find(s.id);
+      if (it != targets.end()) {
+        // Same id = same key = same probe: keep the state, take the (equal) spec.
+        it->second->rf.reconfigure(config_of(s.check));
+        it->second->spec = std::move(s);
+        continue;
+      }
+      auto* t = new ProbeTarget(std::move(s), now);
+      t->impl = this;
+      if (!first_targets_applied) {
+        if (auto r = restored.find(t->spec.key); r != restored.end()) {
+          // Map the persisted wall-clock `since` onto the steady clock.
+          const auto age = clock.wall_now() - r->second.since;
+          t->rf.restore(r->second.state,
+                        now - std::chrono::duration_cast<Clock::time_point::duration>(
+                                  std::max(age, std::chrono::system_clock::duration::zero())));
+        }
+      }
+      if (t->spec.check.type == steer::CheckType::none) {
+        // Never probed: up from the start and forever.
+        t->rf.record(true, "no check", now, now);
+      }
+      targets.emplace(t->spec.id, t);
+      added.push_back(t);
+    }
+    first_targets_applied = true;
+    restored.clear();
+    update_ready_locked();
+  }
+  for (auto* t : removed) remove_target(t);
+  for (auto* t : added) {
+    uv_timer_init(&loop, &t->timer);
+    t->timer.data = t;
+    if (t->spec.check.type == steer::CheckType::none) continue;
+    const auto spread = std::min(t->spec.check.interval, kMaxFirstSpread);
+    const auto spread_ms = static_cast<uint64_t>(std::max<int64_t>(spread.count(), 1));
+    const auto jitter = std::chrono::milliseconds(rng() % spread_ms);
+    schedule(t, now + jitter);
+  }
+  if (!removed.empty() || !added.empty()) {
+    log::info("health_targets", {{"targets", std::to_string(fresh.size())},
+                                 {"added", std::to_string(added.size())},
+                                 {"removed", std::to_string(removed.size())}});
+  }
+  publish_pending = true;
+}
+
+void Prober::Impl::remove_target(ProbeTarget* t) {
+  if (t->in_flight != nullptr) {
+    t->in_flight->abort();
+    t->in_flight = nullptr;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&t->timer), &Impl::on_target_closed);
+}
+
+void Prober::Impl::schedule(ProbeTarget* t, Clock::time_point when) {
+  uv_timer_start(&t->timer, &Impl::on_target_timer, delay_ms(when, clock.now()), 0);
+}
+
+void Prober::Impl::start_check(ProbeTarget* t) {
+  if (t->in_flight != nullptr) return;  // cannot happen: scheduled only after a result
+  t->check_started = clock.now();
+  CheckDone done = [this, t](CheckOutcome o) {
+    t->in_flight = nullptr;
+    on_check_done(t, std::move(o));
+  };
+  std::string error;
+  ActiveCheck* check = nullptr;
+  switch (t->spec.check.type) {
+    case steer::CheckType::http:
+    case steer::CheckType::https:
+      check = start_http_check(curl, t->spec, std::move(done), &error);
+      break;
+    case steer::CheckType::tcp:
+      check = start_tcp_check(&loop, t->spec, std::move(done), &error);
+      break;
+    case steer::CheckType::dns:
+      check =
+          start_dns_check(&loop, t->spec, static_cast<uint16_t>(rng()), std::move(done), &error);
+      break;
+    case steer::CheckType::none:
+      return;
+  }
+  if (check == nullptr) {
+    // Could not even start (no memory, fd limit): a failed check like any other.
+    on_check_done(t, CheckOutcome{false, error.empty() ? "cannot start check" : error});
+    return;
+  }
+  t->in_flight = check;
+}
+
+void Prober::Impl::on_check_done(ProbeTarget* t, CheckOutcome outcome) {
+  const Clock::time_point now = clock.now();
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - t->check_started);
+  std::string text = std::move(outcome.text);
+  if (outcome.ok) text += " in " + std::to_string(latency.count()) + " ms";
+  RiseFallOutcome r;
+  {
+    std::lock_guard lock(mu);
+    r = t->rf.record(outcome.ok, text, t->check_started, now);
+    t->last_latency = latency;
+    if (r.changed) {
+      Transition tr{t->spec.id, t->spec.key,      t->spec.address, t->spec.check.name, r.from, r.to,
+                    text,       clock.wall_now(), r.after};
+      transitions.push_back(std::move(tr));
+      while (transitions.size() > kTransitionRing) transitions.pop_front();
+      update_ready_locked();
+    }
+  }
+  schedule(t, r.next_check);
+  if (!r.changed) return;
+  log::info("health_change", {{"target", t->spec.address.to_string()},
+                              {"check", t->spec.check.name},
+                              {"from", std::string(state_name(r.from))},
+                              {"to", std::string(state_name(r.to))},
+                              {"reason", text},
+                              {"after", format_seconds(r.after)}});
+  publish_pending = true;
+  save_states();
+}
+
+void Prober::Impl::update_ready_locked() {
+  if (ready || !first_round_done_locked()) return;
+  // Latched: once the first round is done the view stays ready across reloads (targets a
+  // reload adds count as up until their first result).
+  ready = true;
+  publish_pending = true;
+}
+
+void Prober::Impl::publish() {
+  publish_pending = false;
+  auto v = std::make_shared<steer::HealthView>();
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t));
+    for (const auto& o : overrides.active()) {
+      if (o.key.kind != OverrideKey::Kind::datacenter) continue;
+      if (auto id = resolve_dc(o.key)) v->set_dc_override(*id, o.mode);
+    }
+    v->set_ready(ready);
+    v->set_generation(++generation);
+    // Publish before waking waiters, still under mu, so a woken waiter sees this view.
+    view.publish(std::move(v));
+    published_round = first_round_done_locked();
+    if (published_round) first_round_cv.notify_all();
+  }
+}
+
+void Prober::Impl::save_states() {
+  if (state_path().empty()) return;
+  std::unordered_map<std::string, PersistedState> states;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [id, t] : targets) {
+      if (!t->rf.has_state()) continue;
+      states[t->spec.key] = PersistedState{t->rf.state(), to_wall(t->rf.since())};
+    }
+  }
+  auto st = save_state_file(state_path(), states);
+  if (!st) log::warn("health_state_save", {{"error", st.error().to_string()}});
+}
+
+void Prober::Impl::shutdown() {
+  std::vector<ProbeTarget*> all;
+  {
+    std::lock_guard lock(mu);
+    for (auto& [id, t] : targets) all.push_back(t);
+    targets.clear();
+    first_round_cv.notify_all();
+  }
+  for (auto* t : all) remove_target(t);
+  curl.shutdown();
+  uv_close(reinterpret_cast<uv_handle_t*>(&async), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&housekeeping), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&publisher), nullptr);
+}
+
+// --- public API (control thread) --------------------------------------------------------------
+
+Prober::Prober(const Clock& clock, ProberOptions options)
+    : impl_(std::make_unique<Impl>(clock, std::move(options))) {
+  // Readers may look before start(): an empty view that is not ready yet (every id up).
+  auto v = std::make_shared<steer::HealthView>();
+  v->set_ready(false);
+  impl_->view.publish(std::move(v));
+}
+
+Prober::~Prober() {
+  stop();
+}
+
+Status Prober::start() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    if (m.running || m.thread.joinable()) return make_error("prober already started");
+    // A stopped prober has closed its loop and dropped its targets: make a new one instead.
+    if (m.stop_requested) return make_error("prober was stopped");
+  }
+  // curl_global_init is not thread-safe on older libcurl: once per process, before any use.
+  std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (!m.options.state_dir.empty()) {
+    auto states = load_state_file(m.state_path());
+    for (const auto& e : states.errors) log::warn("health_state_load", {{"error", e.to_string()}});
+    m.restored = std::move(states.by_key);
+    std::lock_guard lock(m.mu);
+    auto report = m.overrides.load(m.overrides_path());
+    for (const auto& e : report.errors) {
+      log::warn("health_override_load", {{"error", e.to_string()}});
+    }
+    if (report.loaded + report.expired > 0) {
+      log::info("health_overrides_restored", {{"active", std::to_string(report.loaded)},
+                                              {"expired", std::to_string(report.expired)}});
+    }
+  }
+  std::promise<Status> started;
+  auto result = started.get_future();
+  m.thread = std::thread([&m, &started] { m.run_thread(&started); });
+  Status st = result.get();
+  if (!st) {
+    m.thread.join();
+    return st;
+  }
+  return {};
+}
+
+void Prober::stop() {
+  Impl& m = *impl_;
+  if (!m.thread.joinable()) return;
+  {
+    std::lock_guard lock(m.mu);
+    m.stop_requested = true;
+  }
+  uv_async_send(&m.async);
+  m.thread.join();
+  std::lock_guard lock(m.mu);
+  m.running = false;
+}
+
+void Prober::set_targets(std::vector<steer::TargetSpec> targets) {
+  Impl& m = *impl_;
+  bool running = false;
+  {
+    std::lock_guard lock(m.mu);
+    m.pending_targets = std::move(targets);
+    running = m.running && !m.stop_requested;
+  }
+  if (running) uv_async_send(&m.async);
+}
+
+void Prober::set_datacenters(std::vector<std::pair<steer::DcId, std::string>> datacenters) {
+  Impl& m = *impl_;
+  bool running = false;
+  {
+    std::lock_guard lock(m.mu);
+    m.datacenters = std::move(datacenters);
+    // Persisted dc overrides are keyed by name: a new list may resolve them differently.
+    m.overrides_changed = true;
+    running = m.running && !m.stop_requested;
+  }
+  if (running) uv_async_send(&m.async);
+}
+
+bool Prober::wait_first_round(std::chrono::milliseconds max) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  return m.first_round_cv.wait_for(
+      lock, max, [&m] { return m.published_round && m.first_round_done_locked(); });
+}
+
+const Published<steer::HealthView>& Prober::view() const {
+  return impl_->view;
+}
+
+Status Prober::set_override(OverrideKey key, steer::Override mode,
+                            std::optional<std::chrono::system_clock::time_point> expires,
+                            std::string reason) {
+  Impl& m = *impl_;
+  bool running = false;
+  {
+    std::lock_guard lock(m.mu);
+    if (key.kind == OverrideKey::Kind::datacenter) {
+      if (key.datacenter.empty() && key.has_dc_id) {
+        for (const auto& [id, name] : m.datacenters) {
+          if (id == key.dc_id) key.datacenter = name;
+        }
+      }
+      if (!m.resolve_dc(key)) return make_error("unknown datacenter \"" + key.datacenter + "\"");
+    }
+    const std::string what = key.to_string();
+    if (auto st = m.overrides.set(std::move(key), mode, expires, reason); !st) return st;
+    log::info("health_override_set", {{"target", what},
+                                      {"mode", mode == steer::Override::force_up ? "up" : "down"},
+                                      {"reason", reason}});
+    if (!m.overrides_path().empty()) {
+      if (auto st = m.overrides.save(m.overrides_path()); !st) {
+        // Applied in memory anyway: a full disk must not block draining a datacenter.
+        log::warn("health_override_save", {{"error", st.error().to_string()}});
+      }
+    }
+    m.overrides_changed = true;
+    running = m.running && !m.stop_requested;
+  }
+  if (running) uv_async_send(&m.async);
+  return {};
+}
+
+Status Prober::clear_override(const OverrideKey& key) {
+  Impl& m = *impl_;
+  bool running = false;
+  {
+    std::lock_guard lock(m.mu);
+    if (!m.overrides.clear(key)) return make_error("no override for " + key.to_string());
+    log::info("health_override_cleared", {{"target", key.to_string()}});
+    if (!m.overrides_path().empty()) {
+      if (auto st = m.overrides.save(m.overrides_path()); !st) {
+        log::warn("health_override_save", {{"error", st.error().to_string()}});
+      }
+    }
+    m.overrides_changed = true;
+    running = m.running && !m.stop_requested;
+  }
+  if (running) uv_async_send(&m.async);
+  return {};
+}
+
+std::vector<OverrideInfo> Prober::overrides() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->overrides.active();
+}
+
+std::vector<TargetStatus> Prober::status() const {
+  const Impl& m = *impl_;
+  std::vector<TargetStatus> out;
+  std::lock_guard lock(m.mu);
+  out.reserve(m.targets.size());
+  for (const auto& [id, t] : m.targets) {
+    TargetStatus s;
+    s.id = id;
+    s.key = t->spec.key;
+    s.address = t->spec.address;
+    s.check_name = t->spec.check.name;
+    s.check_type = t->spec.check.type;
+    s.state = t->rf.state();
+    s.effective_up = m.effective_up_locked(*t);
+    s.last_result = t->rf.last_result();
+    s.last_latency = t->last_latency;
+    s.since = t->rf.since();
+    s.since_wall = m.to_wall(t->rf.since());
+    s.consecutive_ok = t->rf.consecutive_ok();
+    s.consecutive_fail = t->rf.consecutive_fail();
+    s.checks = t->rf.checks();
+    s.override_mode = m.overrides.for_address(t->spec.address);
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TargetStatus& a, const TargetStatus& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<Transition> Prober::recent_transitions(size_t max) const {
+  std::lock_guard lock(impl_->mu);
+  const auto& ring = impl_->transitions;
+  const size_t n = std::min(max, ring.size());
+  return std::vector<Transition>(ring.end() - static_cast<std::ptrdiff_t>(n), ring.end());
+}
+
+}  // namespace geodns::health
