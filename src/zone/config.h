@@ -1,0 +1,78 @@
+// The server's own configuration (geodns.toml) and the datacenter/check definitions that both
+// it and the zone files may hold. Plain values: toml++ stays inside the .cpp files that parse.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/ip.h"
+#include "common/result.h"
+#include "steer/target.h"
+
+namespace geodns::zone {
+
+// Where a definition was written, so that errors found later (when a zone uses it) can still
+// point at the right file:line:column.
+struct SourcePos {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+
+  Error error(std::string message) const { return Error{std::move(message), file, line, column}; }
+};
+
+// A [checks.NAME] table, already validated (types, ranges, timeout < interval).
+struct CheckDef {
+  steer::CheckSpec spec;  // spec.name = NAME
+  SourcePos pos;
+};
+
+// A [datacenters.NAME] table. The check name is resolved when a zone uses the datacenter.
+struct DatacenterDef {
+  std::string name;
+  std::vector<IpAddress> addresses;  // at least one, no duplicates, in file order
+  bool has_location = false;
+  double latitude = 0;
+  double longitude = 0;
+  std::string check;    // "" = no check (always up)
+  SourcePos pos;        // the table
+  SourcePos check_pos;  // the `check` value
+};
+
+struct ServerConfig {
+  std::string source_file;                               // "" when running without a config file
+  std::vector<std::string> listen = {"127.0.0.1:5353"};  // "addr:port", "[v6]:port"
+  unsigned threads = 0;                                  // 0 = one per core
+  std::string zones_dir = "zones";  // resolved against the config file's directory
+  std::string geoip_path;           // "" = no database
+  std::string state_dir;            // health state persistence; "" = none
+  uint32_t max_udp_payload = 1232;  // 512..4096
+  bool chaos_enabled = true;
+  std::string chaos_id;  // "" -> the host name (resolved by the server)
+  std::string chaos_version = "geodns 0.1.0";
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::chrono::milliseconds tcp_stall_timeout{3000};
+  unsigned tcp_max_connections = 1024;
+  std::string control_listen = "127.0.0.1:8053";
+  std::string control_token;
+  std::string log_level = "info";
+
+  // Shared definitions usable by every zone; a zone's own definition of a name shadows these.
+  // A shared datacenter's `check` refers to a shared check (validated at config load).
+  std::vector<DatacenterDef> datacenters;
+  std::vector<CheckDef> checks;
+
+  const DatacenterDef* find_datacenter(std::string_view name) const;
+  const CheckDef* find_check(std::string_view name) const;
+};
+
+// Parses and validates a server config file. Relative paths in it (zones, geoip, state_dir)
+// are resolved against the directory of `path`.
+Result<ServerConfig> load_server_config(const std::string& path);
+// Same from text (tests); `display_name` appears in errors, `base_dir` resolves paths.
+Result<ServerConfig> load_server_config_text(std::string_view text, const std::string& display_name,
+                                             const std::string& base_dir);
+
+}  // namespace geodns::zone

@@ -1,0 +1,168 @@
+// Loading zone files and directories: file I/O, the automatic serial's clock, and the rule that
+// a broken file never takes its zone down (the previous version keeps serving).
+#include "zone/loader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "zone/zone_builder.h"
+#include "zone/zone_source.h"
+
+namespace geodns::zone {
+
+namespace {
+
+uint32_t unix_now() {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return static_cast<uint32_t>(s.count());
+}
+
+// Zone files are small; anything huge is a mistake and must not exhaust memory.
+constexpr std::uintmax_t kMaxZoneFileBytes = 64 * 1024 * 1024;
+
+Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Error{"cannot read: " + ec.message(), path, 0, 0};
+  if (size > kMaxZoneFileBytes) return Error{"file too large", path, 0, 0};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot open the file", path, 0, 0};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Error{"cannot read the file", path, 0, 0};
+  return ss.str();
+}
+
+Result<ZonePtr> load_text(std::string_view text, const std::string& display_name,
+                          const ServerConfig& config, const Zone* previous) {
+  auto src = read_zone_source(text, display_name);
+  if (!src) return src.error();
+  return build_zone(*src, config, content_hash_of(text), previous, unix_now());
+}
+
+}  // namespace
+
+Result<ZonePtr> load_zone_text(std::string_view text, const std::string& display_name,
+                               const ServerConfig& config, const Zone* previous) {
+  return load_text(text, display_name, config, previous);
+}
+
+Result<ZonePtr> load_zone_file(const std::string& path, const ServerConfig& config,
+                               const Zone* previous) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return load_text(*text, path, config, previous);
+}
+
+LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
+                         const ZoneSet* previous) {
+  LoadReport report;
+  auto set = std::make_shared<ZoneSet>();
+  set->generation = previous ? previous->generation + 1 : 1;
+
+  std::vector<std::string> files;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    report.errors.push_back(Error{"cannot read the zones directory: " + ec.message(), dir, 0, 0});
+    // Nothing can be told about any zone: keep serving all of them rather than none.
+    if (previous) set->zones = previous->zones;
+  } else {
+    // Explicit increment with an error_code: the range-for form throws on I/O errors.
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      const auto& entry = *it;
+      const auto& p = entry.path();
+      // Editors' hidden temporaries (".example.com.toml.swp", ".#x.toml") are not zones.
+      if (p.extension() != ".toml" || p.filename().string().front() == '.') continue;
+      std::error_code fec;
+      if (!entry.is_regular_file(fec)) continue;
+      files.push_back(p.string());
+    }
+    if (ec) {
+      report.errors.push_back(Error{"cannot list the zones directory: " + ec.message(), dir, 0, 0});
+    }
+  }
+  std::sort(files.begin(), files.end());
+
+  auto previous_by_file = [&](const std::string& file) -> ZonePtr {
+    if (!previous) return nullptr;
+    for (const auto& z : previous->zones) {
+      if (z->source_file == file) return z;
+    }
+    return nullptr;
+  };
+  auto previous_by_origin = [&](std::string_view origin) -> const Zone* {
+    if (!previous) return nullptr;
+    auto pit = previous->by_origin.find(origin);
+    return pit == previous->by_origin.end() ? nullptr : previous->zones[pit->second].get();
+  };
+
+  // Collected first, then deduplicated by origin, so that a kept old zone never shadows a
+  // freshly loaded one.
+  struct Loaded {
+    ZonePtr zone;
+    bool is_fresh;
+  };
+  std::vector<Loaded> loaded;
+  for (const auto& file : files) {
+    auto text = read_file(file);
+    if (!text) {
+      report.errors.push_back(text.error());
+      if (auto old = previous_by_file(file)) loaded.push_back({old, false});
+      continue;
+    }
+    auto src = read_zone_source(*text, file);
+    Result<ZonePtr> zone = src.ok() ? Result<ZonePtr>(nullptr) : Result<ZonePtr>(src.error());
+    if (src.ok()) {
+      // The serial continues from the zone with the same origin, wherever it came from.
+      // build_zone ignores a previous of another origin; the file usually keeps its origin,
+      // and when it does not, a second build continues from the zone that had it.
+      const uint64_t hash = content_hash_of(*text);
+      const uint32_t now = unix_now();
+      const Zone* prev = previous_by_file(file).get();
+      zone = build_zone(*src, config, hash, prev, now);
+      if (zone.ok() && (!prev || prev->origin != (*zone)->origin)) {
+        if (const Zone* by_origin = previous_by_origin((*zone)->origin)) {
+          zone = build_zone(*src, config, hash, by_origin, now);
+        }
+      }
+    }
+    if (!zone) {
+      report.errors.push_back(zone.error());
+      if (auto old = previous_by_file(file)) loaded.push_back({old, false});
+      continue;
+    }
+    loaded.push_back({*zone, true});
+  }
+
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    const auto& z = loaded[i].zone;
+    auto clash = std::find_if(set->zones.begin(), set->zones.end(),
+                              [&](const ZonePtr& x) { return x->origin == z->origin; });
+    if (clash == set->zones.end()) {
+      set->zones.push_back(z);
+      continue;
+    }
+    if (!loaded[i].is_fresh) continue;  // a kept old zone yields to a loaded one
+    // Find whether the zone already in the set is a kept old one: a fresh zone replaces it.
+    const bool clash_is_fresh =
+        std::any_of(loaded.begin(), loaded.begin() + static_cast<long>(i),
+                    [&](const Loaded& l) { return l.is_fresh && l.zone == *clash; });
+    if (!clash_is_fresh) {
+      *clash = z;
+      continue;
+    }
+    report.errors.push_back(
+        Error{"zone " + z->origin_text + " is already loaded from " + (*clash)->source_file,
+              z->source_file, 0, 0});
+  }
+  set->reindex();
+  report.zones = std::move(set);
+  return report;
+}
+
+}  // namespace geodns::zone

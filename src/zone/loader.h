@@ -1,0 +1,42 @@
+// Zone files (TOML) -> immutable Zones and ZoneSets. Load path only: the packet path never sees
+// toml++ or ldns, only the wire-format result.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "zone/config.h"
+#include "zone/zone_set.h"
+
+namespace geodns::zone {
+
+// Loads one zone file. `previous` is the currently served version of the same zone (or null);
+// it keeps the automatic SOA serial stable while the file is unchanged and increasing when it
+// changes. A `previous` with a different origin is ignored.
+Result<ZonePtr> load_zone_file(const std::string& path, const ServerConfig& config,
+                               const Zone* previous);
+// Same from text; `display_name` is used in errors and, without [zone] name, gives the origin
+// (its file name minus ".toml"). For tests and the fuzzer.
+Result<ZonePtr> load_zone_text(std::string_view text, const std::string& display_name,
+                               const ServerConfig& config, const Zone* previous);
+
+struct LoadReport {
+  ZoneSetPtr zones;           // never null
+  std::vector<Error> errors;  // one per file that failed (or clashed)
+};
+
+// Loads every *.toml in `dir` (sorted by file name). A file that fails keeps the zone it
+// produced before (found in `previous` by source file) and its error is reported; two files
+// with the same origin is an error (the first file in name order wins). A zone file that
+// disappeared is dropped; an unreadable directory keeps every previous zone. The result is
+// reindex()ed; generation = previous's + 1 (1 without previous).
+LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
+                         const ZoneSet* previous);
+
+// The automatic serial: `previous` unchanged (same content hash) keeps its serial; otherwise
+// max(now, previous + 1) in RFC 1982 serial arithmetic, so it never goes backwards.
+uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+
+}  // namespace geodns::zone

@@ -1,0 +1,820 @@
+// The TOML stage of loading: zone files and the server config file -> plain, validated values
+// (zone_source.h, config.h). This is the only file that includes toml++ (slow to compile, and
+// nothing after load time should depend on it). DNS-level checks happen in zone_builder.cpp.
+// stdbool.h first: without it ldns/common.h #defines bool, true and false in C++.
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
+//
+#include <ldns/ldns.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "common/log.h"
+#include "zone/config.h"
+#include "zone/zone_source.h"
+
+namespace geodns::zone {
+
+namespace {
+
+// Thrown by the helpers below and caught at the two entry points of this file, so that the
+// validation code reads as a straight list of checks. Never escapes this file.
+struct Failure {
+  Error error;
+};
+
+// RFC 2181 section 8: TTLs are 31-bit.
+constexpr int64_t kMaxTtl = 2147483647;
+
+class Reader {
+ public:
+  explicit Reader(const std::string& file) : file_(file) {}
+
+  SourcePos at(const toml::source_region& r) const {
+    return SourcePos{file_, static_cast<uint32_t>(r.begin.line),
+                     static_cast<uint32_t>(r.begin.column)};
+  }
+  SourcePos at(const toml::node& n) const { return at(n.source()); }
+  SourcePos at(const toml::key& k) const { return at(k.source()); }
+
+  [[noreturn]] void fail(const SourcePos& pos, std::string message) const {
+    throw Failure{pos.error(std::move(message))};
+  }
+  [[noreturn]] void fail(const toml::node& n, std::string message) const {
+    fail(at(n), std::move(message));
+  }
+
+  // Keys of a table in file order (toml++ keeps them sorted by name).
+  static std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+      const toml::table& t) {
+    std::vector<std::pair<const toml::key*, const toml::node*>> out;
+    for (auto&& [k, v] : t) out.emplace_back(&k, &v);
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      const auto& sa = a.first->source().begin;
+      const auto& sb = b.first->source().begin;
+      return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
+    });
+    return out;
+  }
+
+  void only_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+                 const std::string& where) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+      std::string msg = "unknown key \"" + std::string(k.str()) + "\" in " + where;
+      if (v.is_table() && where.find('.') != std::string::npos) {
+        msg += " (quote names that contain dots, e.g. [steer.\"a.b\"])";
+      }
+      fail(at(k), msg);
+    }
+  }
+
+  const toml::table& table(const toml::node& n, const std::string& what) const {
+    if (!n.is_table()) fail(n, what + " must be a table");
+    return *n.as_table();
+  }
+
+  std::string string(const toml::node& n, const std::string& what) const {
+    if (!n.is_string()) fail(n, what + " must be a string");
+    return n.as_string()->get();
+  }
+
+  int64_t integer(const toml::node& n, const std::string& what, int64_t min, int64_t max) const {
+    if (!n.is_integer()) fail(n, what + " must be an integer");
+    const int64_t v = n.as_integer()->get();
+    if (v < min || v > max) {
+      fail(n, what + " must be " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return v;
+  }
+
+  bool boolean(const toml::node& n, const std::string& what) const {
+    if (!n.is_boolean()) fail(n, what + " must be true or false");
+    return n.as_boolean()->get();
+  }
+
+  double number(const toml::node& n, const std::string& what, double min, double max) const {
+    double v = 0;
+    if (n.is_integer()) {
+      v = static_cast<double>(n.as_integer()->get());
+    } else if (n.is_floating_point()) {
+      v = n.as_floating_point()->get();
+    } else {
+      fail(n, what + " must be a number");
+    }
+    if (!(v >= min && v <= max)) {
+      fail(n, what + " must be " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return v;
+  }
+
+  // Integer seconds or a duration string; returns milliseconds.
+  int64_t duration_ms(const toml::node& n, const std::string& what) const {
+    if (n.is_integer()) {
+      const int64_t s = n.as_integer()->get();
+      if (s < 0 || s > kMaxTtl) fail(n, what + " must be 0.." + std::to_string(kMaxTtl));
+      return s * 1000;
+    }
+    if (!n.is_string()) fail(n, what + " must be an integer (seconds) or a duration like \"30s\"");
+    std::string why;
+    auto ms = parse_duration_ms(n.as_string()->get(), &why);
+    if (!ms) fail(n, what + ": " + why);
+    return *ms;
+  }
+
+  uint32_t seconds(const toml::node& n, const std::string& what, int64_t min = 0,
+                   int64_t max = kMaxTtl) const {
+    const int64_t ms = duration_ms(n, what);
+    if (ms % 1000 != 0) fail(n, what + " must be a whole number of seconds");
+    const int64_t s = ms / 1000;
+    if (s < min || s > max) {
+      fail(n, what + " must be " + std::to_string(min) + ".." + std::to_string(max) + " seconds");
+    }
+    return static_cast<uint32_t>(s);
+  }
+
+  std::chrono::milliseconds millis(const toml::node& n, const std::string& what, int64_t min_ms,
+                                   int64_t max_ms) const {
+    const int64_t ms = duration_ms(n, what);
+    if (ms < min_ms || ms > max_ms) {
+      fail(n, what + " must be " + std::to_string(min_ms) + "ms.." + std::to_string(max_ms) + "ms");
+    }
+    return std::chrono::milliseconds(ms);
+  }
+
+  // A non-empty array of strings (a single string is accepted as a list of one).
+  std::vector<NameRef> names(const toml::node& n, const std::string& what) const {
+    std::vector<NameRef> out;
+    if (n.is_string()) {
+      out.push_back({n.as_string()->get(), at(n)});
+      return out;
+    }
+    if (!n.is_array()) fail(n, what + " must be a list of names");
+    const auto& arr = *n.as_array();
+    if (arr.empty()) fail(n, what + ": empty list");
+    for (const auto& e : arr) {
+      if (!e.is_string()) fail(e, what + " must be a list of names");
+      out.push_back({e.as_string()->get(), at(e)});
+    }
+    return out;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  const std::string& file_;
+};
+
+// ---- checks ----
+
+constexpr std::string_view kCheckCommonKeys[] = {"type", "port", "interval",      "timeout",
+                                                 "fall", "rise", "probe_address", "probe_port"};
+constexpr std::string_view kCheckHttpKeys[] = {"path", "host", "expect", "body"};
+constexpr std::string_view kCheckHttpsKeys[] = {"verify_tls"};
+constexpr std::string_view kCheckTcpKeys[] = {"send", "expect_text"};
+constexpr std::string_view kCheckDnsKeys[] = {"query", "query_type", "expect_rcode"};
+
+template <size_t N>
+bool contains(const std::string_view (&arr)[N], std::string_view k) {
+  return std::find(std::begin(arr), std::end(arr), k) != std::end(arr);
+}
+
+std::optional<uint8_t> parse_rcode(std::string_view s) {
+  static constexpr std::pair<std::string_view, uint8_t> kRcodes[] = {
+      {"NOERROR", 0},  {"FORMERR", 1}, {"SERVFAIL", 2},
+      {"NXDOMAIN", 3}, {"NOTIMP", 4},  {"REFUSED", 5}};
+  for (const auto& [name, code] : kRcodes) {
+    if (name.size() == s.size() &&
+        std::equal(name.begin(), name.end(), s.begin(),
+                   [](char a, char b) { return a == std::toupper(static_cast<unsigned char>(b)); }))
+      return code;
+  }
+  return std::nullopt;
+}
+
+void read_expect(const Reader& r, const toml::node& n, steer::CheckSpec& spec) {
+  const std::string what = "expect";
+  if (n.is_integer()) {
+    spec.expect_min = spec.expect_max = static_cast<uint16_t>(r.integer(n, what, 100, 599));
+    return;
+  }
+  if (n.is_array()) {
+    const auto& arr = *n.as_array();
+    if (arr.size() != 2) r.fail(n, "expect range must be [min, max]");
+    const auto lo = r.integer(arr[0], what, 100, 599);
+    const auto hi = r.integer(arr[1], what, 100, 599);
+    if (lo > hi) r.fail(n, "expect range must be [min, max] with min <= max");
+    spec.expect_min = static_cast<uint16_t>(lo);
+    spec.expect_max = static_cast<uint16_t>(hi);
+    return;
+  }
+  if (n.is_string()) {
+    const std::string s = n.as_string()->get();
+    if (s.size() == 3 && s[0] >= '1' && s[0] <= '5' && (s[1] == 'x' || s[1] == 'X') &&
+        (s[2] == 'x' || s[2] == 'X')) {
+      spec.expect_min = static_cast<uint16_t>((s[0] - '0') * 100);
+      spec.expect_max = static_cast<uint16_t>(spec.expect_min + 99);
+      return;
+    }
+  }
+  r.fail(n, "expect must be a status code (200), a range ([200, 299]) or a class (\"2xx\")");
+}
+
+CheckDef read_check(const Reader& r, const toml::key& key, const toml::node& node) {
+  const std::string where = "[checks." + std::string(key.str()) + "]";
+  const auto& t = r.table(node, where);
+  CheckDef def;
+  def.pos = r.at(node);
+  def.spec.name = std::string(key.str());
+  auto& spec = def.spec;
+
+  const toml::node* type_node = t.get("type");
+  if (!type_node) r.fail(node, where + ": missing type (http, https, tcp, dns or none)");
+  const std::string type = r.string(*type_node, "type");
+  if (type == "http") {
+    spec.type = steer::CheckType::http;
+  } else if (type == "https") {
+    spec.type = steer::CheckType::https;
+  } else if (type == "tcp") {
+    spec.type = steer::CheckType::tcp;
+  } else if (type == "dns") {
+    spec.type = steer::CheckType::dns;
+  } else if (type == "none") {
+    spec.type = steer::CheckType::none;
+  } else {
+    r.fail(*type_node, "unknown check type \"" + type + "\" (http, https, tcp, dns or none)");
+  }
+
+  // Keys are checked against the type so that e.g. a `path` on a tcp check is not silently
+  // ignored.
+  for (auto&& [k, v] : t) {
+    const std::string_view name = k.str();
+    bool ok = false;
+    switch (spec.type) {
+      case steer::CheckType::none:
+        ok = name == "type";
+        break;
+      case steer::CheckType::http:
+        ok = contains(kCheckCommonKeys, name) || contains(kCheckHttpKeys, name);
+        break;
+      case steer::CheckType::https:
+        ok = contains(kCheckCommonKeys, name) || contains(kCheckHttpKeys, name) ||
+             contains(kCheckHttpsKeys, name);
+        break;
+      case steer::CheckType::tcp:
+        ok = contains(kCheckCommonKeys, name) || contains(kCheckTcpKeys, name);
+        break;
+      case steer::CheckType::dns:
+        ok = contains(kCheckCommonKeys, name) || contains(kCheckDnsKeys, name);
+        break;
+    }
+    if (ok) continue;
+    const bool known = contains(kCheckCommonKeys, name) || contains(kCheckHttpKeys, name) ||
+                       contains(kCheckHttpsKeys, name) || contains(kCheckTcpKeys, name) ||
+                       contains(kCheckDnsKeys, name);
+    if (known) {
+      r.fail(r.at(k), "key \"" + std::string(name) + "\" does not apply to a " + type + " check");
+    }
+    r.fail(r.at(k), "unknown key \"" + std::string(name) + "\" in " + where);
+  }
+
+  if (auto* n = t.get("port")) spec.port = static_cast<uint16_t>(r.integer(*n, "port", 1, 65535));
+  if (auto* n = t.get("probe_port")) {
+    spec.probe_port = static_cast<uint16_t>(r.integer(*n, "probe_port", 1, 65535));
+  }
+  if (auto* n = t.get("probe_address")) {
+    const std::string s = r.string(*n, "probe_address");
+    auto ip = IpAddress::parse(s);
+    if (!ip) r.fail(*n, "bad address \"" + s + "\"");
+    spec.probe_address = *ip;
+  }
+  if (auto* n = t.get("path")) {
+    spec.path = r.string(*n, "path");
+    if (spec.path.empty() || spec.path[0] != '/') r.fail(*n, "path must start with \"/\"");
+  }
+  if (auto* n = t.get("host")) spec.host = r.string(*n, "host");
+  if (auto* n = t.get("expect")) read_expect(r, *n, spec);
+  if (auto* n = t.get("body")) spec.body_match = r.string(*n, "body");
+  if (auto* n = t.get("verify_tls")) spec.verify_tls = r.boolean(*n, "verify_tls");
+  if (auto* n = t.get("send")) spec.send = r.string(*n, "send");
+  if (auto* n = t.get("expect_text")) spec.expect = r.string(*n, "expect_text");
+  if (auto* n = t.get("query")) {
+    spec.query_name = r.string(*n, "query");
+    if (spec.query_name.empty()) r.fail(*n, "query must be a domain name");
+    if (spec.query_name.back() != '.') spec.query_name += '.';
+  }
+  if (auto* n = t.get("query_type")) {
+    const std::string s = r.string(*n, "query_type");
+    const auto qt = ldns_get_rr_type_by_name(s.c_str());
+    if (qt == 0) r.fail(*n, "unknown query_type \"" + s + "\"");
+    spec.query_type = static_cast<uint16_t>(qt);
+  }
+  if (auto* n = t.get("expect_rcode")) {
+    if (n->is_integer()) {
+      spec.expect_rcode = static_cast<uint8_t>(r.integer(*n, "expect_rcode", 0, 15));
+    } else {
+      const std::string s = r.string(*n, "expect_rcode");
+      auto rc = parse_rcode(s);
+      if (!rc) r.fail(*n, "unknown expect_rcode \"" + s + "\" (NOERROR, NXDOMAIN, ...)");
+      spec.expect_rcode = *rc;
+    }
+  }
+  if (auto* n = t.get("interval")) {
+    spec.interval = r.millis(*n, "interval", 100, 3600 * 1000);
+    // Keep the default timeout valid under a short interval.
+    spec.timeout = std::min(spec.timeout, spec.interval * 4 / 5);
+  }
+  if (auto* n = t.get("timeout")) {
+    spec.timeout = r.millis(*n, "timeout", 10, 3600 * 1000);
+    if (spec.timeout >= spec.interval) {
+      r.fail(*n, "timeout must be shorter than interval (" + std::to_string(spec.interval.count()) +
+                     "ms)");
+    }
+  }
+  if (auto* n = t.get("fall")) spec.fall = static_cast<uint32_t>(r.integer(*n, "fall", 1, 100));
+  if (auto* n = t.get("rise")) spec.rise = static_cast<uint32_t>(r.integer(*n, "rise", 1, 100));
+  if (spec.type == steer::CheckType::tcp && spec.port == 0 && !spec.probe_port) {
+    r.fail(node, where + ": a tcp check needs a port");
+  }
+  return def;
+}
+
+std::vector<CheckDef> read_checks(const Reader& r, const toml::node& node) {
+  std::vector<CheckDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[checks]"))) {
+    out.push_back(read_check(r, *k, *v));
+  }
+  return out;
+}
+
+// ---- datacenters ----
+
+DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml::node& node) {
+  const std::string where = "[datacenters." + std::string(key.str()) + "]";
+  const auto& t = r.table(node, where);
+  r.only_keys(t, {"addresses", "location", "check"}, where);
+  DatacenterDef dc;
+  dc.name = std::string(key.str());
+  dc.pos = r.at(node);
+  const toml::node* addrs = t.get("addresses");
+  if (!addrs) r.fail(node, "datacenter \"" + dc.name + "\" has no addresses");
+  if (!addrs->is_array()) r.fail(*addrs, "addresses must be a list of IP addresses");
+  if (addrs->as_array()->empty()) r.fail(*addrs, "datacenter \"" + dc.name + "\" has no addresses");
+  for (const auto& e : *addrs->as_array()) {
+    if (!e.is_string()) r.fail(e, "addresses must be a list of IP addresses");
+    const std::string s = e.as_string()->get();
+    auto ip = IpAddress::parse(s);
+    if (!ip) r.fail(e, "bad address \"" + s + "\"");
+    const IpAddress addr = ip->unmapped();
+    if (std::find(dc.addresses.begin(), dc.addresses.end(), addr) != dc.addresses.end()) {
+      r.fail(e, "duplicate address \"" + s + "\"");
+    }
+    dc.addresses.push_back(addr);
+  }
+  if (auto* n = t.get("location")) {
+    const auto& loc = r.table(*n, "location");
+    r.only_keys(loc, {"lat", "lon"}, "location");
+    const toml::node* lat = loc.get("lat");
+    const toml::node* lon = loc.get("lon");
+    if (!lat || !lon) r.fail(*n, "location needs lat and lon");
+    dc.latitude = r.number(*lat, "lat", -90, 90);
+    dc.longitude = r.number(*lon, "lon", -180, 180);
+    dc.has_location = true;
+  }
+  if (auto* n = t.get("check")) {
+    dc.check = r.string(*n, "check");
+    dc.check_pos = r.at(*n);
+    if (dc.check.empty()) r.fail(*n, "check must name a [checks.NAME] table");
+  }
+  return dc;
+}
+
+std::vector<DatacenterDef> read_datacenters(const Reader& r, const toml::node& node) {
+  std::vector<DatacenterDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[datacenters]"))) {
+    out.push_back(read_datacenter(r, *k, *v));
+  }
+  return out;
+}
+
+// ---- zone files ----
+
+void read_record_entry(const Reader& r, const toml::node& n, OwnerDef& owner) {
+  if (n.is_string()) {
+    owner.records.push_back({n.as_string()->get(), std::nullopt, r.at(n)});
+    return;
+  }
+  if (n.is_table()) {
+    const auto& t = *n.as_table();
+    if (!t.contains("rr") && !t.contains("ttl")) {
+      // `a.b = "A ..."` unquoted is TOML for the table a = { b = "A ..." }.
+      const auto first = Reader::in_file_order(t);
+      r.fail(first.empty() ? r.at(n) : r.at(*first.front().first),
+             "\"" + owner.owner + "\" is a table: quote owner names that contain dots (\"" +
+                 owner.owner +
+                 (first.empty() ? "" : "." + std::string(first.front().first->str())) +
+                 "\" = ...), or write { ttl = ..., rr = \"...\" }");
+    }
+    r.only_keys(t, {"ttl", "rr"}, "record of \"" + owner.owner + "\"");
+    std::optional<uint32_t> ttl;
+    if (auto* tn = t.get("ttl")) ttl = r.seconds(*tn, "ttl");
+    const toml::node* rr = t.get("rr");
+    if (!rr) r.fail(n, "record of \"" + owner.owner + "\" needs rr = \"TYPE RDATA\"");
+    if (rr->is_string()) {
+      owner.records.push_back({rr->as_string()->get(), ttl, r.at(*rr)});
+      return;
+    }
+    if (!rr->is_array()) r.fail(*rr, "rr must be a string or a list of strings");
+    if (rr->as_array()->empty()) r.fail(*rr, "rr: empty list");
+    for (const auto& e : *rr->as_array()) {
+      if (!e.is_string()) r.fail(e, "rr must be a string or a list of strings");
+      owner.records.push_back({e.as_string()->get(), ttl, r.at(e)});
+    }
+    return;
+  }
+  r.fail(n, "a record must be a string \"TYPE RDATA\" or a table { ttl = ..., rr = ... }");
+}
+
+std::vector<OwnerDef> read_records(const Reader& r, const toml::node& node) {
+  std::vector<OwnerDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[records]"))) {
+    OwnerDef owner;
+    owner.owner = std::string(k->str());
+    owner.pos = r.at(*k);
+    if (v->is_array()) {
+      if (v->as_array()->empty()) r.fail(*v, "\"" + owner.owner + "\": empty list");
+      for (const auto& e : *v->as_array()) {
+        if (e.is_array()) r.fail(e, "nested lists are not allowed in [records]");
+        read_record_entry(r, e, owner);
+      }
+    } else {
+      read_record_entry(r, *v, owner);
+    }
+    out.push_back(std::move(owner));
+  }
+  return out;
+}
+
+SoaDef read_soa(const Reader& r, const toml::node& node) {
+  const auto& t = r.table(node, "[zone.soa]");
+  r.only_keys(t, {"mname", "rname", "refresh", "retry", "expire", "minimum", "serial", "ttl"},
+              "[zone.soa]");
+  SoaDef soa;
+  soa.present = true;
+  soa.pos = r.at(node);
+  const toml::node* mname = t.get("mname");
+  const toml::node* rname = t.get("rname");
+  if (!mname) r.fail(node, "[zone.soa] needs mname (the primary name server)");
+  if (!rname) r.fail(node, "[zone.soa] needs rname (the administrator's mailbox as a name)");
+  soa.mname = r.string(*mname, "mname");
+  soa.mname_pos = r.at(*mname);
+  soa.rname = r.string(*rname, "rname");
+  soa.rname_pos = r.at(*rname);
+  if (auto* n = t.get("refresh")) soa.refresh_s = r.seconds(*n, "refresh");
+  if (auto* n = t.get("retry")) soa.retry_s = r.seconds(*n, "retry");
+  if (auto* n = t.get("expire")) soa.expire_s = r.seconds(*n, "expire");
+  if (auto* n = t.get("minimum")) soa.minimum_s = r.seconds(*n, "minimum");
+  if (auto* n = t.get("ttl")) soa.ttl_s = r.seconds(*n, "ttl");
+  if (auto* n = t.get("serial")) {
+    soa.serial = static_cast<uint32_t>(r.integer(*n, "serial", 1, 4294967295LL));
+  }
+  return soa;
+}
+
+void read_dc_map(const Reader& r, const toml::node& node, SteerDef& s) {
+  const auto& t = r.table(node, "map");
+  s.has_map = true;
+  s.map_pos = r.at(node);
+  if (t.empty()) r.fail(node, "map: empty table");
+  for (auto [k, v] : Reader::in_file_order(t)) {
+    s.map.push_back({std::string(k->str()), r.at(*k), r.names(*v, "map." + std::string(k->str()))});
+  }
+}
+
+void read_nets(const Reader& r, const toml::node& node, SteerDef& s) {
+  const auto& t = r.table(node, "nets");
+  s.has_nets = true;
+  s.nets_pos = r.at(node);
+  if (t.empty()) r.fail(node, "nets: empty table");
+  for (auto [k, v] : Reader::in_file_order(t)) {
+    std::string why;
+    const std::string text(k->str());
+    auto prefix = IpPrefix::parse(text, &why);
+    if (!prefix) {
+      r.fail(r.at(*k), "bad CIDR \"" + text + "\"" + (why.empty() ? "" : ": " + why));
+    }
+    for (const auto& e : s.nets) {
+      if (e.prefix == *prefix) r.fail(r.at(*k), "duplicate CIDR \"" + text + "\"");
+    }
+    s.nets.push_back({*prefix, r.at(*k), r.names(*v, "nets.\"" + text + "\"")});
+  }
+}
+
+SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& node) {
+  const std::string where = "[steer." + std::string(key.str()) + "]";
+  const auto& t = r.table(node, where);
+  r.only_keys(t,
+              {"ttl", "degraded_ttl", "policy", "answers", "map", "nets", "datacenters", "weights",
+               "on_all_down"},
+              where);
+  SteerDef s;
+  s.owner = std::string(key.str());
+  s.owner_pos = r.at(key);
+  s.pos = r.at(node);
+  if (auto* n = t.get("ttl")) s.ttl_s = r.seconds(*n, "ttl");
+  if (auto* n = t.get("degraded_ttl")) {
+    s.degraded_ttl_s = r.seconds(*n, "degraded_ttl");
+    if (*s.degraded_ttl_s > s.ttl_s) r.fail(*n, "degraded_ttl must not exceed ttl");
+  }
+  const toml::node* policy = t.get("policy");
+  if (!policy) {
+    r.fail(node, where + ": missing policy (geo, nearest, failover, weighted or roundrobin)");
+  }
+  s.policy = r.string(*policy, "policy");
+  s.policy_pos = r.at(*policy);
+  if (auto* n = t.get("answers"))
+    s.answers = static_cast<uint32_t>(r.integer(*n, "answers", 1, 64));
+  if (auto* n = t.get("map")) read_dc_map(r, *n, s);
+  if (auto* n = t.get("nets")) read_nets(r, *n, s);
+  if (auto* n = t.get("datacenters")) {
+    s.has_datacenters = true;
+    s.datacenters_pos = r.at(*n);
+    s.datacenters = r.names(*n, "datacenters");
+  }
+  if (auto* n = t.get("weights")) {
+    const auto& wt = r.table(*n, "weights");
+    s.has_weights = true;
+    s.weights_pos = r.at(*n);
+    if (wt.empty()) r.fail(*n, "weights: empty table");
+    for (auto [k, v] : Reader::in_file_order(wt)) {
+      const auto w = r.integer(*v, "weight of \"" + std::string(k->str()) + "\"", 1, 1000);
+      s.weights.push_back({NameRef{std::string(k->str()), r.at(*k)}, static_cast<uint32_t>(w)});
+    }
+  }
+  if (auto* n = t.get("on_all_down")) {
+    s.on_all_down = r.string(*n, "on_all_down");
+    s.on_all_down_pos = r.at(*n);
+    if (s.on_all_down.empty())
+      r.fail(*n, "on_all_down must be \"all\", \"nodata\" or a datacenter");
+  }
+  return s;
+}
+
+ZoneSource read_zone(const Reader& r, const toml::table& root) {
+  r.only_keys(root, {"zone", "records", "datacenters", "checks", "steer"}, "the zone file");
+  ZoneSource z;
+  z.display_name = r.file();
+  if (auto* n = root.get("zone")) {
+    const auto& t = r.table(*n, "[zone]");
+    r.only_keys(t, {"name", "ttl", "soa"}, "[zone]");
+    if (auto* nn = t.get("name")) {
+      z.name = r.string(*nn, "name");
+      z.name_pos = r.at(*nn);
+      if (z.name.empty()) r.fail(*nn, "name must be a domain name");
+    }
+    if (auto* tn = t.get("ttl")) z.ttl_s = r.seconds(*tn, "ttl");
+    if (auto* sn = t.get("soa")) z.soa = read_soa(r, *sn);
+  }
+  if (auto* n = root.get("records")) z.owners = read_records(r, *n);
+  if (auto* n = root.get("checks")) z.checks = read_checks(r, *n);
+  if (auto* n = root.get("datacenters")) z.datacenters = read_datacenters(r, *n);
+  if (auto* n = root.get("steer")) {
+    for (auto [k, v] : Reader::in_file_order(r.table(*n, "[steer]"))) {
+      z.steers.push_back(read_steer(r, *k, *v));
+    }
+  }
+  return z;
+}
+
+// ---- server config ----
+
+// "192.0.2.1:53", "[2001:db8::1]:53". Port 0 asks the kernel for a free one (tests).
+bool valid_listen(std::string_view s) {
+  std::string_view host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return false;
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+    auto ip = IpAddress::parse(host);
+    if (!ip || !ip->is_v6()) return false;
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    auto ip = IpAddress::parse(host);
+    if (!ip || !ip->is_v4()) return false;
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  return ec == std::errc() && ptr == port.data() + port.size() && p <= 65535 && !port.empty();
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || base_dir.empty() || std::filesystem::path(p).is_absolute()) return p;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+std::string listen_address(const Reader& r, const toml::node& n, const std::string& what) {
+  const std::string s = r.string(n, what);
+  if (!valid_listen(s)) {
+    r.fail(n, "bad " + what + " address \"" + s + "\" (expected \"192.0.2.1:53\" or \"[::1]:53\")");
+  }
+  return s;
+}
+
+ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
+  r.only_keys(root, {"server", "control", "datacenters", "checks"}, "the server config");
+  ServerConfig c;
+  c.source_file = r.file();
+  if (auto* n = root.get("server")) {
+    const auto& t = r.table(*n, "[server]");
+    r.only_keys(t,
+                {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
+                 "chaos", "tcp"},
+                "[server]");
+    if (auto* ln = t.get("listen")) {
+      c.listen.clear();
+      if (ln->is_array()) {
+        if (ln->as_array()->empty()) r.fail(*ln, "listen: empty list");
+        for (const auto& e : *ln->as_array()) c.listen.push_back(listen_address(r, e, "listen"));
+      } else {
+        c.listen.push_back(listen_address(r, *ln, "listen"));
+      }
+    }
+    if (auto* x = t.get("threads"))
+      c.threads = static_cast<unsigned>(r.integer(*x, "threads", 0, 1024));
+    if (auto* x = t.get("zones")) {
+      c.zones_dir = r.string(*x, "zones");
+      if (c.zones_dir.empty()) r.fail(*x, "zones must name a directory");
+    }
+    if (auto* x = t.get("geoip")) c.geoip_path = r.string(*x, "geoip");
+    if (auto* x = t.get("state_dir")) c.state_dir = r.string(*x, "state_dir");
+    if (auto* x = t.get("max_udp_payload")) {
+      c.max_udp_payload = static_cast<uint32_t>(r.integer(*x, "max_udp_payload", 512, 4096));
+    }
+    if (auto* x = t.get("log_level")) {
+      c.log_level = r.string(*x, "log_level");
+      log::Level level;
+      if (!log::parse_level(c.log_level, &level)) {
+        r.fail(*x, "unknown log_level \"" + c.log_level + "\" (debug, info, warn, error)");
+      }
+    }
+    if (auto* x = t.get("chaos")) {
+      const auto& ct = r.table(*x, "[server.chaos]");
+      r.only_keys(ct, {"enabled", "id", "version"}, "[server.chaos]");
+      if (auto* y = ct.get("enabled")) c.chaos_enabled = r.boolean(*y, "enabled");
+      if (auto* y = ct.get("id")) c.chaos_id = r.string(*y, "id");
+      if (auto* y = ct.get("version")) c.chaos_version = r.string(*y, "version");
+    }
+    if (auto* x = t.get("tcp")) {
+      const auto& tt = r.table(*x, "[server.tcp]");
+      r.only_keys(tt, {"idle_timeout", "stall_timeout", "max_connections"}, "[server.tcp]");
+      if (auto* y = tt.get("idle_timeout")) {
+        c.tcp_idle_timeout = r.millis(*y, "idle_timeout", 100, 3600 * 1000);
+      }
+      if (auto* y = tt.get("stall_timeout")) {
+        c.tcp_stall_timeout = r.millis(*y, "stall_timeout", 100, 3600 * 1000);
+      }
+      if (auto* y = tt.get("max_connections")) {
+        c.tcp_max_connections = static_cast<unsigned>(r.integer(*y, "max_connections", 1, 1000000));
+      }
+    }
+  }
+  if (auto* n = root.get("control")) {
+    const auto& t = r.table(*n, "[control]");
+    r.only_keys(t, {"listen", "token"}, "[control]");
+    if (auto* x = t.get("listen")) {
+      // "" disables the control endpoint.
+      c.control_listen = r.string(*x, "listen");
+      if (!c.control_listen.empty()) c.control_listen = listen_address(r, *x, "listen");
+    }
+    if (auto* x = t.get("token")) c.control_token = r.string(*x, "token");
+  }
+  if (auto* n = root.get("checks")) c.checks = read_checks(r, *n);
+  if (auto* n = root.get("datacenters")) c.datacenters = read_datacenters(r, *n);
+  for (const auto& dc : c.datacenters) {
+    if (!dc.check.empty() && !c.find_check(dc.check)) {
+      r.fail(dc.check_pos, "unknown check \"" + dc.check + "\"");
+    }
+  }
+  c.zones_dir = resolve_path(base_dir, c.zones_dir);
+  c.geoip_path = resolve_path(base_dir, c.geoip_path);
+  c.state_dir = resolve_path(base_dir, c.state_dir);
+  return c;
+}
+
+Error parse_failure(const toml::parse_error& e, const std::string& file) {
+  return Error{std::string(e.description()), file, static_cast<uint32_t>(e.source().begin.line),
+               static_cast<uint32_t>(e.source().begin.column)};
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_duration_ms(std::string_view text, std::string* why) {
+  auto bad = [&](std::string reason) -> std::optional<int64_t> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  if (text.empty()) return bad("empty duration");
+  // Ten years is far beyond any TTL or interval; the bound keeps the arithmetic in range.
+  constexpr int64_t kMaxMs = int64_t{10} * 366 * 24 * 3600 * 1000;
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    if (i == start || i - start > 12) {
+      return bad("bad duration \"" + std::string(text) +
+                 "\" (expected seconds or e.g. \"30s\", \"10m\", \"1h\", \"14d\", \"800ms\")");
+    }
+    int64_t value = 0;
+    std::from_chars(text.data() + start, text.data() + i, value);
+    const size_t unit_start = i;
+    while (i < text.size() && !(text[i] >= '0' && text[i] <= '9')) ++i;
+    const std::string_view unit = text.substr(unit_start, i - unit_start);
+    int64_t scale = 0;
+    if (unit.empty() || unit == "s") {
+      scale = 1000;
+    } else if (unit == "ms") {
+      scale = 1;
+    } else if (unit == "m") {
+      scale = 60 * 1000;
+    } else if (unit == "h") {
+      scale = 3600 * 1000;
+    } else if (unit == "d") {
+      scale = 86400 * 1000;
+    } else if (unit == "w") {
+      scale = 7 * 86400 * 1000;
+    } else {
+      return bad("bad duration unit \"" + std::string(unit) + "\" in \"" + std::string(text) +
+                 "\" (ms, s, m, h, d, w)");
+    }
+    if (unit.empty() && i < text.size()) return bad("bad duration \"" + std::string(text) + "\"");
+    if (value > kMaxMs / scale) return bad("duration \"" + std::string(text) + "\" is too long");
+    total += value * scale;
+    if (total > kMaxMs) return bad("duration \"" + std::string(text) + "\" is too long");
+  }
+  return total;
+}
+
+Result<ZoneSource> read_zone_source(std::string_view text, const std::string& display_name) {
+  const Reader r(display_name);
+  try {
+    toml::table root = toml::parse(text, display_name);
+    return read_zone(r, root);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, display_name);
+  } catch (const Failure& f) {
+    return f.error;
+  }
+}
+
+Result<ServerConfig> load_server_config_text(std::string_view text, const std::string& display_name,
+                                             const std::string& base_dir) {
+  const Reader r(display_name);
+  try {
+    toml::table root = toml::parse(text, display_name);
+    return read_server(r, root, base_dir);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, display_name);
+  } catch (const Failure& f) {
+    return f.error;
+  }
+}
+
+Result<ServerConfig> load_server_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot read the config file", path, 0, 0};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Error{"cannot read the config file", path, 0, 0};
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  return load_server_config_text(ss.str(), path, base);
+}
+
+const DatacenterDef* ServerConfig::find_datacenter(std::string_view name) const {
+  for (const auto& dc : datacenters) {
+    if (dc.name == name) return &dc;
+  }
+  return nullptr;
+}
+
+const CheckDef* ServerConfig::find_check(std::string_view name) const {
+  for (const auto& c : checks) {
+    if (c.spec.name == name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace geodns::zone

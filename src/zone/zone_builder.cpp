@@ -1,0 +1,772 @@
+// The DNS stage of loading: a validated ZoneSource -> an immutable Zone. Records are parsed by
+// ldns from presentation format into wire RDATA here, once, so that the packet path only ever
+// copies bytes. Every error points at the file:line:column of what caused it.
+// stdbool.h first: without it ldns/common.h #defines bool, true and false in C++.
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
+//
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <memory>
+#include <unordered_set>
+
+#include "dns/wire.h"
+#include "steer/rule.h"
+#include "zone/zone_builder.h"
+
+namespace geodns::zone {
+
+namespace {
+
+// Thrown by the helpers below and caught in build_zone(): keeps the long list of checks
+// linear. Never escapes this file.
+struct Failure {
+  Error error;
+};
+
+[[noreturn]] void fail(const SourcePos& pos, std::string message) {
+  throw Failure{pos.error(std::move(message))};
+}
+
+struct LdnsRdfFree {
+  void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
+};
+struct LdnsRrFree {
+  void operator()(ldns_rr* p) const { ldns_rr_free(p); }
+};
+struct LdnsBufferFree {
+  void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
+};
+using RdfPtr = std::unique_ptr<ldns_rdf, LdnsRdfFree>;
+using RrPtr = std::unique_ptr<ldns_rr, LdnsRrFree>;
+using BufferPtr = std::unique_ptr<ldns_buffer, LdnsBufferFree>;
+
+std::string ldns_message(ldns_status s) {
+  const char* m = ldns_get_errorstr_by_id(s);
+  return m ? m : "unknown ldns error";
+}
+
+// True if the name ends in an unescaped dot.
+bool is_absolute(std::string_view text) {
+  if (text.empty() || text.back() != '.') return false;
+  size_t backslashes = 0;
+  for (size_t i = text.size() - 1; i > 0 && text[i - 1] == '\\'; --i) ++backslashes;
+  return backslashes % 2 == 0;
+}
+
+std::string lower_wire(std::string_view wire) {
+  std::string out(wire);
+  size_t pos = 0;
+  while (pos < out.size()) {
+    const auto len = static_cast<unsigned char>(out[pos]);
+    if (len == 0) break;
+    for (size_t i = pos + 1; i <= pos + len && i < out.size(); ++i) {
+      out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+    }
+    pos += 1 + len;
+  }
+  return out;
+}
+
+std::string lower_text(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Splits a wire name into its labels (without the root).
+std::vector<std::string_view> labels_of(std::string_view wire) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < wire.size()) {
+    const auto len = static_cast<unsigned char>(wire[pos]);
+    if (len == 0) break;
+    out.push_back(wire.substr(pos + 1, len));
+    pos += 1 + len;
+  }
+  return out;
+}
+
+// The parent of a wire name (drops the first label); the root's parent is the root.
+std::string_view parent_of(std::string_view wire) {
+  if (wire.empty() || wire[0] == 0) return wire;
+  return wire.substr(1 + static_cast<unsigned char>(wire[0]));
+}
+
+bool is_below_or_at(std::string_view name, std::string_view origin) {
+  while (true) {
+    if (name == origin) return true;
+    if (name.empty() || name[0] == 0) return false;
+    name = parent_of(name);
+  }
+}
+
+// RFC 4034 section 6.1 canonical order (labels compared right to left), which keeps the
+// node vector deterministic and ready for anything that wants ordered names.
+bool canonical_less(std::string_view a, std::string_view b) {
+  auto la = labels_of(a);
+  auto lb = labels_of(b);
+  std::reverse(la.begin(), la.end());
+  std::reverse(lb.begin(), lb.end());
+  return std::lexicographical_compare(la.begin(), la.end(), lb.begin(), lb.end());
+}
+
+void put_u32(std::string& out, uint32_t v) {
+  out.push_back(static_cast<char>(v >> 24));
+  out.push_back(static_cast<char>(v >> 16));
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+
+// Presentation-format name (absolute) -> wire, case preserved.
+std::string name_to_wire(const std::string& text, const SourcePos& pos) {
+  if (text.find_first_of(" \t\r\n\"();") != std::string::npos) {
+    fail(pos, "bad name \"" + text + "\": spaces, quotes, parentheses and ';' are not allowed");
+  }
+  ldns_rdf* raw = nullptr;
+  const ldns_status s = ldns_str2rdf_dname(&raw, text.c_str());
+  RdfPtr rdf(raw);
+  if (s != LDNS_STATUS_OK || !rdf) fail(pos, "bad name \"" + text + "\": " + ldns_message(s));
+  std::string wire(reinterpret_cast<const char*>(ldns_rdf_data(rdf.get())),
+                   ldns_rdf_size(rdf.get()));
+  if (wire.size() > dns::kMaxNameLength)
+    fail(pos, "name \"" + text + "\" is longer than 255 bytes");
+  for (auto label : labels_of(wire)) {
+    if (label.size() > dns::kMaxLabelLength) {
+      fail(pos, "label in \"" + text + "\" is longer than 63 bytes");
+    }
+  }
+  return wire;
+}
+
+struct OwnerName {
+  std::string text;        // absolute, as written
+  std::string wire_lower;  // index key
+};
+
+class Builder {
+ public:
+  Builder(const ZoneSource& src, const ServerConfig& config) : src_(src), config_(config) {}
+
+  ZonePtr build(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+
+ private:
+  struct PendingRRset {
+    RRset rrset;
+    std::vector<SourcePos> positions;  // parallel to rrset.rdatas
+  };
+  struct PendingNode {
+    std::string text;
+    SourcePos pos;
+    std::vector<PendingRRset> rrsets;  // in order of first appearance
+    int32_t rule = -1;
+    SourcePos rule_pos;
+    PendingRRset* find(uint16_t type) {
+      for (auto& r : rrsets) {
+        if (r.rrset.type == type) return &r;
+      }
+      return nullptr;
+    }
+  };
+  struct ParsedRR {
+    uint16_t type = 0;
+    uint32_t ttl_s = 0;
+    std::string rdata;
+  };
+
+  void resolve_origin();
+  OwnerName owner_name(const std::string& owner, const SourcePos& pos) const;
+  ParsedRR parse_rr(const OwnerName& owner, const RecordDef& rec) const;
+  std::string txt_rdata(std::string_view text, const SourcePos& pos) const;
+  void add_records();
+  void add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+  void check_node_data();
+  void add_datacenters();
+  uint32_t dc_index(const NameRef& ref);
+  steer::DcList dc_list(const std::vector<NameRef>& refs);
+  void add_steer(const SteerDef& s);
+  void build_nodes();
+
+  const ZoneSource& src_;
+  const ServerConfig& config_;
+  std::shared_ptr<Zone> zone_ = std::make_shared<Zone>();
+  RdfPtr origin_rdf_;
+  std::map<std::string, PendingNode> pending_;  // by lower-case wire name
+  std::map<std::string, uint32_t> dc_by_name_;
+  std::vector<SourcePos> rule_pos_;
+  std::unordered_set<steer::TargetId> target_seen_;
+  bool soa_from_records_ = false;
+};
+
+void Builder::resolve_origin() {
+  std::string name = src_.name;
+  SourcePos pos = src_.name_pos;
+  if (name.empty()) {
+    // Default: the file name minus ".toml" ("zones/example.com.toml" -> "example.com.").
+    std::string base = src_.display_name;
+    if (auto slash = base.find_last_of('/'); slash != std::string::npos)
+      base = base.substr(slash + 1);
+    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".toml") == 0) {
+      base.resize(base.size() - 5);
+    }
+    name = base;
+    pos = SourcePos{src_.display_name, 0, 0};
+    if (name.empty()) fail(pos, "no zone name: set [zone] name");
+  }
+  if (name != "." && !is_absolute(name)) name += '.';
+  const std::string wire = name_to_wire(name, pos);
+  zone_->origin = lower_wire(wire);
+  zone_->origin_text = lower_text(name);
+  origin_rdf_.reset(ldns_dname_new_frm_str(zone_->origin_text.c_str()));
+  if (!origin_rdf_) fail(pos, "bad zone name \"" + name + "\"");
+}
+
+OwnerName Builder::owner_name(const std::string& owner, const SourcePos& pos) const {
+  OwnerName out;
+  if (owner.empty()) fail(pos, "empty owner name (use \"@\" for the apex)");
+  if (owner == "@") {
+    out.text = zone_->origin_text;
+  } else if (is_absolute(owner)) {
+    out.text = owner;
+  } else {
+    out.text = zone_->origin_text == "." ? owner + "." : owner + "." + zone_->origin_text;
+  }
+  out.wire_lower = lower_wire(name_to_wire(out.text, pos));
+  if (!is_below_or_at(out.wire_lower, zone_->origin)) {
+    fail(pos, "record outside the zone: \"" + owner + "\" is not in " + zone_->origin_text);
+  }
+  return out;
+}
+
+// TXT (and SPF) are encoded here rather than by ldns so that strings longer than 255 bytes can
+// be split into 255-byte character-strings (RFC 7208 section 3.3) instead of rejected.
+std::string Builder::txt_rdata(std::string_view text, const SourcePos& pos) const {
+  std::string rdata;
+  size_t i = 0;
+  bool any = false;
+  auto emit = [&](const std::string& bytes) {
+    size_t off = 0;
+    do {
+      const size_t n = std::min<size_t>(255, bytes.size() - off);
+      rdata.push_back(static_cast<char>(n));
+      rdata.append(bytes, off, n);
+      off += n;
+    } while (off < bytes.size());
+    any = true;
+  };
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    const bool quoted = text[i] == '"';
+    if (quoted) ++i;
+    std::string bytes;
+    bool closed = !quoted;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (quoted && c == '"') {
+        closed = true;
+        ++i;
+        break;
+      }
+      if (!quoted && std::isspace(static_cast<unsigned char>(c))) break;
+      if (!quoted && c == '"') fail(pos, "bad TXT data: quote inside an unquoted string");
+      if (c == '\\') {
+        if (i + 1 >= text.size()) fail(pos, "bad TXT data: dangling backslash");
+        if (std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+          // \DDD: a byte in decimal (RFC 1035 section 5.1).
+          int v = 0;
+          for (size_t k = 1; k <= 3; ++k) {
+            if (i + k >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i + k]))) {
+              fail(pos, "bad TXT data: \\DDD needs three digits");
+            }
+            v = v * 10 + (text[i + k] - '0');
+          }
+          if (v > 255) fail(pos, "bad TXT data: \\DDD above 255");
+          bytes.push_back(static_cast<char>(v));
+          i += 4;
+        } else {
+          bytes.push_back(text[i + 1]);
+          i += 2;
+        }
+        continue;
+      }
+      bytes.push_back(c);
+      ++i;
+    }
+    if (!closed) fail(pos, "bad TXT data: missing closing quote");
+    emit(bytes);
+    if (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) && quoted) {
+      fail(pos, "bad TXT data: strings must be separated by spaces");
+    }
+  }
+  if (!any) fail(pos, "TXT needs at least one string");
+  if (rdata.size() > 65535) fail(pos, "TXT data longer than 65535 bytes");
+  return rdata;
+}
+
+Builder::ParsedRR Builder::parse_rr(const OwnerName& owner, const RecordDef& rec) const {
+  const SourcePos& pos = rec.pos;
+  std::string_view text = rec.text;
+  auto skip_space = [&] {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+      text.remove_prefix(1);
+    }
+  };
+  auto token = [&] {
+    skip_space();
+    size_t n = 0;
+    while (n < text.size() && !std::isspace(static_cast<unsigned char>(text[n]))) ++n;
+    return text.substr(0, n);
+  };
+  std::string first = lower_text(token());
+  if (first.empty()) fail(pos, "empty record (expected \"TYPE RDATA\")");
+  if (std::all_of(first.begin(), first.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    fail(pos, "a TTL inside the record text is not allowed; write { ttl = " + first +
+                  ", rr = \"...\" }");
+  }
+  if (first == "in") {
+    text.remove_prefix(2);
+    first = lower_text(token());
+  } else if (first == "ch" || first == "hs" || first == "cs" || first == "none" || first == "any") {
+    fail(pos, "only class IN is supported");
+  }
+  const std::string type_text(token());
+  const ldns_rr_type type = ldns_get_rr_type_by_name(type_text.c_str());
+  if (type == 0) fail(pos, "unknown record type \"" + type_text + "\"");
+  switch (static_cast<uint16_t>(type)) {
+    case dns::rrtype::OPT:
+    case dns::rrtype::TSIG:
+    case dns::rrtype::TKEY:
+    case dns::rrtype::IXFR:
+    case dns::rrtype::AXFR:
+    case dns::rrtype::MAILA:
+    case dns::rrtype::MAILB:
+    case dns::rrtype::ANY:
+      fail(pos, "type " + type_text + " cannot appear in a zone");
+    default:
+      break;
+  }
+  ParsedRR out;
+  out.type = static_cast<uint16_t>(type);
+  out.ttl_s = rec.ttl_s.value_or(src_.ttl_s);
+  if (out.type == dns::rrtype::TXT || out.type == 99 /* SPF */) {
+    text.remove_prefix(type_text.size());
+    out.rdata = txt_rdata(text, pos);
+    return out;
+  }
+  const std::string line =
+      owner.text + " " + std::to_string(out.ttl_s) + " IN " + std::string(text);
+  ldns_rr* raw = nullptr;
+  const ldns_status s =
+      ldns_rr_new_frm_str(&raw, line.c_str(), out.ttl_s, origin_rdf_.get(), nullptr);
+  RrPtr rr(raw);
+  if (s != LDNS_STATUS_OK || !rr) {
+    fail(pos, "bad " + type_text + " record \"" + rec.text + "\": " + ldns_message(s));
+  }
+  if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) fail(pos, "only class IN is supported");
+  if (static_cast<uint16_t>(ldns_rr_get_type(rr.get())) != out.type) {
+    fail(pos, "bad record \"" + rec.text + "\"");
+  }
+  const ldns_rr_descriptor* desc = ldns_rr_descript(out.type);
+  if (ldns_rr_rd_count(rr.get()) == 0 ||
+      (desc && ldns_rr_rd_count(rr.get()) < ldns_rr_descriptor_minimum(desc))) {
+    fail(pos, "bad " + type_text + " record \"" + rec.text + "\": missing RDATA");
+  }
+  BufferPtr buf(ldns_buffer_new(512));
+  if (!buf || ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
+    fail(pos, "bad " + type_text + " record \"" + rec.text + "\": cannot encode");
+  }
+  const size_t size = ldns_buffer_position(buf.get());
+  if (size > 65535) fail(pos, "RDATA longer than 65535 bytes");
+  out.rdata.assign(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), size);
+  return out;
+}
+
+void Builder::add_records() {
+  for (const auto& od : src_.owners) {
+    const OwnerName owner = owner_name(od.owner, od.pos);
+    auto [it, inserted] = pending_.try_emplace(owner.wire_lower);
+    PendingNode& node = it->second;
+    if (inserted) {
+      node.text = owner.text;
+      node.pos = od.pos;
+    }
+    for (const auto& rec : od.records) {
+      ParsedRR rr = parse_rr(owner, rec);
+      if (rr.type == dns::rrtype::SOA) {
+        if (owner.wire_lower != zone_->origin) fail(rec.pos, "SOA is only allowed at the apex");
+        if (src_.soa.present) {
+          fail(rec.pos, "SOA given twice: in [zone.soa] and in [records]; keep one");
+        }
+        if (node.find(dns::rrtype::SOA)) fail(rec.pos, "more than one SOA record");
+        soa_from_records_ = true;
+      }
+      PendingRRset* set = node.find(rr.type);
+      if (!set) {
+        node.rrsets.push_back({});
+        set = &node.rrsets.back();
+        set->rrset.type = rr.type;
+        set->rrset.ttl_s = rr.ttl_s;  // an RRset's TTL is its first record's
+      }
+      auto& rdatas = set->rrset.rdatas;
+      if (std::find(rdatas.begin(), rdatas.end(), rr.rdata) != rdatas.end()) continue;
+      rdatas.push_back(std::move(rr.rdata));
+      set->positions.push_back(rec.pos);
+    }
+  }
+}
+
+void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+  PendingNode& apex = pending_[zone_->origin];
+  if (apex.text.empty()) apex.text = zone_->origin_text;
+  const uint32_t automatic = next_serial(content_hash, previous, unix_now);
+  uint32_t soa_ttl = 0;
+  uint32_t minimum = 0;
+  if (soa_from_records_) {
+    // The record's serial is used as written; 0 asks for the automatic serial.
+    RRset& set = apex.find(dns::rrtype::SOA)->rrset;
+    std::string& rdata = set.rdatas.front();
+    if (rdata.size() < 20) fail(apex.pos, "bad SOA record");
+    const size_t s = rdata.size() - 20;
+    const uint32_t serial = dns::read_u32(reinterpret_cast<const uint8_t*>(rdata.data() + s));
+    zone_->serial = serial != 0 ? serial : automatic;
+    if (serial == 0) {
+      std::string v;
+      put_u32(v, zone_->serial);
+      rdata.replace(s, 4, v);
+    }
+    minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(rdata.data() + rdata.size() - 4));
+    soa_ttl = set.ttl_s;
+  } else {
+    if (!src_.soa.present) {
+      fail(SourcePos{src_.display_name, 0, 0},
+           "missing [zone.soa] (or an SOA record at \"@\" in [records])");
+    }
+    const SoaDef& soa = src_.soa;
+    auto absolute = [&](const std::string& n) {
+      if (n == "@") return zone_->origin_text;
+      return is_absolute(n) ? n : n + "." + zone_->origin_text;
+    };
+    std::string rdata = name_to_wire(absolute(soa.mname), soa.mname_pos);
+    rdata += name_to_wire(absolute(soa.rname), soa.rname_pos);
+    zone_->serial = soa.serial.value_or(automatic);
+    put_u32(rdata, zone_->serial);
+    put_u32(rdata, soa.refresh_s);
+    put_u32(rdata, soa.retry_s);
+    put_u32(rdata, soa.expire_s);
+    put_u32(rdata, soa.minimum_s);
+    PendingRRset set;
+    set.rrset.type = dns::rrtype::SOA;
+    set.rrset.ttl_s = soa.ttl_s.value_or(src_.ttl_s);
+    set.rrset.rdatas.push_back(std::move(rdata));
+    set.positions.push_back(soa.pos);
+    apex.rrsets.push_back(std::move(set));
+    soa_ttl = soa.ttl_s.value_or(src_.ttl_s);
+    minimum = soa.minimum_s;
+  }
+  zone_->negative_ttl_s = std::min(soa_ttl, minimum);
+  zone_->content_hash = content_hash;
+}
+
+void Builder::check_node_data() {
+  PendingNode& apex = pending_[zone_->origin];
+  if (!apex.find(dns::rrtype::NS)) {
+    fail(apex.pos.line ? apex.pos : SourcePos{src_.display_name, 0, 0},
+         "no NS records at the apex (\"@\" in [records])");
+  }
+  for (auto& [wire, node] : pending_) {
+    const PendingRRset* cname = node.find(dns::rrtype::CNAME);
+    if (!cname) continue;
+    if (wire == zone_->origin) fail(cname->positions.front(), "CNAME is not allowed at the apex");
+    if (cname->rrset.rdatas.size() > 1) {
+      fail(cname->positions[1], "more than one CNAME at \"" + node.text + "\"");
+    }
+    for (const auto& other : node.rrsets) {
+      if (other.rrset.type == dns::rrtype::CNAME) continue;
+      // RFC 1034 section 3.6.2 (RFC 2181 section 10.1): a CNAME owner has no other data.
+      fail(other.positions.front(), "CNAME and other data at \"" + node.text + "\"");
+    }
+  }
+}
+
+void Builder::add_datacenters() {
+  // Every datacenter the zone defines joins the zone (and is probed), used or not; server
+  // datacenters join only when a steered name uses them (dc_index).
+  for (const auto& dc : src_.datacenters) dc_index(NameRef{dc.name, dc.pos});
+}
+
+uint32_t Builder::dc_index(const NameRef& ref) {
+  if (auto it = dc_by_name_.find(ref.name); it != dc_by_name_.end()) return it->second;
+  const DatacenterDef* def = nullptr;
+  const CheckDef* check = nullptr;
+  bool local = false;
+  for (const auto& d : src_.datacenters) {
+    if (d.name == ref.name) def = &d;
+  }
+  if (def) {
+    local = true;
+  } else {
+    def = config_.find_datacenter(ref.name);
+  }
+  if (!def) fail(ref.pos, "unknown datacenter \"" + ref.name + "\"");
+  if (!def->check.empty()) {
+    // A zone's datacenter sees the zone's checks first, then the server's; a server's
+    // datacenter only the server's (so that a zone cannot change how shared ones are probed).
+    if (local) {
+      for (const auto& c : src_.checks) {
+        if (c.spec.name == def->check) check = &c;
+      }
+    }
+    if (!check) check = config_.find_check(def->check);
+    if (!check) fail(def->check_pos, "unknown check \"" + def->check + "\"");
+  }
+  steer::Datacenter dc;
+  dc.name = def->name;
+  dc.id = steer::dc_ids().intern(zone_->origin_text + "/" + def->name);
+  dc.has_location = def->has_location;
+  dc.latitude = def->latitude;
+  dc.longitude = def->longitude;
+  dc.check = def->check;
+  for (const auto& ip : def->addresses) {
+    steer::TargetSpec t;
+    t.address = ip;
+    if (check) t.check = check->spec;
+    t.key = t.check.key() + "@" + ip.to_string();
+    t.id = steer::target_ids().intern(t.key);
+    (ip.is_v4() ? dc.v4 : dc.v6).push_back(steer::DcAddress{ip, t.id});
+    if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
+  }
+  const auto index = static_cast<uint32_t>(zone_->datacenters.size());
+  zone_->datacenters.push_back(std::move(dc));
+  dc_by_name_.emplace(ref.name, index);
+  return index;
+}
+
+steer::DcList Builder::dc_list(const std::vector<NameRef>& refs) {
+  steer::DcList out;
+  for (const auto& ref : refs) {
+    const uint32_t i = dc_index(ref);
+    if (std::find(out.begin(), out.end(), i) != out.end()) {
+      fail(ref.pos, "datacenter \"" + ref.name + "\" listed twice");
+    }
+    out.push_back(i);
+  }
+  return out;
+}
+
+void Builder::add_steer(const SteerDef& s) {
+  const OwnerName owner = owner_name(s.owner, s.owner_pos);
+  auto [it, inserted] = pending_.try_emplace(owner.wire_lower);
+  PendingNode& node = it->second;
+  if (!inserted && !node.rrsets.empty()) {
+    fail(s.owner_pos, "steered name \"" + owner.text +
+                          "\" also has static records; a name is either steered or static");
+  }
+  if (node.rule >= 0) fail(s.owner_pos, "\"" + owner.text + "\" is steered twice");
+  if (inserted) {
+    node.text = owner.text;
+    node.pos = s.owner_pos;
+  }
+
+  steer::Rule rule;
+  rule.owner = owner.text;
+  auto policy = steer::parse_policy(s.policy);
+  if (!policy) {
+    fail(s.policy_pos,
+         "unknown policy \"" + s.policy + "\" (geo, nearest, failover, weighted or roundrobin)");
+  }
+  rule.policy = *policy;
+  rule.ttl_s = s.ttl_s;
+  rule.degraded_ttl_s = s.degraded_ttl_s.value_or(std::min<uint32_t>(s.ttl_s, 10));
+  rule.answers = s.answers;
+
+  const bool geo = rule.policy == steer::Policy::geo;
+  const bool nearest = rule.policy == steer::Policy::nearest;
+  const bool weighted = rule.policy == steer::Policy::weighted;
+  if (s.has_map && !geo) fail(s.map_pos, "map is only for policy \"geo\"");
+  if (s.has_nets && !geo && !nearest) fail(s.nets_pos, "nets is only for policies geo and nearest");
+  if (s.has_weights && !weighted) fail(s.weights_pos, "weights is only for policy \"weighted\"");
+  if (s.has_datacenters && geo) {
+    fail(s.datacenters_pos, "policy \"geo\" takes map.KEY lists, not datacenters");
+  }
+
+  if (geo) {
+    bool has_default = false;
+    for (const auto& e : s.map) {
+      std::string why;
+      auto kind = steer::classify_map_key(e.key, &why);
+      if (!kind) {
+        fail(e.pos, why.empty() ? "bad map key \"" + e.key +
+                                      "\" (expected a continent, a country, a subdivision like "
+                                      "\"US-CA\", or default)"
+                                : why);
+      }
+      if (*kind == steer::MapKeyKind::fallback_default) has_default = true;
+      rule.map.emplace_back(e.key, dc_list(e.dcs));
+    }
+    if (!has_default) fail(s.has_map ? s.map_pos : s.pos, "policy \"geo\" needs map.default");
+  }
+  for (const auto& n : s.nets) rule.nets.emplace_back(n.prefix, dc_list(n.dcs));
+
+  if (weighted) {
+    if (!s.has_weights) fail(s.pos, "policy \"weighted\" needs weights = { dc = N, ... }");
+    if (s.has_datacenters) {
+      rule.datacenters = dc_list(s.datacenters);
+      for (const auto& ref : s.datacenters) {
+        auto w = std::find_if(s.weights.begin(), s.weights.end(),
+                              [&](const SteerDef::Weight& x) { return x.dc.name == ref.name; });
+        if (w == s.weights.end()) fail(ref.pos, "datacenter \"" + ref.name + "\" has no weight");
+        rule.weights.push_back(w->weight);
+      }
+      for (const auto& w : s.weights) {
+        auto d = std::find_if(s.datacenters.begin(), s.datacenters.end(),
+                              [&](const NameRef& x) { return x.name == w.dc.name; });
+        if (d == s.datacenters.end()) {
+          fail(w.dc.pos, "weight for \"" + w.dc.name + "\", which is not in datacenters");
+        }
+      }
+    } else {
+      for (const auto& w : s.weights) {
+        rule.datacenters.push_back(dc_index(w.dc));
+        rule.weights.push_back(w.weight);
+      }
+    }
+  } else if (!geo) {
+    if (!s.has_datacenters) {
+      fail(s.pos, "policy \"" + s.policy + "\" needs datacenters = [\"...\", ...]");
+    }
+    rule.datacenters = dc_list(s.datacenters);
+  }
+  if (nearest) {
+    for (size_t i = 0; i < rule.datacenters.size(); ++i) {
+      if (!zone_->datacenters[rule.datacenters[i]].has_location) {
+        fail(s.datacenters[i].pos, "datacenter \"" + s.datacenters[i].name +
+                                       "\" has no location (policy \"nearest\" needs one)");
+      }
+    }
+  }
+
+  if (s.on_all_down == "all") {
+    rule.on_all_down = steer::AllDown::all;
+  } else if (s.on_all_down == "nodata") {
+    rule.on_all_down = steer::AllDown::nodata;
+  } else {
+    rule.on_all_down = steer::AllDown::fallback;
+    rule.fallback_dc = dc_index(NameRef{s.on_all_down, s.on_all_down_pos});
+  }
+
+  node.rule = static_cast<int32_t>(zone_->rules.size());
+  node.rule_pos = s.owner_pos;
+  zone_->rules.push_back(std::move(rule));
+  rule_pos_.push_back(s.pos);
+}
+
+void Builder::build_nodes() {
+  // Every ancestor up to the apex gets a node, so that empty non-terminals answer NODATA.
+  std::vector<std::string> names;
+  for (const auto& [wire, node] : pending_) names.push_back(wire);
+  for (const auto& wire : names) {
+    std::string_view n = wire;
+    while (n != zone_->origin) {
+      n = parent_of(n);
+      pending_.try_emplace(std::string(n));
+    }
+  }
+  std::vector<std::string> order;
+  for (const auto& [wire, node] : pending_) {
+    if (wire != zone_->origin) order.push_back(wire);
+  }
+  std::sort(order.begin(), order.end(), canonical_less);
+  order.insert(order.begin(), zone_->origin);
+
+  zone_->nodes.reserve(order.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    PendingNode& p = pending_[order[i]];
+    Node node;
+    node.name = order[i];
+    node.rule = p.rule;
+    std::sort(p.rrsets.begin(), p.rrsets.end(), [](const PendingRRset& a, const PendingRRset& b) {
+      return a.rrset.type < b.rrset.type;
+    });
+    for (auto& r : p.rrsets) node.rrsets.push_back(std::move(r.rrset));
+    node.is_delegation = i != 0 && node.find(dns::rrtype::NS) != nullptr;
+    const auto labels = labels_of(node.name);
+    node.is_wildcard = !labels.empty() && labels.front() == "*";
+    zone_->index.emplace(node.name, i);
+    zone_->nodes.push_back(std::move(node));
+  }
+  // Cuts: the nearest delegation at or above each node (below the apex).
+  for (auto& node : zone_->nodes) {
+    std::string_view n = node.name;
+    while (n != zone_->origin) {
+      const auto idx = zone_->index.at(std::string(n));
+      if (zone_->nodes[idx].is_delegation) {
+        node.cut = static_cast<int32_t>(idx);
+        break;
+      }
+      n = parent_of(n);
+    }
+    if (node.rule >= 0 && node.cut >= 0) {
+      const PendingNode& p = pending_[node.name];
+      fail(p.rule_pos, "steered name \"" + p.text + "\" is at or below the delegation \"" +
+                           pending_[zone_->nodes[static_cast<size_t>(node.cut)].name].text + "\"");
+    }
+  }
+}
+
+ZonePtr Builder::build(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+  resolve_origin();
+  zone_->source_file = src_.display_name;
+  if (previous && previous->origin != zone_->origin) previous = nullptr;
+  add_records();
+  add_soa(content_hash, previous, unix_now);
+  check_node_data();
+  add_datacenters();
+  for (const auto& s : src_.steers) add_steer(s);
+  build_nodes();
+  // Compile after every datacenter has joined: rules index into the final vector.
+  for (size_t i = 0; i < zone_->rules.size(); ++i) {
+    Status st = zone_->rules[i].compile(zone_->datacenters.size());
+    if (!st) fail(rule_pos_[i], st.error().message);
+  }
+  return zone_;
+}
+
+}  // namespace
+
+uint64_t content_hash_of(std::string_view text) {
+  // FNV-1a 64: stable across runs and builds (std::hash is not), so serials survive restarts
+  // only through `previous`, but equal files always compare equal.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+  if (!previous) return unix_now;
+  if (previous->content_hash == content_hash) return previous->serial;
+  const uint32_t bumped = previous->serial + 1;  // wraps per RFC 1982
+  // RFC 1982 "greater than": now wins only if it is ahead of previous + 1.
+  const auto diff = static_cast<int32_t>(unix_now - bumped);
+  return diff > 0 ? unix_now : bumped;
+}
+
+Result<ZonePtr> build_zone(const ZoneSource& src, const ServerConfig& config, uint64_t content_hash,
+                           const Zone* previous, uint32_t unix_now) {
+  try {
+    Builder b(src, config);
+    return b.build(content_hash, previous, unix_now);
+  } catch (const Failure& f) {
+    return f.error;
+  }
+}
+
+}  // namespace geodns::zone
