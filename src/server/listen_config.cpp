@@ -1,0 +1,64 @@
+#include "server/listen_config.h"
+
+#include <charconv>
+
+namespace geodns::server {
+
+namespace {
+
+Error endpoint_error(std::string_view text, std::string_view why) {
+  return make_error("listen address \"" + std::string(text) + "\": " + std::string(why));
+}
+
+}  // namespace
+
+std::string format_endpoint(const IpAddress& address, uint16_t port) {
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
+  return address.to_string() + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view text) {
+  if (text.empty()) return endpoint_error(text, "empty; expected ADDRESS:PORT");
+  std::string_view host;
+  std::string_view port_text;
+  if (text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return endpoint_error(text, "missing ']'");
+    host = text.substr(1, close - 1);
+    const std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      return endpoint_error(text, "missing port; expected [ADDRESS]:PORT");
+    }
+    port_text = rest.substr(1);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return endpoint_error(text, "missing port; expected ADDRESS:PORT");
+    }
+    host = text.substr(0, colon);
+    // A second colon means a bare IPv6 address: "::1:53" is ambiguous.
+    if (host.find(':') != std::string_view::npos) {
+      return endpoint_error(text, "IPv6 addresses need brackets, as in [::1]:53");
+    }
+    port_text = text.substr(colon + 1);
+  }
+  if (port_text.empty()) return endpoint_error(text, "missing port");
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return endpoint_error(text, "port must be a number 0..65535");
+  }
+  const std::optional<IpAddress> address = IpAddress::parse(host);
+  if (!address) return endpoint_error(text, "not an IP address: \"" + std::string(host) + "\"");
+  if (text.front() == '[' && !address->is_v6()) {
+    return endpoint_error(text, "brackets are for IPv6 addresses");
+  }
+  Endpoint endpoint;
+  endpoint.address = *address;
+  endpoint.port = static_cast<uint16_t>(port);
+  endpoint.text = format_endpoint(endpoint.address, endpoint.port);
+  return endpoint;
+}
+
+}  // namespace geodns::server

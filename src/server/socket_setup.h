@@ -1,0 +1,25 @@
+// Socket creation for the workers, outside libuv: libuv 1.44 cannot set SO_REUSEPORT, so
+// every socket is made here (non-blocking, close-on-exec, SO_REUSEPORT, IPV6_V6ONLY on v6)
+// and handed to uv_udp_open / uv_tcp_open. Control path: errors are Results that name the
+// endpoint, as in "listen 127.0.0.1:53: Address already in use".
+#pragma once
+
+#include <cstdint>
+
+#include "common/ip.h"
+#include "common/result.h"
+
+namespace geodns::server {
+
+enum class SocketKind : uint8_t { udp, tcp };
+
+// A bound socket; for TCP also listening. `port` 0 lets the kernel choose (see local_port).
+Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_t port);
+
+// The port a bound socket got.
+Result<uint16_t> local_port(int fd);
+
+// Best effort: large kernel buffers absorb bursts between two loop iterations.
+void set_socket_buffers(int fd, int bytes) noexcept;
+
+}  // namespace geodns::server

@@ -1,0 +1,187 @@
+#include "server/tcp_connection.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "server/worker.h"
+
+namespace geodns::server {
+
+TcpConnection::TcpConnection(Worker& worker) noexcept : worker_(worker) {
+  // Neither init can fail for a valid loop (no socket is created before accept).
+  uv_tcp_init(worker_.loop(), &tcp_);
+  uv_timer_init(worker_.loop(), &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  write_request_.data = this;
+  client_.transport = Transport::tcp;
+}
+
+void TcpConnection::start() noexcept {
+  sockaddr_storage peer{};
+  int length = sizeof(peer);
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+    client_.address = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
+    if (peer.ss_family == AF_INET) {
+      client_.port = ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
+    } else if (peer.ss_family == AF_INET6) {
+      client_.port = ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
+    }
+  }
+  // Answers are written whole; Nagle would only delay them.
+  uv_tcp_nodelay(&tcp_, 1);
+  last_activity_ms_ = uv_now(worker_.loop());
+  update_reading();
+  arm_timer();
+}
+
+void TcpConnection::close() noexcept {
+  if (is_closing_) return;
+  is_closing_ = true;
+  worker_.connection_closed(this);
+  // A write in flight gets its callback with UV_ECANCELED before the close callbacks.
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
+}
+
+void TcpConnection::on_close(uv_handle_t* handle) {
+  auto* self = static_cast<TcpConnection*>(handle->data);
+  if (--self->open_handles_ == 0) delete self;
+}
+
+void TcpConnection::on_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+  auto* self = static_cast<TcpConnection*>(handle->data);
+  *buf = self->worker_.tcp_read_buffer();
+}
+
+void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<TcpConnection*>(stream->data);
+  if (self->is_closing_) return;
+  if (nread > 0) {
+    self->worker_.responder().begin_batch();
+    const bool had_bytes = self->framer_.buffered_bytes() > 0;
+    self->framer_.append({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+    // The stall clock starts with the first byte of a message, not with each byte.
+    if (!had_bytes) self->partial_since_ms_ = uv_now(self->worker_.loop());
+    self->process();
+  } else if (nread == UV_EOF) {
+    // Half-close: answer what is complete, write it, then close (RFC 7766 6.2.4).
+    self->saw_eof_ = true;
+    self->process();
+  } else if (nread < 0) {
+    self->close();
+  }
+}
+
+void TcpConnection::process() noexcept {
+  const uint64_t now = uv_now(worker_.loop());
+  Responder& responder = worker_.responder();
+  while (!is_closing_ && pending_write_bytes() < kMaxPendingWriteBytes) {
+    const auto message = framer_.next();
+    if (!message) break;
+    last_activity_ms_ = now;
+    worker_.counters().add(TransportCounters::tcp_received);
+    const std::span<uint8_t> out = worker_.response_buffer();
+    const size_t length = responder.respond(*message, client_, out);
+    if (length > 0 && length <= out.size()) {
+      uint8_t prefix[2];
+      write_tcp_length(prefix, length);
+      worker_.counters().add(TransportCounters::tcp_sent);
+      queued_.insert(queued_.end(), prefix, prefix + 2);
+      queued_.insert(queued_.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length));
+    }
+    if (framer_.buffered_bytes() > 0) partial_since_ms_ = now;
+  }
+  flush();
+  if (is_closing_) return;
+  if (saw_eof_ && !framer_.has_message() && !is_writing_ && queued_.empty()) {
+    close();
+    return;
+  }
+  update_reading();
+  arm_timer();
+}
+
+void TcpConnection::flush() noexcept {
+  if (is_writing_ || queued_.empty() || is_closing_) return;
+  // Double buffering: the bytes of a write stay untouched until its callback, new answers
+  // queue in the other vector; both keep their capacity, so steady state allocates nothing.
+  writing_buffer_.swap(queued_);
+  queued_.clear();
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(writing_buffer_.data()),
+                             static_cast<unsigned>(writing_buffer_.size()));
+  if (uv_write(&write_request_, stream(), &buf, 1, on_write) != 0) {
+    writing_buffer_.clear();
+    close();
+    return;
+  }
+  is_writing_ = true;
+}
+
+void TcpConnection::on_write(uv_write_t* request, int status) {
+  auto* self = static_cast<TcpConnection*>(request->data);
+  self->is_writing_ = false;
+  self->writing_buffer_.clear();
+  if (self->is_closing_) return;
+  if (status < 0) {
+    self->close();
+    return;
+  }
+  self->last_activity_ms_ = uv_now(self->worker_.loop());
+  // Room again: answer what backpressure held back, and resume reading.
+  self->process();
+}
+
+void TcpConnection::update_reading() noexcept {
+  const bool want_read = !saw_eof_ && !is_closing_ &&
+                         pending_write_bytes() < kMaxPendingWriteBytes && !framer_.has_message();
+  if (want_read && !is_reading_) {
+    if (uv_read_start(stream(), on_alloc, on_read) != 0) {
+      close();
+      return;
+    }
+    is_reading_ = true;
+  } else if (!want_read && is_reading_) {
+    if (!saw_eof_ && pending_write_bytes() >= kMaxPendingWriteBytes) {
+      worker_.counters().add(TransportCounters::tcp_backpressure);
+    }
+    uv_read_stop(stream());
+    is_reading_ = false;
+  }
+}
+
+uint64_t TcpConnection::deadline_ms() const noexcept {
+  const ListenConfig& config = worker_.config();
+  uint64_t deadline = last_activity_ms_ + static_cast<uint64_t>(config.tcp_idle_timeout.count());
+  if (framer_.has_partial()) {
+    deadline = std::min(
+        deadline, partial_since_ms_ + static_cast<uint64_t>(config.tcp_stall_timeout.count()));
+  }
+  return deadline;
+}
+
+void TcpConnection::arm_timer() noexcept {
+  const uint64_t now = uv_now(worker_.loop());
+  const uint64_t deadline = deadline_ms();
+  uv_timer_start(&timer_, on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+void TcpConnection::on_timer(uv_timer_t* timer) {
+  auto* self = static_cast<TcpConnection*>(timer->data);
+  if (self->is_closing_) return;
+  const uint64_t now = uv_now(self->worker_.loop());
+  if (now >= self->deadline_ms()) {
+    const ListenConfig& config = self->worker_.config();
+    const bool is_stall =
+        self->framer_.has_partial() &&
+        now >= self->partial_since_ms_ + static_cast<uint64_t>(config.tcp_stall_timeout.count());
+    self->worker_.counters().add(is_stall ? TransportCounters::tcp_stall_closed
+                                          : TransportCounters::tcp_idle_closed);
+    self->close();
+  } else {
+    self->arm_timer();
+  }
+}
+
+}  // namespace geodns::server

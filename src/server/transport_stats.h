@@ -1,0 +1,60 @@
+// Counters of the transport, for metrics and status. Each worker owns one TransportCounters
+// and is its only writer (a relaxed load+store, no locked instruction on the packet path);
+// any thread may read them. WorkerPool::stats() sums the workers.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace geodns::server {
+
+struct TransportStats {
+  uint64_t udp_received = 0;      // datagrams handed to the responder
+  uint64_t udp_sent = 0;          // responses the kernel took
+  uint64_t udp_send_dropped = 0;  // responses dropped (send buffer full, send error)
+  uint64_t udp_truncated = 0;     // datagrams too large for a chunk, dropped
+  uint64_t tcp_accepted = 0;      // connections served
+  uint64_t tcp_rejected = 0;      // connections closed at once: over tcp_max_connections
+  uint64_t tcp_open = 0;          // connections open now
+  uint64_t tcp_received = 0;      // messages handed to the responder
+  uint64_t tcp_sent = 0;          // responses queued for writing
+  uint64_t tcp_idle_closed = 0;   // closed by the idle timeout
+  uint64_t tcp_stall_closed = 0;  // closed by the stall timeout (partial message)
+  uint64_t tcp_backpressure = 0;  // times a connection stopped reading for its client
+
+  TransportStats& operator+=(const TransportStats& other) noexcept;
+};
+
+class TransportCounters {
+ public:
+  enum Id : uint8_t {
+    udp_received,
+    udp_sent,
+    udp_send_dropped,
+    udp_truncated,
+    tcp_accepted,
+    tcp_rejected,
+    tcp_open,
+    tcp_received,
+    tcp_sent,
+    tcp_idle_closed,
+    tcp_stall_closed,
+    tcp_backpressure,
+    kCount
+  };
+
+  // Single writer (the owning worker thread).
+  void add(Id id, uint64_t n = 1) noexcept {
+    values_[id].store(values_[id].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void subtract(Id id, uint64_t n = 1) noexcept {
+    values_[id].store(values_[id].load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+  // Any thread.
+  TransportStats snapshot() const noexcept;
+
+ private:
+  std::atomic<uint64_t> values_[kCount] = {};
+};
+
+}  // namespace geodns::server

@@ -1,0 +1,340 @@
+#include "server/worker.h"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "common/log.h"
+#include "server/socket_setup.h"
+#include "server/tcp_connection.h"
+
+namespace geodns::server {
+
+namespace {
+
+constexpr size_t kTcpReadBytes = 64 * 1024;
+constexpr int kSocketBufferBytes = 4 * 1024 * 1024;
+constexpr int kListenBacklog = 1024;
+
+std::string uv_message(const char* what, int err) {
+  return std::string(what) + ": " + uv_strerror(err);
+}
+
+uint16_t port_of(const sockaddr* addr) noexcept {
+  if (addr->sa_family == AF_INET)
+    return ntohs(reinterpret_cast<const sockaddr_in*>(addr)->sin_port);
+  if (addr->sa_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(addr)->sin6_port);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Worker::Worker(size_t index, const ListenConfig& config, ResponderFactory factory)
+    : index_(index), config_(config), factory_(std::move(factory)) {}
+
+Worker::~Worker() {
+  // Sockets never handed to libuv (setup failed before) are still ours to close.
+  for (auto& socket : udp_) {
+    if (!socket->is_open && socket->fd >= 0) ::close(socket->fd);
+  }
+  for (auto& listener : tcp_) {
+    if (!listener->is_open && listener->fd >= 0) ::close(listener->fd);
+  }
+  if (loop_ready_) {
+    if (!thread_started_) {
+      // init() succeeded but the thread never ran (a later worker failed): close the stop
+      // signal here so that the loop can be closed.
+      close_all();
+      uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+    uv_loop_close(&loop_);
+  }
+}
+
+Status Worker::init() {
+  if (const int err = uv_loop_init(&loop_); err != 0) {
+    return make_error(uv_message("uv_loop_init", err));
+  }
+  if (const int err = uv_async_init(&loop_, &stop_async_, on_stop); err != 0) {
+    uv_loop_close(&loop_);
+    return make_error(uv_message("uv_async_init", err));
+  }
+  stop_async_.data = this;
+  loop_ready_ = true;
+  udp_slots_ = std::clamp<size_t>(config_.udp_batch, 1, kMaxUdpBatch);
+  udp_recv_ = std::make_unique<uint8_t[]>(udp_slots_ * kUdpChunkBytes);
+  udp_send_ = std::make_unique<uint8_t[]>(udp_slots_ * kMaxResponseBytes);
+  tcp_read_ = std::make_unique<uint8_t[]>(kTcpReadBytes);
+  tcp_response_ = std::make_unique<uint8_t[]>(kMaxResponseBytes);
+  return {};
+}
+
+void Worker::adopt_sockets(std::vector<int> udp_fds, std::vector<int> tcp_fds) {
+  for (const int fd : udp_fds) {
+    auto socket = std::make_unique<UdpSocket>();
+    socket->worker = this;
+    socket->fd = fd;
+    udp_.push_back(std::move(socket));
+  }
+  for (const int fd : tcp_fds) {
+    auto listener = std::make_unique<TcpListener>();
+    listener->worker = this;
+    listener->fd = fd;
+    tcp_.push_back(std::move(listener));
+  }
+}
+
+void Worker::start(std::promise<Status> ready) {
+  // Workers take no asynchronous signals: the control thread waits for them.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  thread_ = std::thread([this, promise = std::move(ready)]() mutable { run(std::move(promise)); });
+  thread_started_ = true;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void Worker::request_stop() noexcept {
+  if (loop_ready_) uv_async_send(&stop_async_);
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run(std::promise<Status> ready) noexcept {
+  Status status;
+  try {
+    status = setup();
+  } catch (const std::exception& e) {
+    status = make_error(std::string("worker setup: ") + e.what());
+  }
+  ready.set_value(status);
+  // Even after a failed setup the loop runs until stop: WorkerPool::start() stops every
+  // worker it started, and the stop signal must find a live loop.
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  responder_.reset();
+}
+
+Status Worker::setup() {
+  responder_ = factory_ ? factory_() : nullptr;
+  if (!responder_) return make_error("worker " + std::to_string(index_) + ": no responder");
+  for (size_t i = 0; i < udp_.size(); ++i) {
+    UdpSocket& socket = *udp_[i];
+    const std::string& name = config_.endpoints[i].text;
+    // AF_UNSPEC: libuv must not create a socket of its own, we open ours.
+    if (const int err = uv_udp_init_ex(&loop_, &socket.handle, AF_UNSPEC | UV_UDP_RECVMMSG);
+        err != 0) {
+      return make_error("listen " + name + ": " + uv_message("uv_udp_init_ex", err));
+    }
+    socket.handle.data = &socket;
+    socket.is_open = true;
+    if (const int err = uv_udp_open(&socket.handle, socket.fd); err != 0) {
+      ::close(socket.fd);
+      return make_error("listen " + name + ": " + uv_message("uv_udp_open", err));
+    }
+    set_socket_buffers(socket.fd, kSocketBufferBytes);
+    if (const int err = uv_udp_recv_start(&socket.handle, on_udp_alloc, on_udp_recv); err != 0) {
+      return make_error("listen " + name + ": " + uv_message("uv_udp_recv_start", err));
+    }
+    if (index_ == 0) {
+      log::debug("udp_listen", {{"endpoint", name},
+                                {"recvmmsg", uv_udp_using_recvmmsg(&socket.handle) ? "yes" : "no"},
+                                {"batch", std::to_string(udp_slots_)}});
+    }
+  }
+  for (size_t i = 0; i < tcp_.size(); ++i) {
+    TcpListener& listener = *tcp_[i];
+    const std::string& name = config_.endpoints[i].text;
+    if (const int err = uv_tcp_init(&loop_, &listener.handle); err != 0) {
+      return make_error("listen " + name + ": " + uv_message("uv_tcp_init", err));
+    }
+    listener.handle.data = &listener;
+    listener.is_open = true;
+    if (const int err = uv_tcp_open(&listener.handle, listener.fd); err != 0) {
+      ::close(listener.fd);
+      return make_error("listen " + name + ": " + uv_message("uv_tcp_open", err));
+    }
+    if (const int err = uv_listen(reinterpret_cast<uv_stream_t*>(&listener.handle), kListenBacklog,
+                                  on_tcp_connection);
+        err != 0) {
+      return make_error("listen " + name + ": " + uv_message("uv_listen", err));
+    }
+  }
+  return {};
+}
+
+void Worker::on_stop(uv_async_t* async) {
+  static_cast<Worker*>(async->data)->close_all();
+}
+
+void Worker::close_all() noexcept {
+  stopping_ = true;
+  flush_udp();
+  for (auto& socket : udp_) {
+    if (socket->is_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&socket->handle))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&socket->handle), nullptr);
+    }
+  }
+  for (auto& listener : tcp_) {
+    if (listener->is_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener->handle))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), nullptr);
+    }
+  }
+  // close() unlinks the connection, so the head advances.
+  while (connections_ != nullptr) connections_->close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+  // Nothing else should be open; a handle that is would keep uv_run (and join) waiting.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+}
+
+// UDP --------------------------------------------------------------------------------------
+
+// libuv calls this once per recvmmsg (and once more when the socket is drained), before the
+// datagrams of the batch: the place to let the responder pick up new snapshots.
+void Worker::on_udp_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+  Worker& self = *static_cast<UdpSocket*>(handle->data)->worker;
+  self.responder_->begin_batch();
+  *buf = uv_buf_init(reinterpret_cast<char*>(self.udp_recv_.get()),
+                     static_cast<unsigned>(self.udp_slots_ * kUdpChunkBytes));
+}
+
+// The libuv 1.44 recvmmsg contract: each datagram comes with UV_UDP_MMSG_CHUNK (its buffer
+// is a chunk of ours, `addr` valid only during the call); the batch ends with one call with
+// UV_UDP_MMSG_FREE, nread 0 and addr NULL. Without recvmmsg (or for an empty read:
+// nread 0, addr NULL, no flag) each call stands alone. The buffer is always ours: nothing
+// to free.
+void Worker::on_udp_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                         unsigned flags) {
+  auto& socket = *static_cast<UdpSocket*>(handle->data);
+  Worker& self = *socket.worker;
+  const bool is_chunk = (flags & UV_UDP_MMSG_CHUNK) != 0;
+  if ((flags & UV_UDP_PARTIAL) != 0) {
+    self.counters_.add(TransportCounters::udp_truncated);
+  } else if (nread > 0 && addr != nullptr && !self.stopping_) {
+    self.handle_datagram(
+        socket, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, addr);
+  }
+  // Errors (nread < 0, e.g. ICMP feedback) and truncated datagrams are dropped.
+  if (!is_chunk) self.flush_udp();
+}
+
+void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
+                             const sockaddr* peer) noexcept {
+  // The batch is per socket: answers leave through the socket the query came in on.
+  if (udp_pending_ > 0 && (udp_pending_fd_ != socket.fd || udp_pending_ == udp_slots_)) {
+    flush_udp();
+  }
+  counters_.add(TransportCounters::udp_received);
+  const size_t slot = udp_pending_;
+  uint8_t* out = udp_send_.get() + slot * kMaxResponseBytes;
+  ClientInfo client;
+  client.address = IpAddress::from_sockaddr(peer);
+  client.port = port_of(peer);
+  client.transport = Transport::udp;
+  const size_t length = responder_->respond(query, client, {out, kMaxResponseBytes});
+  if (length == 0 || length > kMaxResponseBytes) return;
+  const socklen_t peer_length =
+      peer->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(&udp_peers_[slot], peer, peer_length);
+  udp_iov_[slot].iov_base = out;
+  udp_iov_[slot].iov_len = length;
+  msghdr& header = udp_msgs_[slot].msg_hdr;
+  header = msghdr{};
+  header.msg_name = &udp_peers_[slot];
+  header.msg_namelen = peer_length;
+  header.msg_iov = &udp_iov_[slot];
+  header.msg_iovlen = 1;
+  udp_pending_fd_ = socket.fd;
+  ++udp_pending_;
+}
+
+void Worker::flush_udp() noexcept {
+  if (udp_pending_ == 0) return;
+  size_t sent = 0;  // datagrams done with, sent or skipped
+  size_t failed = 0;
+  // Each round sends at least one datagram or gives up, so the loop is bounded.
+  for (size_t round = 0; sent < udp_pending_ && round <= udp_pending_ + 4; ++round) {
+    const int n = ::sendmmsg(udp_pending_fd_, udp_msgs_.data() + sent,
+                             static_cast<unsigned>(udp_pending_ - sent), MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;  // send buffer full: UDP answers are dropped rather than queued
+    } else {
+      ++sent;  // this datagram cannot go (e.g. EMSGSIZE, unreachable): skip it
+      ++failed;
+    }
+  }
+  counters_.add(TransportCounters::udp_sent, sent - failed);
+  counters_.add(TransportCounters::udp_send_dropped, udp_pending_ - (sent - failed));
+  udp_pending_ = 0;
+}
+
+// TCP --------------------------------------------------------------------------------------
+
+uv_buf_t Worker::tcp_read_buffer() noexcept {
+  return uv_buf_init(reinterpret_cast<char*>(tcp_read_.get()),
+                     static_cast<unsigned>(kTcpReadBytes));
+}
+
+void Worker::on_tcp_connection(uv_stream_t* server, int status) {
+  if (status < 0) return;
+  static_cast<TcpListener*>(server->data)->worker->accept_connection(server);
+}
+
+void Worker::accept_connection(uv_stream_t* server) noexcept {
+  // Always accept, even over the cap: a connection left in the backlog would make libuv
+  // stop watching the listener, and the client would wait instead of being told.
+  auto* connection = new (std::nothrow) TcpConnection(*this);
+  if (connection == nullptr) return;
+  if (uv_accept(server, connection->stream()) != 0) {
+    connection->close();
+    return;
+  }
+  if (stopping_ || connection_count_ >= config_.tcp_max_connections) {
+    counters_.add(TransportCounters::tcp_rejected);
+    connection->close();
+    return;
+  }
+  connection->list_next = connections_;
+  if (connections_ != nullptr) connections_->list_prev = connection;
+  connections_ = connection;
+  connection->is_listed = true;
+  ++connection_count_;
+  counters_.add(TransportCounters::tcp_accepted);
+  counters_.add(TransportCounters::tcp_open);
+  connection->start();
+}
+
+void Worker::connection_closed(TcpConnection* connection) noexcept {
+  if (!connection->is_listed) return;
+  if (connection->list_prev != nullptr) {
+    connection->list_prev->list_next = connection->list_next;
+  } else {
+    connections_ = connection->list_next;
+  }
+  if (connection->list_next != nullptr) connection->list_next->list_prev = connection->list_prev;
+  connection->list_prev = nullptr;
+  connection->list_next = nullptr;
+  connection->is_listed = false;
+  --connection_count_;
+  counters_.subtract(TransportCounters::tcp_open);
+}
+
+}  // namespace geodns::server

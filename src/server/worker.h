@@ -1,0 +1,125 @@
+// One serving thread: a libuv loop with a UDP socket and a TCP listener per endpoint, the
+// TCP connections accepted on them, and the thread's Responder. Internal to the transport
+// (WorkerPool is the public face). Everything but request_stop() runs on the worker thread
+// once the thread has started.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "server/listen_config.h"
+#include "server/responder.h"
+#include "server/transport_stats.h"
+
+namespace geodns::server {
+
+class TcpConnection;
+
+class Worker {
+ public:
+  // libuv 1.44 reads at most 20 datagrams per recvmmsg call (its peers[20] array); the
+  // receive buffer is cut into 64 KiB chunks, one per datagram.
+  static constexpr size_t kMaxUdpBatch = 20;
+  static constexpr size_t kUdpChunkBytes = 64 * 1024;
+  static constexpr size_t kMaxResponseBytes = 65535;
+
+  Worker(size_t index, const ListenConfig& config, ResponderFactory factory);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  // The thread must have been joined.
+  ~Worker();
+
+  // Calling thread, before start(): the loop and the stop signal.
+  Status init();
+  // Takes ownership of one bound UDP socket and one listening TCP socket per endpoint.
+  void adopt_sockets(std::vector<int> udp_fds, std::vector<int> tcp_fds);
+  // Starts the thread; `ready` gets the outcome of creating the Responder and the handles.
+  void start(std::promise<Status> ready);
+  // Any thread: asks the loop to close everything and return.
+  void request_stop() noexcept;
+  void join();
+
+  // For TcpConnection, on the worker thread.
+  uv_loop_t* loop() noexcept { return &loop_; }
+  Responder& responder() noexcept { return *responder_; }
+  const ListenConfig& config() const noexcept { return config_; }
+  // Room for one response (kMaxResponseBytes); valid until the next call that responds.
+  std::span<uint8_t> response_buffer() noexcept { return {tcp_response_.get(), kMaxResponseBytes}; }
+  // A read buffer for TCP: the bytes are copied into the connection's framer at once.
+  uv_buf_t tcp_read_buffer() noexcept;
+  void connection_closed(TcpConnection* connection) noexcept;
+  TransportCounters& counters() noexcept { return counters_; }
+  TransportStats stats() const noexcept { return counters_.snapshot(); }
+
+ private:
+  struct UdpSocket {
+    uv_udp_t handle;
+    Worker* worker = nullptr;
+    int fd = -1;
+    bool is_open = false;  // handle initialised: closed through uv_close, not ::close
+  };
+  struct TcpListener {
+    uv_tcp_t handle;
+    Worker* worker = nullptr;
+    int fd = -1;
+    bool is_open = false;
+  };
+
+  void run(std::promise<Status> ready) noexcept;
+  Status setup();
+  void close_all() noexcept;
+
+  static void on_stop(uv_async_t* async);
+  static void on_udp_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_udp_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
+                          const sockaddr* addr, unsigned flags);
+  static void on_tcp_connection(uv_stream_t* server, int status);
+
+  void handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
+                       const sockaddr* peer) noexcept;
+  void flush_udp() noexcept;
+  void accept_connection(uv_stream_t* server) noexcept;
+
+  const size_t index_;
+  const ListenConfig config_;
+  ResponderFactory factory_;
+  uv_loop_t loop_;
+  uv_async_t stop_async_;
+  bool loop_ready_ = false;
+  bool thread_started_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::unique_ptr<Responder> responder_;
+  std::vector<std::unique_ptr<UdpSocket>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+
+  // UDP batch state: one recvmmsg batch in flight at a time on this thread.
+  size_t udp_slots_ = 1;
+  std::unique_ptr<uint8_t[]> udp_recv_;  // udp_slots_ * kUdpChunkBytes
+  std::unique_ptr<uint8_t[]> udp_send_;  // udp_slots_ * kMaxResponseBytes
+  std::array<mmsghdr, kMaxUdpBatch> udp_msgs_{};
+  std::array<iovec, kMaxUdpBatch> udp_iov_{};
+  std::array<sockaddr_storage, kMaxUdpBatch> udp_peers_{};
+  size_t udp_pending_ = 0;
+  int udp_pending_fd_ = -1;
+
+  // TCP.
+  std::unique_ptr<uint8_t[]> tcp_read_;      // kTcpReadBytes
+  std::unique_ptr<uint8_t[]> tcp_response_;  // kMaxResponseBytes
+  TcpConnection* connections_ = nullptr;     // intrusive list of open connections
+  size_t connection_count_ = 0;
+
+  TransportCounters counters_;
+};
+
+}  // namespace geodns::server
