@@ -110,6 +110,8 @@ bool IpPrefix::contains(const IpAddress& ip) const noexcept {
   return common_prefix_length(ip, address, length) == length;
 }
 
-std::string IpPrefix::to_string() const { return address.to_string() + "/" + std::to_string(length); }
+std::string IpPrefix::to_string() const {
+  return address.to_string() + "/" + std::to_string(length);
+}
 
 }  // namespace geodns

@@ -14,10 +14,14 @@ std::mutex g_mutex;  // one line at a time from any thread; never taken on the p
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "?";
 }
@@ -47,15 +51,24 @@ void append_value(std::string& out, std::string_view v) {
 
 }  // namespace
 
-void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(Level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::debug;
-  else if (text == "info") *out = Level::info;
-  else if (text == "warn" || text == "warning") *out = Level::warn;
-  else if (text == "error") *out = Level::error;
-  else return false;
+  if (text == "debug")
+    *out = Level::debug;
+  else if (text == "info")
+    *out = Level::info;
+  else if (text == "warn" || text == "warning")
+    *out = Level::warn;
+  else if (text == "error")
+    *out = Level::error;
+  else
+    return false;
   return true;
 }
 
@@ -63,7 +76,8 @@ void write(Level l, std::string_view event, std::initializer_list<Field> fields)
   if (static_cast<int>(l) < static_cast<int>(level())) return;
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char ts[96];

@@ -12,7 +12,7 @@ namespace geodns {
 
 struct Error {
   std::string message;
-  std::string file;  // empty when the error has no source file
+  std::string file;     // empty when the error has no source file
   uint32_t line = 0;    // 1-based; 0 = unknown
   uint32_t column = 0;  // 1-based; 0 = unknown
 
@@ -32,12 +32,14 @@ struct Error {
   }
 };
 
-inline Error make_error(std::string message) { return Error{std::move(message), {}, 0, 0}; }
+inline Error make_error(std::string message) {
+  return Error{std::move(message), {}, 0, 0};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return v_.index() == 0; }

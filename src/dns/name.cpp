@@ -65,8 +65,7 @@ void lower_name(const uint8_t* in, size_t len, uint8_t* out) noexcept {
   }
 }
 
-bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b,
-                        size_t b_len) noexcept {
+bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len) noexcept {
   if (a_len != b_len) return false;
   // Length octets are < 64 and never letters, so folding every byte is safe.
   for (size_t i = 0; i < a_len; ++i) {
@@ -140,27 +139,30 @@ bool name_from_text(std::string_view text, std::string* wire) {
 }
 
 std::string name_to_text(const uint8_t* wire, size_t len) {
-  std::string out;
+  // Worst case 4 text bytes per wire byte (\DDD); built in a fixed buffer (see above).
+  char out[kMaxNameLength * 4 + 2];
+  size_t n = 0;
   size_t i = 0;
-  while (i < len && wire[i] != 0) {
+  while (i < len && wire[i] != 0 && n + 4 * (wire[i] + 1U) + 1 < sizeof(out)) {
     const uint8_t l = wire[i++];
     for (size_t j = 0; j < l && i < len; ++j, ++i) {
       const auto c = static_cast<unsigned char>(wire[i]);
       if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')') {
-        out += '\\';
-        out += static_cast<char>(c);
+        out[n++] = '\\';
+        out[n++] = static_cast<char>(c);
       } else if (c <= 0x20 || c >= 0x7f) {
-        char buf[5];
-        std::snprintf(buf, sizeof(buf), "\\%03u", c);
-        out += buf;
+        out[n++] = '\\';
+        out[n++] = static_cast<char>('0' + c / 100);
+        out[n++] = static_cast<char>('0' + (c / 10) % 10);
+        out[n++] = static_cast<char>('0' + c % 10);
       } else {
-        out += static_cast<char>(c);
+        out[n++] = static_cast<char>(c);
       }
     }
-    out += '.';
+    out[n++] = '.';
   }
-  if (out.empty()) out = ".";
-  return out;
+  if (n == 0) out[n++] = '.';
+  return std::string(out, n);
 }
 
 }  // namespace geodns::dns

@@ -23,7 +23,7 @@ struct Query {
   uint16_t id = 0;
   uint16_t flags = 0;  // the request's flags word as received
   uint8_t opcode = 0;
-  bool question_ok = false;  // the question was parsed (it can be echoed)
+  bool question_ok = false;             // the question was parsed (it can be echoed)
   uint8_t qname[kMaxNameLength];        // as received (case preserved), uncompressed
   uint8_t qname_lower[kMaxNameLength];  // lower-cased copy for lookups
   size_t qname_len = 0;

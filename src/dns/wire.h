@@ -8,10 +8,10 @@
 namespace geodns::dns {
 
 inline constexpr size_t kHeaderSize = 12;
-inline constexpr size_t kMaxNameLength = 255;   // wire form, including the root label
+inline constexpr size_t kMaxNameLength = 255;  // wire form, including the root label
 inline constexpr size_t kMaxLabelLength = 63;
-inline constexpr size_t kMaxUdpPlain = 512;      // no EDNS (RFC 1035 4.2.1)
-inline constexpr size_t kMaxMessage = 65535;     // TCP length prefix limit
+inline constexpr size_t kMaxUdpPlain = 512;   // no EDNS (RFC 1035 4.2.1)
+inline constexpr size_t kMaxMessage = 65535;  // TCP length prefix limit
 
 namespace rrtype {
 inline constexpr uint16_t A = 1;

@@ -99,8 +99,8 @@ bool ResponseWriter::write_name(const uint8_t* name, size_t len, bool compress) 
     // Remember the literal labels (their suffixes continue through the pointer).
     size_t i = 0;
     while (i < match_at && known_count_ < kMaxKnown && start + i <= 0x3FFF) {
-      known_[known_count_++] = Known{name + i, static_cast<uint16_t>(len - i),
-                                     static_cast<uint16_t>(start + i)};
+      known_[known_count_++] =
+          Known{name + i, static_cast<uint16_t>(len - i), static_cast<uint16_t>(start + i)};
       i += 1 + name[i];
     }
   } else {
@@ -192,7 +192,7 @@ size_t ResponseWriter::finish() noexcept {
     write_u16(p + 1, rrtype::OPT);
     write_u16(p + 3, kAdvertisedPayload);
     const uint32_t ext_rcode = static_cast<uint32_t>(rcode_ >> 4) & 0xFF;
-    uint32_t ttl = ext_rcode << 24;  // version 0
+    uint32_t ttl = ext_rcode << 24;    // version 0
     if (q_->dnssec_ok) ttl |= 0x8000;  // RFC 3225: DO copied into the response
     write_u32(p + 5, ttl);
     size_t rdlen = 0;

@@ -63,7 +63,7 @@ class ResponseWriter {
 
   const Query* q_ = nullptr;
   uint8_t* buf_ = nullptr;
-  size_t limit_ = 0;      // for records: total limit minus the reserved OPT size
+  size_t limit_ = 0;  // for records: total limit minus the reserved OPT size
   size_t pos_ = 0;
   size_t after_question_ = 0;
   uint16_t counts_[3] = {0, 0, 0};

@@ -138,8 +138,8 @@ void pick_in_order(const Rule& rule, std::span<const Datacenter> dcs, uint8_t fa
     all_down(rule, dcs, family, order, health, rotation, out, trace);
     return;
   }
-  take_addresses(dcs[static_cast<size_t>(chosen)], family, health, false, rotation,
-                 cap_of(rule), out);
+  take_addresses(dcs[static_cast<size_t>(chosen)], family, health, false, rotation, cap_of(rule),
+                 out);
   out->dc = chosen;
   if (trace != nullptr) trace->outcome = dcs[static_cast<size_t>(chosen)].name + " answers";
 }
@@ -193,8 +193,8 @@ const DcList* geo_list(const Rule& rule, const ClientView& client, uint8_t* deci
 }  // namespace
 
 void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-              const ClientView& client, const HealthView& health, uint64_t rotation,
-              Decision* out, Trace* trace) noexcept {
+              const ClientView& client, const HealthView& health, uint64_t rotation, Decision* out,
+              Trace* trace) noexcept {
   out->count = 0;
   out->dc = -1;
   out->degraded = false;

@@ -18,8 +18,8 @@ namespace geodns::steer {
 inline constexpr size_t kMaxAnswerAddresses = 64;
 
 struct ClientView {
-  IpAddress address;          // the address that decides (ECS address, or packet source)
-  uint8_t max_scope = 0;      // the ECS scope may not exceed this (effective source prefix)
+  IpAddress address;      // the address that decides (ECS address, or packet source)
+  uint8_t max_scope = 0;  // the ECS scope may not exceed this (effective source prefix)
   const geo::Location* location = nullptr;  // nullptr: no database configured
 };
 
@@ -27,8 +27,8 @@ struct ClientView {
 struct Trace {
   struct Candidate {
     uint32_t dc = 0;
-    uint32_t up = 0;      // healthy addresses of the asked family
-    uint32_t total = 0;   // addresses of the asked family
+    uint32_t up = 0;     // healthy addresses of the asked family
+    uint32_t total = 0;  // addresses of the asked family
     Override override_state = Override::none;
     double distance_km = -1;
   };
@@ -51,7 +51,7 @@ struct Decision {
 // `family` is 4 (A) or 6 (AAAA). `rotation` is a per-query counter: it rotates the addresses
 // and drives the weighted choice.
 void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-              const ClientView& client, const HealthView& health, uint64_t rotation,
-              Decision* out, Trace* trace = nullptr) noexcept;
+              const ClientView& client, const HealthView& health, uint64_t rotation, Decision* out,
+              Trace* trace = nullptr) noexcept;
 
 }  // namespace geodns::steer

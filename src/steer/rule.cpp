@@ -8,11 +8,16 @@ namespace geodns::steer {
 
 std::string_view policy_name(Policy p) {
   switch (p) {
-    case Policy::geo: return "geo";
-    case Policy::nearest: return "nearest";
-    case Policy::failover: return "failover";
-    case Policy::weighted: return "weighted";
-    case Policy::roundrobin: return "roundrobin";
+    case Policy::geo:
+      return "geo";
+    case Policy::nearest:
+      return "nearest";
+    case Policy::failover:
+      return "failover";
+    case Policy::weighted:
+      return "weighted";
+    case Policy::roundrobin:
+      return "roundrobin";
   }
   return "?";
 }
@@ -94,10 +99,18 @@ Status Rule::compile(size_t dc_count) {
         const auto idx = static_cast<uint32_t>(lists.size());
         lists.push_back(list);
         switch (*kind) {
-          case MapKeyKind::continent: by_continent.emplace_back(pack2(key), idx); break;
-          case MapKeyKind::country: by_country.emplace_back(pack2(key), idx); break;
-          case MapKeyKind::subdivision: by_subdivision.emplace_back(key, idx); break;
-          case MapKeyKind::fallback_default: default_list = idx; break;
+          case MapKeyKind::continent:
+            by_continent.emplace_back(pack2(key), idx);
+            break;
+          case MapKeyKind::country:
+            by_country.emplace_back(pack2(key), idx);
+            break;
+          case MapKeyKind::subdivision:
+            by_subdivision.emplace_back(key, idx);
+            break;
+          case MapKeyKind::fallback_default:
+            default_list = idx;
+            break;
         }
       }
       if (!default_list) return make_error("policy \"geo\" needs map.default");

@@ -62,15 +62,15 @@ struct Rule {
   uint32_t answers = 2;          // at most this many addresses per answer (>= 1)
   std::vector<std::pair<std::string, DcList>> map;  // geo: key as written -> ordered list
   std::vector<std::pair<IpPrefix, DcList>> nets;    // geo and nearest: CIDR overrides
-  DcList datacenters;  // nearest / failover / weighted / roundrobin: the candidates
+  DcList datacenters;             // nearest / failover / weighted / roundrobin: the candidates
   std::vector<uint32_t> weights;  // weighted: parallel to `datacenters`, 1..1000
   AllDown on_all_down = AllDown::all;
   uint32_t fallback_dc = 0;  // AllDown::fallback
 
   // --- built by compile() ---
   // Country and continent keys packed as two ASCII letters (c0 << 8 | c1).
-  std::vector<std::pair<uint16_t, uint32_t>> by_country;    // -> index into lists
-  std::vector<std::pair<uint16_t, uint32_t>> by_continent;  // -> index into lists
+  std::vector<std::pair<uint16_t, uint32_t>> by_country;         // -> index into lists
+  std::vector<std::pair<uint16_t, uint32_t>> by_continent;       // -> index into lists
   std::vector<std::pair<std::string, uint32_t>> by_subdivision;  // "US-CA" -> index
   std::optional<uint32_t> default_list;
   std::vector<DcList> lists;      // map lists, then nets lists

@@ -4,11 +4,16 @@ namespace geodns::steer {
 
 std::string_view check_type_name(CheckType t) {
   switch (t) {
-    case CheckType::none: return "none";
-    case CheckType::http: return "http";
-    case CheckType::https: return "https";
-    case CheckType::tcp: return "tcp";
-    case CheckType::dns: return "dns";
+    case CheckType::none:
+      return "none";
+    case CheckType::http:
+      return "http";
+    case CheckType::https:
+      return "https";
+    case CheckType::tcp:
+      return "tcp";
+    case CheckType::dns:
+      return "dns";
   }
   return "?";
 }

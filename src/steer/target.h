@@ -22,22 +22,22 @@ enum class CheckType : uint8_t { none, http, https, tcp, dns };
 struct CheckSpec {
   std::string name;  // "web": the [checks.NAME] table it came from
   CheckType type = CheckType::none;
-  uint16_t port = 0;                  // 0 = the type's default (80, 443, 53; tcp requires one)
-  std::string path = "/";             // http(s)
-  std::string host;                   // http(s) Host header and SNI; empty = the address
-  uint16_t expect_min = 200;          // http(s): accepted status range, inclusive
+  uint16_t port = 0;          // 0 = the type's default (80, 443, 53; tcp requires one)
+  std::string path = "/";     // http(s)
+  std::string host;           // http(s) Host header and SNI; empty = the address
+  uint16_t expect_min = 200;  // http(s): accepted status range, inclusive
   uint16_t expect_max = 299;
-  std::string body_match;             // http(s): substring the body must contain; empty = any
-  bool verify_tls = true;             // https
-  std::string send;                   // tcp: bytes to send after connect; empty = connect only
-  std::string expect;                 // tcp: substring expected in the reply; empty = none
-  std::string query_name = ".";       // dns: name to ask
-  uint16_t query_type = 6;            // dns: type to ask (SOA)
-  uint8_t expect_rcode = 0;           // dns: rcode that counts as healthy
+  std::string body_match;        // http(s): substring the body must contain; empty = any
+  bool verify_tls = true;        // https
+  std::string send;              // tcp: bytes to send after connect; empty = connect only
+  std::string expect;            // tcp: substring expected in the reply; empty = none
+  std::string query_name = ".";  // dns: name to ask
+  uint16_t query_type = 6;       // dns: type to ask (SOA)
+  uint8_t expect_rcode = 0;      // dns: rcode that counts as healthy
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds timeout{800};
-  uint32_t fall = 3;  // consecutive failures before down
-  uint32_t rise = 2;  // consecutive successes before up again
+  uint32_t fall = 3;                       // consecutive failures before down
+  uint32_t rise = 2;                       // consecutive successes before up again
   std::optional<IpAddress> probe_address;  // probe this instead of the answered address
   std::optional<uint16_t> probe_port;      // overrides `port`
 
@@ -52,7 +52,7 @@ struct TargetSpec {
   TargetId id = 0;
   IpAddress address;  // the answered address
   CheckSpec check;
-  std::string key;    // check.key() + "@" + address
+  std::string key;  // check.key() + "@" + address
 };
 
 // Process-wide interning of target keys and datacenter names into small stable ids, so a

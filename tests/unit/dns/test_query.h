@@ -40,8 +40,7 @@ struct QueryBuilder {
   bool do_bit = false;
   std::vector<uint8_t> options;  // raw EDNS options
 
-  QueryBuilder& ecs(uint16_t family, uint8_t source, uint8_t scope,
-                    std::vector<uint8_t> addr) {
+  QueryBuilder& ecs(uint16_t family, uint8_t source, uint8_t scope, std::vector<uint8_t> addr) {
     edns = true;
     put16(options, 8);
     put16(options, static_cast<uint16_t>(4 + addr.size()));

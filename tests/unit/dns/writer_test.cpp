@@ -54,8 +54,8 @@ TEST_F(WriterTest, AnswerWithQuestionPointerAndCompressedRdata) {
   start(b);
   const auto target = wire_name("web.example.com");
   w_.set_aa(true);
-  ASSERT_TRUE(w_.add(Section::answer, nullptr, 0, rrtype::CNAME, 300, target.data(),
-                     target.size()));
+  ASSERT_TRUE(
+      w_.add(Section::answer, nullptr, 0, rrtype::CNAME, 300, target.data(), target.size()));
   const size_t n = w_.finish();
   // Header 12 + question 21 + owner pointer 2 + fixed 10 + "web" label 4 + pointer 2.
   EXPECT_EQ(n, 12u + 21u + 2u + 10u + 4u + 2u);
@@ -79,8 +79,8 @@ TEST_F(WriterTest, SoaNamesAreCompressedAndDecodable) {
   soa.insert(soa.end(), rname.begin(), rname.end());
   for (int i = 0; i < 20; ++i) soa.push_back(static_cast<uint8_t>(i));
   const auto owner = wire_name("example.com");
-  ASSERT_TRUE(w_.add(Section::authority, owner.data(), owner.size(), rrtype::SOA, 60,
-                     soa.data(), soa.size()));
+  ASSERT_TRUE(w_.add(Section::authority, owner.data(), owner.size(), rrtype::SOA, 60, soa.data(),
+                     soa.size()));
   w_.set_rcode(rcode::NXDOMAIN);
   const size_t n = w_.finish();
   auto pkt = decode(buf_, n);

@@ -10,7 +10,9 @@
 namespace geodns::steer {
 namespace {
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 Datacenter make_dc(const char* name, std::vector<const char*> addrs, double lat, double lon,
                    TargetId* next_target) {
@@ -57,8 +59,8 @@ class PolicyTest : public ::testing::Test {
     r.ttl_s = 30;
     r.degraded_ttl_s = 10;
     r.answers = 2;
-    r.map = {{"EU", {0, 1}}, {"NA", {1, 0}}, {"US", {1}}, {"US-CA", {3, 1}},
-             {"AS", {2, 0}}, {"default", {1, 0}}};
+    r.map = {{"EU", {0, 1}},    {"NA", {1, 0}}, {"US", {1}},
+             {"US-CA", {3, 1}}, {"AS", {2, 0}}, {"default", {1, 0}}};
     r.nets = {{*IpPrefix::parse("203.0.113.0/24"), {2}}};
     EXPECT_TRUE(r.compile(dcs_.size()));
     return r;
@@ -282,12 +284,14 @@ TEST_F(PolicyTest, RoundRobinRotatesEveryHealthyAddress) {
   ASSERT_TRUE(r.compile(dcs_.size()));
   std::map<std::string, int> first;
   constexpr int kN = 4000;
-  for (int i = 0; i < kN; ++i) ++first[run(r, 4, "8.8.8.8", nullptr, 24, i).addresses[0]->to_string()];
+  for (int i = 0; i < kN; ++i)
+    ++first[run(r, 4, "8.8.8.8", nullptr, 24, i).addresses[0]->to_string()];
   ASSERT_EQ(first.size(), 4u);
   for (const auto& [a, n] : first) EXPECT_NEAR(n / double(kN), 0.25, 0.03) << a;
   down(1, 1);
   first.clear();
-  for (int i = 0; i < 300; ++i) ++first[run(r, 4, "8.8.8.8", nullptr, 24, i).addresses[0]->to_string()];
+  for (int i = 0; i < 300; ++i)
+    ++first[run(r, 4, "8.8.8.8", nullptr, 24, i).addresses[0]->to_string()];
   EXPECT_EQ(first.count("198.51.100.11"), 0u);
   EXPECT_EQ(first.size(), 3u);
 }
