@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Quick start: installs what is missing (Debian packages), builds a release binary and serves
+# the shipped demo (zones/ + geoip/demo.mmdb) on 127.0.0.1:5353 and [::1]:5353 (geodns.toml).
+# Stop it with Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)" --target geodns
+exec build/release/src/geodns serve --config geodns.toml "$@"
