@@ -5,10 +5,13 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
+#include "ops/ctl.h"
 #include "ops/daemon.h"
 #include "ops/explain.h"
+#include "ops/import.h"
 #include "ops/options.h"
 
 namespace {
@@ -20,6 +23,13 @@ constexpr const char* kUsage = R"(usage:
   geodns check   [options]                 validate config, zones and GeoIP database
   geodns explain NAME --client ADDR[/LEN] [--type A|AAAA] [options]
                                            why this client gets this answer
+  geodns ctl     [--control ADDR:PORT] [--token T] COMMAND
+                                           talk to a running server: status, reload,
+                                           drain TARGET [--for 30m] [--reason R],
+                                           undrain TARGET, explain NAME --client ADDR,
+                                           metrics  (geodns ctl --help for details)
+  geodns import  ZONEFILE --origin NAME [--output FILE]
+                                           convert an RFC 1035 zone file to a TOML zone
   geodns version
 
 options:
@@ -30,6 +40,10 @@ options:
   --threads N        worker threads (default: one per core)
   --state-dir DIR    where health state and overrides persist
   --log-level L      debug | info | warn | error
+  --control ADDR:PORT  control endpoint (HTTP: /metrics, /status, status page); "" = off
+  --control-token T  bearer token required by the control endpoint
+  --user NAME        serve: drop privileges to NAME once the sockets are bound
+  --query-log        serve: log answered queries (at most 100 lines/s per worker)
 )";
 
 int usage_error(const std::string& msg) {
@@ -49,6 +63,13 @@ int main(int argc, char** argv) {
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;
+  }
+  if (command == "import") {
+    return geodns::ops::run_import(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  if (command == "ctl") {
+    return geodns::ops::run_ctl(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                std::cerr);
   }
   geodns::ops::CommonOptions opts;
   geodns::ops::ExplainRequest explain;
@@ -86,6 +107,16 @@ int main(int argc, char** argv) {
     } else if (arg == "--log-level") {
       if (!value(&v)) return usage_error("--log-level needs a level");
       opts.log_level = v;
+    } else if (arg == "--control") {
+      if (!value(&v)) return usage_error("--control needs ADDR:PORT (or \"\" to disable)");
+      opts.control_listen = v;
+    } else if (arg == "--control-token") {
+      if (!value(&v)) return usage_error("--control-token needs a token");
+      opts.control_token = v;
+    } else if (arg == "--query-log" && command == "serve") {
+      opts.query_log = true;
+    } else if (arg == "--user" && command == "serve") {
+      if (!value(&opts.user) || opts.user.empty()) return usage_error("--user needs a name");
     } else if (arg == "--client" && command == "explain") {
       if (!value(&explain.client)) return usage_error("--client needs an address");
     } else if (arg == "--type" && command == "explain") {

@@ -24,9 +24,9 @@ std::vector<uint8_t> build_query(const std::string& wire_name, uint16_t qtype,
   const size_t addr_len = (client.length + 7U) / 8U;
   std::vector<uint8_t> q(12 + wire_name.size() + 4 + 11 + 8 + addr_len, 0);
   uint8_t* p = q.data();
-  dns::write_u16(p, 0x1234);   // ID
-  dns::write_u16(p + 4, 1);    // QDCOUNT
-  dns::write_u16(p + 10, 1);   // ARCOUNT: the OPT record
+  dns::write_u16(p, 0x1234);  // ID
+  dns::write_u16(p + 4, 1);   // QDCOUNT
+  dns::write_u16(p + 10, 1);  // ARCOUNT: the OPT record
   p += 12;
   std::memcpy(p, wire_name.data(), wire_name.size());
   p += wire_name.size();
@@ -50,9 +50,12 @@ std::vector<uint8_t> build_query(const std::string& wire_name, uint16_t qtype,
 
 const char* override_text(steer::Override o) {
   switch (o) {
-    case steer::Override::force_up: return " (forced up)";
-    case steer::Override::force_down: return " (drained)";
-    case steer::Override::none: break;
+    case steer::Override::force_up:
+      return " (forced up)";
+    case steer::Override::force_down:
+      return " (drained)";
+    case steer::Override::none:
+      break;
   }
   return "";
 }
@@ -74,15 +77,19 @@ std::string location_text(const geo::Location& loc) {
   return s.str();
 }
 
-}  // namespace
-
-Status explain(const zone::ServerConfig& config, const ExplainRequest& request,
-               std::ostream& out) {
+struct ParsedRequest {
   std::string wire;
+  uint16_t qtype = 0;
+  IpPrefix client;
+};
+
+Result<ParsedRequest> parse_request(const ExplainRequest& request) {
+  ParsedRequest parsed;
+  std::string& wire = parsed.wire;
+  uint16_t& qtype = parsed.qtype;
   if (!dns::name_from_text(request.name, &wire)) {
     return make_error("\"" + request.name + "\" is not a valid domain name");
   }
-  uint16_t qtype = 0;
   if (request.type == "A" || request.type == "a") {
     qtype = dns::rrtype::A;
   } else if (request.type == "AAAA" || request.type == "aaaa") {
@@ -100,23 +107,19 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request,
     if (!client) return make_error("--client " + request.client + ": " + why);
   }
   if (!client) return make_error("--client " + request.client + ": not an IP address");
+  parsed.client = *client;
+  return parsed;
+}
 
-  auto report = zone::load_zone_dir(config.zones_dir, config, nullptr);
-  if (!report.errors.empty()) return report.errors.front();
-  server::Snapshots snapshots;
-  Published<steer::HealthView> health;
-  // Offline, nothing is known to be down: the answer of a fully healthy fleet. (Against a
-  // running server, `geodns ctl explain` shows live health.)
-  health.publish(std::make_shared<steer::HealthView>());
-  snapshots.health = &health;
-  snapshots.zones.publish(report.zones);
-  if (!config.geoip_path.empty()) {
-    auto db = geo::Database::open(config.geoip_path);
-    if (!db) return db.error();
-    snapshots.geoip.publish(db.value());
-  } else {
-    snapshots.geoip.publish(nullptr);
-  }
+}  // namespace
+
+Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& request,
+                    std::ostream& out) {
+  auto parsed = parse_request(request);
+  if (!parsed) return parsed.error();
+  const std::string& wire = parsed->wire;
+  const uint16_t qtype = parsed->qtype;
+  const IpPrefix* client = &parsed->client;
   server::Pipeline pipeline(snapshots, server::PipelineConfig{}, 0);
   pipeline.begin_batch();
   const auto query = build_query(wire, qtype, *client);
@@ -134,11 +137,10 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request,
     out << "lookup:     " << ex.lookup_address.to_string()
         << " (ECS source prefixes are cut to /24 for IPv4 and /56 for IPv6)\n";
     out << "location:   "
-        << (ex.have_database ? location_text(ex.location) : "no GeoIP database configured")
+        << (ex.have_database ? location_text(ex.location) : "no GeoIP database configured") << "\n";
+    out << "rule:       " << rule.owner << " policy " << steer::policy_name(rule.policy) << ", ttl "
+        << rule.ttl_s << "s (degraded " << rule.degraded_ttl_s << "s), answers " << rule.answers
         << "\n";
-    out << "rule:       " << rule.owner << " policy " << steer::policy_name(rule.policy)
-        << ", ttl " << rule.ttl_s << "s (degraded " << rule.degraded_ttl_s << "s), answers "
-        << rule.answers << "\n";
     out << "matched:    " << ex.trace.matched << "\n";
     out << "candidates:\n";
     int i = 1;
@@ -187,6 +189,27 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request,
       << "\n";
   ldns_pkt_free(pkt);
   return {};
+}
+
+Status explain(const zone::ServerConfig& config, const ExplainRequest& request, std::ostream& out) {
+  if (auto parsed = parse_request(request); !parsed) return parsed.error();
+  auto report = zone::load_zone_dir(config.zones_dir, config, nullptr);
+  if (!report.errors.empty()) return report.errors.front();
+  server::Snapshots snapshots;
+  Published<steer::HealthView> health;
+  // Offline, nothing is known to be down: the answer of a fully healthy fleet. (Against a
+  // running server, `geodns ctl explain` shows live health.)
+  health.publish(std::make_shared<steer::HealthView>());
+  snapshots.health = &health;
+  snapshots.zones.publish(report.zones);
+  if (!config.geoip_path.empty()) {
+    auto db = geo::Database::open(config.geoip_path);
+    if (!db) return db.error();
+    snapshots.geoip.publish(db.value());
+  } else {
+    snapshots.geoip.publish(nullptr);
+  }
+  return explain_live(snapshots, request, out);
 }
 
 size_t check(const zone::ServerConfig& config, std::ostream& out, std::ostream& err) {

@@ -9,6 +9,10 @@
 #include "common/result.h"
 #include "ops/options.h"
 
+namespace geodns::server {
+struct Snapshots;
+}
+
 namespace geodns::ops {
 
 struct ExplainRequest {
@@ -19,6 +23,10 @@ struct ExplainRequest {
 
 // Prints the explanation to `out`. Errors (bad name, bad address, broken config) come back.
 Status explain(const zone::ServerConfig& config, const ExplainRequest& request, std::ostream& out);
+
+// The same against published snapshots: the running daemon's, so health is live (GET /explain).
+Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& request,
+                    std::ostream& out);
 
 // `geodns check`: validates the config, every zone and the database; prints each error.
 // Returns the number of errors.

@@ -23,10 +23,11 @@ Result<zone::ServerConfig> resolve_config(const CommonOptions& options) {
   if (options.threads) config.threads = *options.threads;
   if (options.log_level) config.log_level = *options.log_level;
   if (options.state_dir) config.state_dir = *options.state_dir;
+  if (options.control_listen) config.control_listen = *options.control_listen;
+  if (options.control_token) config.control_token = *options.control_token;
   log::Level level{};
   if (!log::parse_level(config.log_level, &level)) {
-    return make_error("unknown log level \"" + config.log_level +
-                      "\" (debug, info, warn, error)");
+    return make_error("unknown log level \"" + config.log_level + "\" (debug, info, warn, error)");
   }
   log::set_level(level);
   return config;

@@ -147,7 +147,9 @@ TEST(Metrics, ParsesAndCarriesTheNumbers) {
   const auto samples = parse_exposition(render_metrics(sample_state()), &types);
   ASSERT_FALSE(samples.empty());
   for (const auto& [name, type] : types) {
-    if (type == "counter") EXPECT_TRUE(name.ends_with("_total")) << name;
+    if (type == "counter") {
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    }
   }
   EXPECT_EQ(value_of(samples, "geodns_build_info", R"(version="0.1.0")"), 1);
   EXPECT_EQ(value_of(samples, "geodns_queries_total", R"(protocol="udp")"), 100);

@@ -1,0 +1,279 @@
+#include "ops/control_api.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+namespace geodns::ops {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+HttpResponse json_response(int status, const Json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+HttpResponse error_response(int status, const std::string& message) {
+  return json_response(status, Json{{"error", message}});
+}
+
+HttpResponse method_not_allowed(const char* allow) {
+  HttpResponse r = error_response(405, std::string("method not allowed; use ") + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+// Compares without an early exit, so the time taken does not reveal how much matched.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
+  }
+  return diff == 0;
+}
+
+bool authorized(const HttpRequest& request, std::string_view token) {
+  if (token.empty()) return true;
+  // A browser cannot send a bearer header when opening the page: ?token=T works too, and
+  // the page passes it on to its /status requests.
+  if (auto q = request.query_param("token"); q && same_secret(*q, token)) return true;
+  auto h = request.header("authorization");
+  if (!h || h->size() < 7) return false;
+  std::string scheme = h->substr(0, 7);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return false;
+  std::string_view given = std::string_view(*h).substr(7);
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  return same_secret(given, token);
+}
+
+std::optional<steer::Override> parse_mode(std::string_view s) {
+  if (s == "down" || s == "drain" || s == "drained") return steer::Override::force_down;
+  if (s == "up") return steer::Override::force_up;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  int64_t total = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    if (std::isdigit(static_cast<unsigned char>(text[i])) == 0) return std::nullopt;
+    int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) {
+      n = n * 10 + (text[i] - '0');
+      if (n > 100'000'000) return std::nullopt;
+      ++i;
+    }
+    int64_t unit = 1;
+    if (i < text.size()) {
+      switch (text[i]) {
+        case 's':
+          unit = 1;
+          break;
+        case 'm':
+          unit = 60;
+          break;
+        case 'h':
+          unit = 3600;
+          break;
+        case 'd':
+          unit = 86400;
+          break;
+        default:
+          return std::nullopt;
+      }
+      ++i;
+    } else if (any) {
+      return std::nullopt;  // "1h30" is ambiguous
+    }
+    total += n * unit;
+    any = true;
+  }
+  if (total <= 0 || total > int64_t{366} * 86400) return std::nullopt;
+  return std::chrono::seconds(total);
+}
+
+Result<OverrideRequest> parse_override_request(const HttpRequest& request, bool need_state) {
+  HeaderList fields;
+  const auto type = request.header("content-type").value_or("");
+  std::string_view body = request.body;
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())) != 0) {
+    body.remove_prefix(1);
+  }
+  if (!body.empty() && body.front() == '{') {
+    const Json j = Json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return make_error("body is not a JSON object");
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) {
+        fields.emplace_back(k, v.get<std::string>());
+      } else if (v.is_number_integer() && k == "expires") {
+        fields.emplace_back(k, std::to_string(v.get<int64_t>()));
+      } else if (!v.is_null()) {
+        return make_error("field \"" + k + "\" must be a string");
+      }
+    }
+  } else if (!body.empty()) {
+    auto form = parse_form(body);
+    if (!form) return make_error("malformed form body");
+    fields = std::move(*form);
+  }
+  if (auto q = parse_form(request.query); q) {
+    for (auto& f : *q) fields.push_back(std::move(f));
+  } else {
+    return make_error("malformed query string");
+  }
+  (void)type;
+  OverrideRequest out;
+  bool have_state = false;
+  for (const auto& [k, v] : fields) {
+    if (k == "datacenter" || k == "dc") {
+      out.datacenter = v;
+    } else if (k == "address") {
+      out.address = v;
+    } else if (k == "state") {
+      auto m = parse_mode(v);
+      if (!m) return make_error("state must be \"down\" or \"up\", not \"" + v + "\"");
+      out.mode = *m;
+      have_state = true;
+    } else if (k == "expires" || k == "for") {
+      if (v.empty()) continue;
+      auto d = parse_duration(v);
+      if (!d) return make_error("expires must be a duration like 30m, 2h or 1d, not \"" + v + "\"");
+      out.expires_in = *d;
+    } else if (k == "reason") {
+      if (v.size() > 500) return make_error("reason longer than 500 characters");
+      out.reason = v;
+    } else {
+      return make_error("unknown field \"" + k + "\"");
+    }
+  }
+  if (out.datacenter.empty() == out.address.empty()) {
+    return make_error("give exactly one of \"datacenter\" or \"address\"");
+  }
+  if (need_state && !have_state) return make_error("\"state\" is required (down or up)");
+  return out;
+}
+
+Result<health::OverrideKey> resolve_override_target(const OverrideRequest& request,
+                                                    const zone::ZoneSet& zones) {
+  if (!request.address.empty()) {
+    auto ip = IpAddress::parse(request.address);
+    if (!ip) return make_error("\"" + request.address + "\" is not an IP address");
+    for (const auto& z : zones.zones) {
+      for (const auto& dc : z->datacenters) {
+        for (const auto* fam : {&dc.v4, &dc.v6}) {
+          for (const auto& a : *fam) {
+            if (a.ip == *ip) return health::OverrideKey::for_address(*ip);
+          }
+        }
+      }
+    }
+    return make_error("address " + ip->to_string() + " belongs to no datacenter");
+  }
+  const std::string& want = request.datacenter;
+  std::vector<std::pair<steer::DcId, std::string>> matches;
+  for (const auto& z : zones.zones) {
+    for (const auto& dc : z->datacenters) {
+      const std::string full = z->origin_text + "/" + dc.name;
+      if (full == want || dc.name == want) matches.emplace_back(dc.id, full);
+    }
+  }
+  if (matches.empty()) return make_error("unknown datacenter \"" + want + "\"");
+  if (matches.size() > 1) {
+    std::string names;
+    for (const auto& m : matches) names += (names.empty() ? "" : ", ") + m.second;
+    return make_error("datacenter \"" + want + "\" is ambiguous: " + names);
+  }
+  return health::OverrideKey::for_datacenter(matches[0].first, matches[0].second);
+}
+
+HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
+                            std::string_view token) {
+  if (!authorized(request, token)) {
+    HttpResponse r = error_response(401, "missing or wrong bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"geodns\"");
+    return r;
+  }
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  const bool is_get = method == "GET";
+  if (path == "/" || path == "/index.html") {
+    if (!is_get) return method_not_allowed("GET");
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::string(status_page_html());
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+  if (path == "/metrics") {
+    if (!is_get) return method_not_allowed("GET");
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = render_metrics(backend.state());
+    return r;
+  }
+  if (path == "/status") {
+    if (!is_get) return method_not_allowed("GET");
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = render_status_json(backend.state());
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+  if (path == "/healthz") {
+    if (!is_get) return method_not_allowed("GET");
+    HttpResponse r;
+    r.body = "ok\n";
+    return r;
+  }
+  if (path == "/reload") {
+    if (method != "POST") return method_not_allowed("POST");
+    const ReloadRecord rec = backend.reload();
+    HttpResponse r;
+    r.status = rec.ok ? 200 : 422;
+    r.content_type = "application/json";
+    r.body = render_reload_json(rec);
+    return r;
+  }
+  if (path == "/override" || path == "/override/clear") {
+    const bool clear = path == "/override/clear" ? method == "POST" : method == "DELETE";
+    const bool set = path == "/override" && method == "POST";
+    if (!clear && !set) {
+      return method_not_allowed(path == "/override" ? "POST, DELETE" : "POST");
+    }
+    auto req = parse_override_request(request, set);
+    if (!req) return error_response(400, req.error().to_string());
+    const Status st = set ? backend.set_override(*req) : backend.clear_override(*req);
+    if (!st) return error_response(400, st.error().to_string());
+    Json j{{"ok", true}, {"action", set ? "set" : "cleared"}};
+    if (!req->datacenter.empty()) j["datacenter"] = req->datacenter;
+    if (!req->address.empty()) j["address"] = req->address;
+    if (set) j["state"] = req->mode == steer::Override::force_down ? "down" : "up";
+    return json_response(200, j);
+  }
+  if (path == "/explain") {
+    if (!is_get) return method_not_allowed("GET");
+    ExplainRequest ex;
+    ex.name = request.query_param("name").value_or("");
+    ex.client = request.query_param("client").value_or("");
+    ex.type = request.query_param("type").value_or("A");
+    if (ex.name.empty() || ex.client.empty()) {
+      return error_response(400, "explain needs ?name=NAME&client=ADDR[/LEN][&type=A|AAAA]");
+    }
+    auto text = backend.explain(ex);
+    if (!text) return error_response(400, text.error().to_string());
+    HttpResponse r;
+    r.body = std::move(*text);
+    return r;
+  }
+  return error_response(404, "no such endpoint: " + path);
+}
+
+}  // namespace geodns::ops

@@ -1,0 +1,65 @@
+// The control endpoint's routes: pure request -> response over a ControlBackend (the daemon,
+// or a fake in unit tests). Transport (sockets, timeouts) lives in control_server.h.
+//
+//   GET    /                 status page (HTML)
+//   GET    /metrics          Prometheus text format
+//   GET    /status           JSON
+//   GET    /explain?name=N&client=ADDR[/LEN][&type=A|AAAA]   text, with live health
+//   POST   /reload           runs a reload; JSON result (422 when it reported errors)
+//   POST   /override         {"datacenter"|"address", "state": "down"|"up", "expires", "reason"}
+//   DELETE /override?datacenter=...|address=...    (or POST /override/clear with a body)
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "health/overrides.h"
+#include "ops/explain.h"
+#include "ops/http.h"
+#include "ops/state.h"
+#include "zone/zone_set.h"
+
+namespace geodns::ops {
+
+struct OverrideRequest {
+  std::string datacenter;  // "example.com./fra" or "fra" (if unambiguous); or
+  std::string address;     // "192.0.2.10"
+  steer::Override mode = steer::Override::force_down;
+  std::optional<std::chrono::seconds> expires_in;
+  std::string reason;
+};
+
+class ControlBackend {
+ public:
+  virtual ~ControlBackend() = default;
+  virtual DaemonState state() = 0;
+  virtual ReloadRecord reload() = 0;
+  virtual Status set_override(const OverrideRequest& request) = 0;
+  virtual Status clear_override(const OverrideRequest& request) = 0;
+  virtual Result<std::string> explain(const ExplainRequest& request) = 0;
+};
+
+// Routes one request. `token` empty = no authentication required.
+HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
+                            std::string_view token);
+
+// The override fields from a JSON object body, a form body or the query string.
+// `need_state` is false for clearing.
+Result<OverrideRequest> parse_override_request(const HttpRequest& request, bool need_state);
+
+// "30s", "15m", "2h", "1d", "1h30m", or plain seconds. nullopt if malformed or zero.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+// Resolves an override target against the served zones: a datacenter given as
+// "origin/name" or as a bare name present in exactly one zone; an address must belong to
+// some datacenter (a typo would otherwise silently drain nothing).
+Result<health::OverrideKey> resolve_override_target(const OverrideRequest& request,
+                                                    const zone::ZoneSet& zones);
+
+// The status page (self-contained HTML; its script polls /status).
+std::string_view status_page_html();
+
+}  // namespace geodns::ops

@@ -1,0 +1,111 @@
+// What the daemon knows about itself, copied into plain values on the control thread for the
+// control endpoint: /metrics, /status and the status page all render from one DaemonState,
+// so they always agree and can be unit-tested without a running server.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "health/overrides.h"
+#include "health/prober.h"
+#include "server/pipeline.h"
+
+namespace geodns::ops {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+// The outcome of one (re)load: kept by the daemon for status, metrics and the page.
+struct ReloadRecord {
+  std::chrono::system_clock::time_point at{};
+  std::string reason;               // "startup", "SIGHUP", "file change", "control"
+  bool ok = true;                   // no error at all (every file loaded)
+  std::vector<std::string> errors;  // "file:line:column: message"
+  size_t zones = 0;                 // zones served after it
+};
+
+// The sum of every worker's Counters (plain numbers: a copy, not the atomics).
+struct TrafficTotals {
+  uint64_t queries_udp = 0;
+  uint64_t queries_tcp = 0;
+  uint64_t dropped = 0;
+  uint64_t truncated = 0;
+  uint64_t steered = 0;
+  uint64_t failed_open = 0;
+  std::array<uint64_t, server::Counters::kRcodes> rcodes{};
+  std::array<uint64_t, 256> qtypes{};
+  uint64_t rrl_dropped = 0;
+  uint64_t rrl_slipped = 0;
+  uint64_t rrl_evicted = 0;
+
+  // Relaxed loads: each counter is exact, the set is not one instant (good enough to scrape).
+  void add(const server::Counters& c);
+  void add(const server::RrlCounters& c);
+};
+
+struct AddressState {
+  std::string address;
+  steer::TargetId target = 0;
+  bool up = true;  // effective: the prober's view of its target (overrides included)
+};
+
+struct DatacenterState {
+  std::string name;       // "fra"
+  std::string full_name;  // "example.com./fra": the override key
+  std::string check;      // "" = none
+  std::vector<AddressState> addresses;
+  steer::Override override_mode = steer::Override::none;
+  bool up = true;  // at least one address up and not drained
+};
+
+struct ZoneState {
+  std::string origin;
+  uint32_t serial = 0;
+  std::string file;
+  size_t records = 0;
+  std::vector<std::string> steered;  // owner names of steered rules
+  std::vector<DatacenterState> datacenters;
+};
+
+struct DaemonState {
+  std::string version = kVersion;
+  std::chrono::system_clock::time_point now{};
+  std::chrono::system_clock::time_point started{};
+  std::string geoip;  // database description, "" = none
+  std::vector<ZoneState> zones;
+  std::vector<health::TargetStatus> targets;
+  std::vector<health::OverrideInfo> overrides;
+  std::vector<health::Transition> transitions;  // newest last
+  uint64_t transitions_total = 0;
+  ReloadRecord last_reload;
+  uint64_t reloads_total = 0;
+  uint64_t reload_errors_total = 0;
+  TrafficTotals traffic;
+  bool rrl_enabled = false;
+};
+
+// Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.
+std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
+                                      const std::vector<health::TargetStatus>& targets,
+                                      const std::vector<health::OverrideInfo>& overrides);
+
+// Prometheus text exposition format 0.0.4.
+std::string render_metrics(const DaemonState& state);
+// The JSON document served at /status.
+std::string render_status_json(const DaemonState& state);
+// The JSON of a reload result (POST /reload).
+std::string render_reload_json(const ReloadRecord& reload);
+
+// "A", "AAAA", "TYPE65280"; slot 0 of the counters is "other".
+std::string qtype_name(size_t type);
+// "NOERROR", "NXDOMAIN", ...
+std::string rcode_name(size_t rcode);
+
+// Seconds since the epoch (for JSON and metrics).
+double unix_seconds(std::chrono::system_clock::time_point t);
+// RFC 3339 UTC with milliseconds: "2026-11-25T14:03:07.120Z".
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace geodns::ops
