@@ -1,5 +1,9 @@
 #include "health/prober.h"
 
+#include <pthread.h>
+
+#include <filesystem>
+
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -102,6 +106,7 @@ struct Prober::Impl {
   std::unordered_map<std::string, PersistedState> restored;  // consumed by the first targets
   bool first_targets_applied = false;
   bool publish_pending = false;
+  bool state_dirty = false;  // a transition not yet written to health.state
   uint64_t generation = 0;
   uv_loop_t loop{};
   uv_async_t async{};
@@ -174,6 +179,12 @@ struct Prober::Impl {
   }
   static void on_housekeeping(uv_timer_t* h) {
     auto* self = static_cast<Impl*>(h->data);
+    // Transitions are persisted at most once per housekeeping tick: a save is O(targets), and
+    // a mass failure must not turn into targets x transitions work on the prober thread.
+    if (self->state_dirty) {
+      self->state_dirty = false;
+      self->save_states();
+    }
     bool pruned = false;
     {
       std::lock_guard lock(self->mu);
@@ -197,6 +208,7 @@ struct Prober::Impl {
 };
 
 void Prober::Impl::run_thread(std::promise<Status>* started) {
+  pthread_setname_np(pthread_self(), "geodns-prober");  // visible in top -H and /proc
   int rc = uv_loop_init(&loop);
   if (rc != 0) {
     started->set_value(make_error(std::string("uv_loop_init: ") + uv_strerror(rc)));
@@ -385,7 +397,7 @@ void Prober::Impl::on_check_done(ProbeTarget* t, CheckOutcome outcome) {
                               {"reason", text},
                               {"after", format_seconds(r.after)}});
   publish_pending = true;
-  save_states();
+  state_dirty = true;
 }
 
 void Prober::Impl::update_ready_locked() {
@@ -430,6 +442,10 @@ void Prober::Impl::save_states() {
 }
 
 void Prober::Impl::shutdown() {
+  if (state_dirty) {
+    state_dirty = false;
+    save_states();
+  }
   std::vector<ProbeTarget*> all;
   {
     std::lock_guard lock(mu);
@@ -469,6 +485,12 @@ Status Prober::start() {
   // curl_global_init is not thread-safe on older libcurl: once per process, before any use.
   std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (!m.options.state_dir.empty()) {
+    // A fresh install has no state directory yet: create it rather than fail every save.
+    std::error_code ec;
+    std::filesystem::create_directories(m.options.state_dir, ec);
+    if (ec) {
+      log::warn("health_state_dir", {{"path", m.options.state_dir}, {"error", ec.message()}});
+    }
     auto states = load_state_file(m.state_path());
     for (const auto& e : states.errors) log::warn("health_state_load", {{"error", e.to_string()}});
     m.restored = std::move(states.by_key);

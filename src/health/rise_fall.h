@@ -21,7 +21,7 @@ struct RiseFallConfig {
   uint32_t rise = 2;  // consecutive successes that bring a down target up
   uint32_t fall = 3;  // consecutive failures that bring an up target down
   std::chrono::milliseconds interval{1000};
-  std::chrono::milliseconds timeout{800};
+  std::chrono::milliseconds timeout{500};
   // Delay of the re-check after a failure while still up (see RiseFall::record).
   std::chrono::milliseconds fast_recheck{100};
 };

@@ -54,11 +54,16 @@ std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::Zo
 
 std::chrono::milliseconds first_round_budget(const zone::ZoneSet& zones) {
   std::chrono::milliseconds longest{0};
+  std::chrono::milliseconds spread{0};
   for (const auto& t : zones.targets) {
-    if (t.check.type != steer::CheckType::none) longest = std::max(longest, t.check.timeout);
+    if (t.check.type == steer::CheckType::none) continue;
+    longest = std::max(longest, t.check.timeout);
+    // The prober spreads first checks over the interval, capped at 1 s (health/prober.cpp).
+    spread = std::max(spread, std::min(t.check.interval, std::chrono::milliseconds(1000)));
   }
-  // A first check can only take its timeout; a little slack for scheduling and jitter.
-  return longest + std::chrono::milliseconds(longest.count() > 0 ? 500 : 0);
+  if (longest.count() == 0) return longest;
+  // A first check starts within the spread and takes at most its timeout; plus slack.
+  return spread + longest + std::chrono::milliseconds(500);
 }
 
 constexpr size_t kStatusTransitions = 50;     // recent state changes shown by /status

@@ -35,7 +35,7 @@ struct CheckSpec {
   uint16_t query_type = 6;       // dns: type to ask (SOA)
   uint8_t expect_rcode = 0;      // dns: rcode that counts as healthy
   std::chrono::milliseconds interval{1000};
-  std::chrono::milliseconds timeout{800};
+  std::chrono::milliseconds timeout{500};
   uint32_t fall = 3;                       // consecutive failures before down
   uint32_t rise = 2;                       // consecutive successes before up again
   std::optional<IpAddress> probe_address;  // probe this instead of the answered address

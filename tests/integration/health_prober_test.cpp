@@ -199,7 +199,7 @@ steer::TargetSpec target(steer::TargetId id, const char* address, steer::CheckSp
   t.id = id;
   t.address = *IpAddress::parse(address);
   check.interval = check.interval == 1000ms ? 200ms : check.interval;
-  check.timeout = check.timeout == 800ms ? 300ms : check.timeout;
+  check.timeout = check.timeout == 500ms ? 300ms : check.timeout;
   t.check = std::move(check);
   t.key = t.check.key() + "@" + t.address.to_string();
   return t;
