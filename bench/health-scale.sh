@@ -42,7 +42,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/src/geodns" "$ROOT"/build-*/src/geodns; do
+  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
     [[ -x "$c" ]] && { GEODNS="$c"; break; }
   done
 fi

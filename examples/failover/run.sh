@@ -3,7 +3,7 @@
 # 127.0.0.1:5354 answering www.failover.example with the healthy ones. Stops backend b, waits
 # until its address leaves the answers, starts it again, waits until it is back.
 #
-#   examples/failover/run.sh                 # uses build/src/geodns, or set GEODNS=/path/to/geodns
+#   examples/failover/run.sh                 # uses build/release/src/geodns (./demo.sh builds it), or set GEODNS=/path/to/geodns
 #
 # Everything it starts is stopped on exit (Ctrl-C included); all traffic stays on loopback.
 set -euo pipefail
@@ -20,12 +20,12 @@ WAIT_MAX_S=30       # give up waiting after this long
 # ---- the geodns binary -------------------------------------------------------------------
 GEODNS="${GEODNS:-}"
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/src/geodns" "$ROOT/build/geodns"; do
+  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
     [[ -x "$c" ]] && { GEODNS="$c"; break; }
   done
 fi
 if [[ -z "$GEODNS" || ! -x "$GEODNS" ]]; then
-  echo "geodns binary not found: build it (cmake --build build --target geodns) or set GEODNS=" >&2
+  echo "geodns binary not found: build it (cmake --preset release && cmake --build --preset release --target geodns) or set GEODNS=" >&2
   exit 1
 fi
 for tool in dig python3; do
