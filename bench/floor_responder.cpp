@@ -1,0 +1,147 @@
+// geodns-floor: the kernel-floor responder. It answers every datagram by setting QR and sending
+// the bytes back: no parsing, no lookup, no encoding. Whatever qps it reaches with one thread on
+// one core is the ceiling that the UDP socket path itself allows on this machine, so a real
+// server's qps divided by this one says how much of the budget its DNS work takes.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr int kBatch = 64;
+constexpr size_t kBufBytes = 4096;
+constexpr int kMaxDurationS = 86400;
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int) {
+  g_stop = 1;
+}
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "geodns-floor: %s\n", message.c_str());
+  std::exit(2);
+}
+
+long parse_int(std::string_view flag, const char* text, long lo, long hi) {
+  char* end = nullptr;
+  errno = 0;
+  long value = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < lo || value > hi) {
+    die(std::string(flag) + ": expected an integer in " + std::to_string(lo) + ".." +
+        std::to_string(hi));
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint16_t port = 0;
+  int cpu = -1;
+  // A safety net: the responder stops by itself even if whoever started it forgets to.
+  int duration_s = 3600;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) die(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--port" || arg == "-p") {
+      port = static_cast<uint16_t>(parse_int(arg, value(), 1, 65535));
+    } else if (arg == "--cpu") {
+      cpu = static_cast<int>(parse_int(arg, value(), 0, CPU_SETSIZE - 1));
+    } else if (arg == "--duration") {
+      duration_s = static_cast<int>(parse_int(arg, value(), 1, kMaxDurationS));
+    } else {
+      std::fputs(
+          "usage: geodns-floor --port N [--cpu N] [--duration S]\n"
+          "  answers every UDP datagram on 127.0.0.1:N with QR set; stops on SIGINT/SIGTERM\n"
+          "  or after S seconds (default 3600)\n",
+          stderr);
+      return arg == "--help" || arg == "-h" ? 0 : 2;
+    }
+  }
+  if (port == 0) die("--port is required");
+
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      die("cannot pin to CPU " + std::to_string(cpu) + ": " + std::strerror(errno));
+    }
+  }
+
+  // No SA_RESTART: a signal must interrupt the blocking recvmmsg so that we exit promptly.
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(std::string("socket: ") + std::strerror(errno));
+  int buf_bytes = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf_bytes, sizeof buf_bytes);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf_bytes, sizeof buf_bytes);
+  // The timeout only bounds how long we go without checking the deadline when idle.
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    die("bind 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno));
+  }
+
+  static std::array<std::array<uint8_t, kBufBytes>, kBatch> bufs;
+  std::array<sockaddr_storage, kBatch> peers{};
+  std::array<iovec, kBatch> iovs{};
+  std::array<mmsghdr, kBatch> msgs{};
+  unsigned long long answered = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
+
+  while (g_stop == 0 && std::chrono::steady_clock::now() < deadline) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {bufs[i].data(), bufs[i].size()};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_name = &peers[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // MSG_WAITFORONE: block for the first datagram, then take whatever else is already queued.
+    int n = recvmmsg(fd, msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
+    if (n <= 0) continue;  // timeout, EINTR: re-check stop flag and deadline
+    int out = 0;
+    for (int i = 0; i < n; ++i) {
+      auto& m = msgs[static_cast<size_t>(i)];
+      if (m.msg_len < 3) continue;  // too short to carry a flags byte: drop
+      bufs[static_cast<size_t>(i)][2] |= 0x80;
+      iovs[static_cast<size_t>(i)].iov_len = m.msg_len;
+      if (out != i) msgs[static_cast<size_t>(out)] = m;
+      ++out;
+    }
+    int sent = out > 0 ? sendmmsg(fd, msgs.data(), static_cast<unsigned>(out), 0) : 0;
+    if (sent > 0) answered += static_cast<unsigned long long>(sent);
+  }
+  close(fd);
+  std::fprintf(stderr, "geodns-floor: answered %llu datagrams\n", answered);
+  return 0;
+}
