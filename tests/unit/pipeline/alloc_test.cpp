@@ -2,29 +2,11 @@
 // binary and counted while the pipeline answers static, negative and geo+ECS queries.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "../../support/alloc_counter.h"
 #include "fixture.h"
 
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<size_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
+using geodns::testing::g_allocations;
+using geodns::testing::g_count_allocations;
 
 namespace geodns::server::testing {
 namespace {
@@ -63,11 +45,12 @@ TEST(PipelineAllocations, NoHeapAllocationPerQuery) {
   ClientInfo ci;
   ci.address = *IpAddress::parse("192.0.2.1");
   size_t total = 0;
-  g_counting = true;
+  g_count_allocations = true;
+  g_allocations = 0;
   for (int round = 0; round < 100; ++round) {
     for (const auto& q : queries) total += f.pipeline->respond(q, ci, out);
   }
-  g_counting = false;
+  g_count_allocations = false;
   EXPECT_GT(total, 0u);
   EXPECT_EQ(g_allocations.load(), 0u);
 }
