@@ -480,6 +480,11 @@ void Builder::check_node_data() {
          "no NS records at the apex (\"@\" in [records])");
   }
   for (auto& [wire, node] : pending_) {
+    // The answer logic does not synthesize CNAMEs from DNAME (RFC 6672): serving a DNAME as a
+    // plain record would answer NXDOMAIN below it, so refuse it instead of answering wrong.
+    if (const PendingRRset* dname = node.find(dns::rrtype::DNAME)) {
+      fail(dname->positions.front(), "DNAME records are not supported; use CNAMEs");
+    }
     const PendingRRset* cname = node.find(dns::rrtype::CNAME);
     if (!cname) continue;
     if (wire == zone_->origin) fail(cname->positions.front(), "CNAME is not allowed at the apex");

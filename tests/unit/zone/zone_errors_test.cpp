@@ -103,6 +103,7 @@ const Case kCases[] = {
   {"TxtEmpty", base() + "t = 'TXT'\n", 10, 5, "at least one string"},
   {"CnameAndOther", base() + "c = [\"CNAME ns1\", \"A 192.0.2.2\"]\n", 10, 19, "CNAME and other data at \"c.example.com.\""},
   {"TwoCnames", base() + "c = [\"CNAME ns1\", \"CNAME ns2\"]\n", 10, 19, "more than one CNAME"},
+  {"Dname", base() + "d = \"DNAME example.net.\"\n", 10, 5, "DNAME records are not supported"},
   {"CnameAtApex", head() + "[records]\n\"@\" = [\"NS ns1\", \"CNAME x.example.net.\"]\n", 8, 18, "CNAME is not allowed at the apex"},
   {"NoNs", head() + "[records]\nns1 = \"A 192.0.2.1\"\n", 0, 0, "no NS records at the apex"},
   {"NoNsAtApex", head() + "[records]\n\"@\" = \"MX 10 mail\"\n", 8, 1, "no NS records at the apex"},
