@@ -705,6 +705,10 @@ void Builder::build_nodes() {
     zone_->index.emplace(node.name, i);
     zone_->nodes.push_back(std::move(node));
   }
+  for (const auto& node : zone_->nodes) {
+    if (node.is_wildcard)
+      zone_->nodes[zone_->index.at(std::string(parent_of(node.name)))].has_wildcard_child = true;
+  }
   // Cuts: the nearest delegation at or above each node (below the apex).
   for (auto& node : zone_->nodes) {
     std::string_view n = node.name;

@@ -35,13 +35,14 @@ struct RRset {
 };
 
 struct Node {
-  std::string name;             // wire format, lower case, absolute
-  std::vector<RRset> rrsets;    // at most one per type, sorted by type
-  int32_t rule = -1;            // index into Zone::rules: a steered name (A/AAAA from policy)
-  bool is_delegation = false;   // has NS and is not the apex: a zone cut
-  int32_t cut = -1;             // nearest delegation node at or above this one (below the
-                                // apex), or -1: everything at or below a cut is occluded
-  bool is_wildcard = false;     // first label is "*"
+  std::string name;                 // wire format, lower case, absolute
+  std::vector<RRset> rrsets;        // at most one per type, sorted by type
+  int32_t rule = -1;                // index into Zone::rules: a steered name (A/AAAA from policy)
+  bool is_delegation = false;       // has NS and is not the apex: a zone cut
+  int32_t cut = -1;                 // nearest delegation node at or above this one (below the
+                                    // apex), or -1: everything at or below a cut is occluded
+  bool is_wildcard = false;         // first label is "*"
+  bool has_wildcard_child = false;  // "*.<this name>" exists: lets NXDOMAIN skip a lookup
 
   const RRset* find(uint16_t type) const noexcept {
     for (const auto& r : rrsets) {
