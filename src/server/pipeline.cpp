@@ -69,6 +69,7 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
   if (encloser->cut >= 0)
     return {Lookup::referral, &zone.nodes[static_cast<size_t>(encloser->cut)]};
   // Wildcard at the closest encloser (RFC 4592 3.3.1).
+  if (!encloser->has_wildcard_child) return {};
   const size_t enc_len = len - pos;
   if (enc_len + 2 > dns::kMaxNameLength) return {};
   wildcard_buf[0] = 1;
@@ -82,12 +83,12 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
 }  // namespace
 
 Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed)
-    : snapshots_(snapshots),
-      config_(std::move(config)),
+    : config_(std::move(config)),
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
-      rotation_(seed) {
+      rotation_(seed),
+      rrl_(config_.rrl, seed) {
   config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
   chaos_id_txt_ = txt_rdata(config_.chaos_id);
   chaos_version_txt_ = txt_rdata(config_.chaos_version);
@@ -145,6 +146,23 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   if (overflow_) truncate();
   const size_t n = w_.finish();
   counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
+  // The rcode as sent: header bits, BADVERS (16) lives in the OPT record's extended bits.
+  counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
+                                  : n >= 4                        ? (out[3] & 0x0FU)
+                                                                  : 2U]);
+  if (client.transport == Transport::udp && rrl_.enabled()) {
+    // Only UDP can be spoofed, so only UDP is limited (server/rrl.h).
+    switch (rrl_.account(client.address, q_, out.first(n))) {
+      case RrlAction::send:
+        break;
+      case RrlAction::drop:
+        return 0;
+      case RrlAction::slip:
+        w_.clear_records();
+        w_.set_tc();
+        return w_.finish();
+    }
+  }
   return n;
 }
 

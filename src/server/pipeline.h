@@ -13,6 +13,7 @@
 #include "dns/writer.h"
 #include "geo/database.h"
 #include "server/responder.h"
+#include "server/rrl.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
 #include "zone/zone_set.h"
@@ -24,6 +25,7 @@ struct PipelineConfig {
   bool chaos_enabled = true;
   std::string chaos_id;       // id.server / hostname.bind
   std::string chaos_version;  // version.bind / version.server; "" = refuse
+  RrlConfig rrl;              // response rate limiting over UDP (off by default)
 };
 
 // What every worker's pipeline reads: the published snapshots. Owned by the daemon; the
@@ -75,6 +77,7 @@ class Pipeline final : public Responder {
                            std::span<uint8_t> out, SteerExplanation* explanation);
 
   const Counters& counters() const noexcept { return counters_; }
+  const RrlCounters& rrl_counters() const noexcept { return rrl_.counters(); }
 
  private:
   void answer(const ClientInfo& client) noexcept;
@@ -91,7 +94,6 @@ class Pipeline final : public Responder {
                       size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
 
-  const Snapshots& snapshots_;
   PipelineConfig config_;
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
@@ -107,6 +109,7 @@ class Pipeline final : public Responder {
   Counters counters_;
   SteerExplanation* explain_ = nullptr;
   bool overflow_ = false;  // a required record did not fit: the answer gets TC
+  Rrl rrl_;
 };
 
 }  // namespace geodns::server

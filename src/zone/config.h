@@ -55,6 +55,12 @@ struct ServerConfig {
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_stall_timeout{3000};
   unsigned tcp_max_connections = 1024;
+  // [server.rrl]: UDP response rate limiting, off by default (server/rrl.h).
+  bool rrl_enabled = false;
+  uint32_t rrl_responses_per_second = 20;
+  std::chrono::seconds rrl_window{1};  // burst: responses_per_second x window
+  uint32_t rrl_slip = 2;               // every slip-th limited response goes out with TC
+  uint32_t rrl_table_entries = 16384;  // buckets per worker thread
   std::string control_listen = "127.0.0.1:8053";
   std::string control_token;
   std::string log_level = "info";

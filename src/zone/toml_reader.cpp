@@ -325,17 +325,17 @@ CheckDef read_check(const Reader& r, const toml::key& key, const toml::node& nod
       spec.expect_rcode = *rc;
     }
   }
-  if (auto* n = t.get("interval")) {
-    spec.interval = r.millis(*n, "interval", 100, 3600 * 1000);
-    // Keep the default timeout valid under a short interval.
-    spec.timeout = std::min(spec.timeout, spec.interval * 4 / 5);
-  }
+  if (auto* n = t.get("interval")) spec.interval = r.millis(*n, "interval", 100, 3600 * 1000);
   if (auto* n = t.get("timeout")) {
     spec.timeout = r.millis(*n, "timeout", 10, 3600 * 1000);
     if (spec.timeout >= spec.interval) {
       r.fail(*n, "timeout must be shorter than interval (" + std::to_string(spec.interval.count()) +
                      "ms)");
     }
+  } else {
+    // Default: min(500ms, interval / 2). At the defaults (interval 1s, fall 3) a blackholed
+    // backend is down within ~1s + 3 x 0.5s + 2 fast re-checks, i.e. under 3 s.
+    spec.timeout = std::min(std::chrono::milliseconds(500), spec.interval / 2);
   }
   if (auto* n = t.get("fall")) spec.fall = static_cast<uint32_t>(r.integer(*n, "fall", 1, 100));
   if (auto* n = t.get("rise")) spec.rise = static_cast<uint32_t>(r.integer(*n, "rise", 1, 100));
@@ -641,7 +641,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
                 {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
-                 "chaos", "tcp"},
+                 "chaos", "tcp", "rrl"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.clear();
@@ -688,6 +688,26 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       }
       if (auto* y = tt.get("max_connections")) {
         c.tcp_max_connections = static_cast<unsigned>(r.integer(*y, "max_connections", 1, 1000000));
+      }
+    }
+    if (auto* x = t.get("rrl")) {
+      const auto& rt = r.table(*x, "[server.rrl]");
+      r.only_keys(rt, {"enabled", "responses_per_second", "window", "slip", "table_size"},
+                  "[server.rrl]");
+      if (auto* y = rt.get("enabled")) c.rrl_enabled = r.boolean(*y, "enabled");
+      if (auto* y = rt.get("responses_per_second")) {
+        c.rrl_responses_per_second =
+            static_cast<uint32_t>(r.integer(*y, "responses_per_second", 1, 1000000));
+      }
+      if (auto* y = rt.get("window")) {
+        c.rrl_window = std::chrono::duration_cast<std::chrono::seconds>(
+            r.millis(*y, "window", 1000, 3600 * 1000));
+      }
+      if (auto* y = rt.get("slip")) {
+        c.rrl_slip = static_cast<uint32_t>(r.integer(*y, "slip", 0, 10));
+      }
+      if (auto* y = rt.get("table_size")) {
+        c.rrl_table_entries = static_cast<uint32_t>(r.integer(*y, "table_size", 4, 1 << 24));
       }
     }
   }

@@ -86,7 +86,7 @@ check = "web"
   EXPECT_EQ(web->spec.host, "www.example.com");
   EXPECT_EQ(web->spec.body_match, "ok");
   EXPECT_EQ(web->spec.interval, std::chrono::milliseconds(5000));
-  EXPECT_EQ(web->spec.timeout, std::chrono::milliseconds(800));
+  EXPECT_EQ(web->spec.timeout, std::chrono::milliseconds(500));  // default: min(500ms, interval / 2)
   const DatacenterDef* fra = c->find_datacenter("fra");
   ASSERT_NE(fra, nullptr);
   EXPECT_EQ(fra->addresses.size(), 2u);
@@ -133,7 +133,7 @@ type = "none"
   EXPECT_EQ(d.query_type, 1);
   EXPECT_EQ(d.expect_rcode, 3);
   EXPECT_EQ(d.interval, std::chrono::milliseconds(500));
-  EXPECT_EQ(d.timeout, std::chrono::milliseconds(400));  // default kept below the interval
+  EXPECT_EQ(d.timeout, std::chrono::milliseconds(250));  // default: min(500ms, interval / 2)
   const auto& h = c->find_check("h")->spec;
   EXPECT_EQ(h.expect_min, 300);
   EXPECT_EQ(h.expect_max, 399);

@@ -1,0 +1,172 @@
+// Arbitrary bytes as a DNS request through the real Pipeline (demo zones + demo GeoIP
+// database), over UDP and TCP, from an IPv4 and an IPv6 client. The response must be a
+// well-formed DNS message that an independent decoder (ldns) accepts, within the transport's
+// size limit; anything else aborts so libFuzzer records the input. A second pipeline with
+// response rate limiting (rate 2/s, slip 2, time frozen) covers dropped and slipped answers.
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers): before ldns (it #defines bool)
+
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "dns/query.h"
+#include "server/pipeline.h"
+#include "zone/loader.h"
+
+namespace {
+
+using geodns::IpAddress;
+using geodns::server::ClientInfo;
+using geodns::server::Pipeline;
+using geodns::server::PipelineConfig;
+using geodns::server::Snapshots;
+using geodns::server::Transport;
+
+constexpr uint32_t kMaxUdpPayload = 1232;  // PipelineConfig's default ceiling
+
+struct World {
+  Snapshots snapshots;
+  geodns::Published<geodns::steer::HealthView> health;
+  geodns::ManualClock clock;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<Pipeline> limited;  // with RRL
+  uint8_t out[65535];
+};
+
+World* make_world() {
+  auto* w = new World();
+  geodns::zone::ServerConfig config;
+  auto report =
+      geodns::zone::load_zone_dir(std::string(GEODNS_SOURCE_DIR) + "/zones", config, nullptr);
+  if (!report.errors.empty() || report.zones->zones.empty()) {
+    std::fprintf(stderr, "fuzz_pipeline: demo zones failed to load\n");
+    std::abort();
+  }
+  w->snapshots.zones.publish(report.zones);
+  auto db = geodns::geo::Database::open(std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb");
+  if (!db) {
+    std::fprintf(stderr, "fuzz_pipeline: demo.mmdb failed to open\n");
+    std::abort();
+  }
+  w->snapshots.geoip.publish(db.value());
+  w->health.publish(std::make_shared<geodns::steer::HealthView>());
+  w->snapshots.health = &w->health;
+  PipelineConfig pc;
+  pc.max_udp_payload = kMaxUdpPayload;
+  pc.chaos_id = "fuzz-ns";
+  pc.chaos_version = "geodns fuzz";
+  w->pipeline = std::make_unique<Pipeline>(w->snapshots, pc, 1);
+  w->pipeline->begin_batch();
+  pc.rrl.enabled = true;
+  pc.rrl.responses_per_second = 2;
+  pc.rrl.slip = 2;
+  pc.rrl.table_entries = 64;
+  pc.rrl.clock = &w->clock;
+  w->limited = std::make_unique<Pipeline>(w->snapshots, pc, 2);
+  w->limited->begin_batch();
+  return w;
+}
+
+[[noreturn]] void fail(const char* why, const uint8_t* resp, size_t n) {
+  std::fprintf(stderr, "fuzz_pipeline: %s (response %zu bytes)\n", why, n);
+  for (size_t i = 0; i < n && i < 512; ++i) std::fprintf(stderr, "%02x", resp[i]);
+  std::fprintf(stderr, "\n");
+  std::abort();
+}
+
+uint16_t get16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+
+bool has_pointer_in_qname(std::span<const uint8_t> query) {
+  size_t pos = geodns::dns::kHeaderSize;
+  while (pos < query.size() && query[pos] != 0) {
+    if ((query[pos] & 0xC0) != 0) return true;
+    pos += 1U + query[pos];
+  }
+  return false;
+}
+
+void check(World& w, Pipeline& pipeline, std::span<const uint8_t> query, const ClientInfo& client,
+           bool may_drop) {
+  const size_t n = pipeline.respond(query, client, w.out);
+  const uint8_t* r = w.out;
+  const bool query_is_response = query.size() >= 3 && (query[2] & 0x80) != 0;
+  if (n == 0) {
+    // Only non-queries are dropped: anything with a header and QR clear gets an answer, at
+    // worst FORMERR (RFC 1035 4.1.1 / DESIGN: never a silent hang for a client).
+    if (!may_drop && query.size() >= geodns::dns::kHeaderSize && !query_is_response) {
+      fail("a query with a header was dropped", r, n);
+    }
+    return;
+  }
+  if (n < geodns::dns::kHeaderSize) fail("response shorter than a header", r, n);
+  if (query.size() < 2) fail("answered a message without an ID", r, n);
+
+  size_t limit = geodns::dns::kMaxMessage;
+  if (client.transport == Transport::udp) {
+    geodns::dns::Query q;
+    const auto st = geodns::dns::parse_query(query, &q);
+    limit = geodns::dns::kMaxUdpPlain;
+    if (st != geodns::dns::ParseStatus::drop && q.has_edns) {
+      limit = std::clamp<size_t>(q.udp_payload, geodns::dns::kMaxUdpPlain, kMaxUdpPayload);
+    }
+  }
+  if (n > limit) fail("response longer than the transport limit", r, n);
+  if (get16(r) != get16(query.data())) fail("ID not copied", r, n);
+  if ((r[2] & 0x80) == 0) fail("QR not set", r, n);
+  if (get16(r + 4) > 1) fail("QDCOUNT > 1", r, n);
+
+  if (get16(r + 4) == 1 && !has_pointer_in_qname(query)) {
+    // The question is echoed exactly as received (RFC 1035 4.1.1; case kept, RFC 4343). A
+    // compressed query name comes back decompressed, so only plain ones are compared.
+    size_t end = geodns::dns::kHeaderSize;
+    while (end < n && r[end] != 0 && (r[end] & 0xC0) == 0) end += 1U + r[end];
+    end += 1 + 4;  // root label, type, class
+    if (end > n) fail("question runs past the response", r, n);
+    if (end > query.size() ||
+        std::memcmp(r + geodns::dns::kHeaderSize, query.data() + geodns::dns::kHeaderSize,
+                    end - geodns::dns::kHeaderSize) != 0) {
+      fail("question not echoed exactly", r, n);
+    }
+  }
+
+  ldns_pkt* pkt = nullptr;
+  if (ldns_wire2pkt(&pkt, r, n) != LDNS_STATUS_OK) fail("ldns cannot parse the response", r, n);
+  // Without an OPT record in the response the client did not get EDNS: 512 bytes over UDP.
+  const bool has_opt = ldns_pkt_edns(pkt);
+  ldns_pkt_free(pkt);
+  if (client.transport == Transport::udp && !has_opt && n > geodns::dns::kMaxUdpPlain) {
+    fail("UDP response without OPT longer than 512 bytes", r, n);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static World* world = make_world();  // leaked on purpose: lives as long as the process
+  static const IpAddress kV4 = *IpAddress::parse("81.2.69.160");
+  static const IpAddress kV6 = *IpAddress::parse("2a01:4f8::1");
+  const std::span<const uint8_t> query(data, size);
+  for (Transport t : {Transport::udp, Transport::tcp}) {
+    for (const IpAddress* a : {&kV4, &kV6}) {
+      ClientInfo client;
+      client.address = *a;
+      client.port = 5353;
+      client.transport = t;
+      check(*world, *world->pipeline, query, client, false);
+    }
+  }
+  ClientInfo client;
+  client.address = kV4;
+  client.transport = Transport::udp;
+  check(*world, *world->limited, query, client, true);
+  return 0;
+}
