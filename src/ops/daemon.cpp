@@ -38,10 +38,20 @@ std::string host_name() {
   return buf;
 }
 
-std::time_t mtime_of(const std::string& path) {
+// What identifies a version of a file: a replaced database (rename over it, or a copy within
+// the same second) changes the inode, the size or the nanosecond mtime.
+struct FileStamp {
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+
+FileStamp stamp_of(const std::string& path) {
   struct stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) return 0;
-  return st.st_mtime;
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {};
+  return FileStamp{st.st_ino, st.st_size,
+                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
@@ -105,7 +115,7 @@ class Daemon final : public ControlBackend {
   server::Snapshots snapshots_;
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<server::WorkerPool> pool_;
-  std::time_t geoip_mtime_ = 0;
+  FileStamp geoip_stamp_;
   std::string geoip_description_;
   std::chrono::system_clock::time_point started_{};
   // Counters of every worker's pipeline, registered by the factory on the worker threads
@@ -152,7 +162,7 @@ int Daemon::run() {
       log::error("config_error", {{"error", db.error().to_string()}});
       return 1;
     }
-    geoip_mtime_ = mtime_of(config_.geoip_path);
+    geoip_stamp_ = stamp_of(config_.geoip_path);
     geoip_description_ = db.value()->description();
     snapshots_.geoip.publish(db.value());
     log::info("geoip_loaded", {{"path", config_.geoip_path}, {"db", geoip_description_}});
@@ -222,6 +232,11 @@ int Daemon::run() {
   pc.chaos_enabled = config_.chaos_enabled;
   pc.chaos_id = config_.chaos_id.empty() ? host_name() : config_.chaos_id;
   pc.chaos_version = config_.chaos_version;
+  pc.rrl.enabled = config_.rrl_enabled;
+  pc.rrl.responses_per_second = config_.rrl_responses_per_second;
+  pc.rrl.window = config_.rrl_window;
+  pc.rrl.slip = config_.rrl_slip;
+  pc.rrl.table_entries = config_.rrl_table_entries;
   pc.rrl.enabled = config_.rrl_enabled;
   pc.rrl.responses_per_second = config_.rrl_responses_per_second;
   pc.rrl.window = config_.rrl_window;
@@ -410,14 +425,14 @@ ReloadRecord Daemon::reload(const char* why) {
   snapshots_.zones.publish(report.zones);
   // GeoIP: reopened when the file changed; a broken file keeps the old database.
   if (!config_.geoip_path.empty()) {
-    const std::time_t mt = mtime_of(config_.geoip_path);
-    if (mt != geoip_mtime_) {
+    const FileStamp stamp = stamp_of(config_.geoip_path);
+    if (!(stamp == geoip_stamp_)) {
       auto db = geo::Database::open(config_.geoip_path);
       if (!db) {
         log::error("reload_error", {{"error", db.error().to_string()}});
         record.errors.push_back(db.error().to_string());
       } else {
-        geoip_mtime_ = mt;
+        geoip_stamp_ = stamp;
         geoip_description_ = db.value()->description();
         snapshots_.geoip.publish(db.value());
         log::info("geoip_loaded", {{"path", config_.geoip_path}, {"db", geoip_description_}});

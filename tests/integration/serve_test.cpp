@@ -316,3 +316,41 @@ TEST(ServeReload, EditIsPickedUpAndABrokenEditKeepsServing) {
 
 }  // namespace
 }  // namespace geodns::test
+
+namespace geodns::test {
+namespace {
+
+TEST(ServeReload, GeoipDatabaseSwapChangesAnswers) {
+  TempDir geo;
+  std::filesystem::copy_file(source_path("geoip/demo.mmdb"), geo.file("db.mmdb"));
+  ServeOptions o;
+  o.geoip = geo.file("db.mmdb");
+  o.threads = 1;
+  o.v6 = false;
+  Server s(o);
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  auto ask = [&]() {
+    QueryOptions q;
+    q.edns_payload = 1232;
+    q.edns_options = ecs_option("200.160.0.0/20");
+    auto r = udp_query(s.port, make_query("www.example.com", LDNS_RR_TYPE_A, q));
+    return r ? joined(section_strings(decode(*r).get(), LDNS_SECTION_ANSWER)) : std::string();
+  };
+  // The demo database places 200.160.0.0/20 in Brazil: gru answers.
+  EXPECT_NE(ask().find("203.0.113.20"), std::string::npos);
+  // A database without that network, renamed over the old one: the map's default (iad).
+  std::filesystem::copy_file(source_path("tests/data/geo/flat.mmdb"), geo.file("new.mmdb"));
+  std::filesystem::rename(geo.file("new.mmdb"), geo.file("db.mmdb"));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  std::string answer;
+  while (std::chrono::steady_clock::now() < deadline) {
+    answer = ask();
+    if (answer.find("198.51.100.1") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(answer.find("198.51.100.1"), std::string::npos) << s.process->stderr_text();
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
+}  // namespace
+}  // namespace geodns::test

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "sanitizers.h"
+
 namespace geodns::testing {
 
 // Counting is on by default (benchmarks count everything between two readings); tests switch
@@ -26,5 +28,9 @@ void* operator new(size_t n) {
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}

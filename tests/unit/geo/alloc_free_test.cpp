@@ -12,7 +12,9 @@
 #include "geo/cidr_table.h"
 #include "geo/database.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "../../support/sanitizers.h"
+
+#if GEODNS_UNDER_ASAN
 #define GEODNS_COUNT_ALLOCS 0
 #else
 #define GEODNS_COUNT_ALLOCS 1

@@ -14,7 +14,7 @@ namespace {
 using dns::testing::QueryBuilder;
 
 TEST(PipelineAllocations, NoHeapAllocationPerQuery) {
-#if defined(__SANITIZE_ADDRESS__)
+#if GEODNS_UNDER_ASAN
   GTEST_SKIP() << "ASan owns the allocator";
 #endif
   PipelineFixture f;
