@@ -29,8 +29,7 @@ struct ListenConfig {
   // (slowloris); the timer restarts only when a complete message arrives.
   std::chrono::milliseconds tcp_stall_timeout{3000};
   unsigned tcp_max_connections = 1024;  // per worker; beyond it, accepted and closed at once
-  // Datagrams per recvmmsg batch. libuv 1.44 reads at most 20 per call, so larger values
-  // are capped there.
+  // Datagrams per recvmmsg/sendmmsg batch (the worker does its own batched I/O; at most 64).
   size_t udp_batch = 64;
 };
 

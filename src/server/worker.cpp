@@ -130,25 +130,20 @@ Status Worker::setup() {
   for (size_t i = 0; i < udp_.size(); ++i) {
     UdpSocket& socket = *udp_[i];
     const std::string& name = config_.endpoints[i].text;
-    // AF_UNSPEC: libuv must not create a socket of its own, we open ours.
-    if (const int err = uv_udp_init_ex(&loop_, &socket.handle, AF_UNSPEC | UV_UDP_RECVMMSG);
-        err != 0) {
-      return make_error("listen " + name + ": " + uv_message("uv_udp_init_ex", err));
+    // libuv 1.44 reads at most 20 datagrams per recvmmsg and has no sendmmsg: libuv only
+    // tells us the socket is readable, and the worker does the batched I/O itself.
+    if (const int err = uv_poll_init(&loop_, &socket.handle, socket.fd); err != 0) {
+      ::close(socket.fd);
+      return make_error("listen " + name + ": " + uv_message("uv_poll_init", err));
     }
     socket.handle.data = &socket;
     socket.is_open = true;
-    if (const int err = uv_udp_open(&socket.handle, socket.fd); err != 0) {
-      ::close(socket.fd);
-      return make_error("listen " + name + ": " + uv_message("uv_udp_open", err));
-    }
     set_socket_buffers(socket.fd, kSocketBufferBytes);
-    if (const int err = uv_udp_recv_start(&socket.handle, on_udp_alloc, on_udp_recv); err != 0) {
-      return make_error("listen " + name + ": " + uv_message("uv_udp_recv_start", err));
+    if (const int err = uv_poll_start(&socket.handle, UV_READABLE, on_udp_readable); err != 0) {
+      return make_error("listen " + name + ": " + uv_message("uv_poll_start", err));
     }
     if (index_ == 0) {
-      log::debug("udp_listen", {{"endpoint", name},
-                                {"recvmmsg", uv_udp_using_recvmmsg(&socket.handle) ? "yes" : "no"},
-                                {"batch", std::to_string(udp_slots_)}});
+      log::debug("udp_listen", {{"endpoint", name}, {"batch", std::to_string(udp_slots_)}});
     }
   }
   for (size_t i = 0; i < tcp_.size(); ++i) {
@@ -181,7 +176,12 @@ void Worker::close_all() noexcept {
   flush_udp();
   for (auto& socket : udp_) {
     if (socket->is_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&socket->handle))) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&socket->handle), nullptr);
+      // A poll handle does not own its fd: close it once libuv has let go of the handle.
+      uv_close(reinterpret_cast<uv_handle_t*>(&socket->handle), [](uv_handle_t* h) {
+        auto* s = static_cast<UdpSocket*>(h->data);
+        if (s->fd >= 0) ::close(s->fd);
+        s->fd = -1;
+      });
     }
   }
   for (auto& listener : tcp_) {
@@ -203,33 +203,44 @@ void Worker::close_all() noexcept {
 
 // UDP --------------------------------------------------------------------------------------
 
-// libuv calls this once per recvmmsg (and once more when the socket is drained), before the
-// datagrams of the batch: the place to let the responder pick up new snapshots.
-void Worker::on_udp_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
-  Worker& self = *static_cast<UdpSocket*>(handle->data)->worker;
-  self.responder_->begin_batch();
-  *buf = uv_buf_init(reinterpret_cast<char*>(self.udp_recv_.get()),
-                     static_cast<unsigned>(self.udp_slots_ * kUdpChunkBytes));
-}
-
-// The libuv 1.44 recvmmsg contract: each datagram comes with UV_UDP_MMSG_CHUNK (its buffer
-// is a chunk of ours, `addr` valid only during the call); the batch ends with one call with
-// UV_UDP_MMSG_FREE, nread 0 and addr NULL. Without recvmmsg (or for an empty read:
-// nread 0, addr NULL, no flag) each call stands alone. The buffer is always ours: nothing
-// to free.
-void Worker::on_udp_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                         unsigned flags) {
+// Readiness on a UDP socket: drain it in recvmmsg batches, answering each batch with one
+// sendmmsg, for at most kMaxUdpRounds batches before letting the loop serve TCP and the stop
+// signal (epoll is level-triggered here, so what is left wakes us again at once).
+void Worker::on_udp_readable(uv_poll_t* handle, int status, int events) {
   auto& socket = *static_cast<UdpSocket*>(handle->data);
   Worker& self = *socket.worker;
-  const bool is_chunk = (flags & UV_UDP_MMSG_CHUNK) != 0;
-  if ((flags & UV_UDP_PARTIAL) != 0) {
-    self.counters_.add(TransportCounters::udp_truncated);
-  } else if (nread > 0 && addr != nullptr && !self.stopping_) {
-    self.handle_datagram(
-        socket, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, addr);
+  if (status < 0 || (events & UV_READABLE) == 0 || self.stopping_) return;
+  const auto slots = static_cast<unsigned>(self.udp_slots_);
+  for (int round = 0; round < kMaxUdpRounds; ++round) {
+    // The place to pick up newly published snapshots: between batches, never mid-batch.
+    self.responder_->begin_batch();
+    for (unsigned i = 0; i < slots; ++i) {
+      self.recv_iov_[i].iov_base = self.udp_recv_.get() + i * kUdpChunkBytes;
+      self.recv_iov_[i].iov_len = kUdpChunkBytes;
+      msghdr& h = self.recv_msgs_[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &self.recv_peers_[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &self.recv_iov_[i];
+      h.msg_iovlen = 1;
+    }
+    const int n = ::recvmmsg(socket.fd, self.recv_msgs_.data(), slots, MSG_DONTWAIT, nullptr);
+    // EAGAIN: drained. Other errors (ICMP feedback for an earlier answer) are per-socket
+    // and cleared by being reported; the next readiness event carries on.
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) {
+      const mmsghdr& m = self.recv_msgs_[static_cast<size_t>(i)];
+      if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        self.counters_.add(TransportCounters::udp_truncated);
+        continue;
+      }
+      self.handle_datagram(
+          socket, {self.udp_recv_.get() + static_cast<size_t>(i) * kUdpChunkBytes, m.msg_len},
+          reinterpret_cast<const sockaddr*>(&self.recv_peers_[static_cast<size_t>(i)]));
+    }
+    self.flush_udp();
+    if (static_cast<unsigned>(n) < slots) break;  // the socket had no more waiting
   }
-  // Errors (nread < 0, e.g. ICMP feedback) and truncated datagrams are dropped.
-  if (!is_chunk) self.flush_udp();
 }
 
 void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
