@@ -1,5 +1,7 @@
 #include "health/overrides.h"
 
+#include "common/hex.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,13 +41,6 @@ std::optional<int64_t> parse_int(std::string_view s) {
     v = v * 10 + (s[i] - '0');
   }
   return negative ? -v : v;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace

@@ -169,6 +169,16 @@ struct Prober::Impl {
   void update_ready_locked();
   void publish();
   void save_states();
+  // After an override change (mu held): persist the overrides and mark the view for publishing.
+  void overrides_changed_locked() {
+    if (!overrides_path().empty()) {
+      if (auto st = overrides.save(overrides_path()); !st) {
+        // Applied in memory anyway: a full disk must not block draining a datacenter.
+        log::warn("health_override_save", {{"error", st.error().to_string()}});
+      }
+    }
+    overrides_changed = true;
+  }
   void shutdown();
 
   static void on_async(uv_async_t* h) { static_cast<Impl*>(h->data)->process_inbox(); }
@@ -583,13 +593,7 @@ Status Prober::set_override(OverrideKey key, steer::Override mode,
     log::info("health_override_set", {{"target", what},
                                       {"mode", mode == steer::Override::force_up ? "up" : "down"},
                                       {"reason", reason}});
-    if (!m.overrides_path().empty()) {
-      if (auto st = m.overrides.save(m.overrides_path()); !st) {
-        // Applied in memory anyway: a full disk must not block draining a datacenter.
-        log::warn("health_override_save", {{"error", st.error().to_string()}});
-      }
-    }
-    m.overrides_changed = true;
+    m.overrides_changed_locked();
     running = m.running && !m.stop_requested;
   }
   if (running) uv_async_send(&m.async);
@@ -603,12 +607,7 @@ Status Prober::clear_override(const OverrideKey& key) {
     std::lock_guard lock(m.mu);
     if (!m.overrides.clear(key)) return make_error("no override for " + key.to_string());
     log::info("health_override_cleared", {{"target", key.to_string()}});
-    if (!m.overrides_path().empty()) {
-      if (auto st = m.overrides.save(m.overrides_path()); !st) {
-        log::warn("health_override_save", {{"error", st.error().to_string()}});
-      }
-    }
-    m.overrides_changed = true;
+    m.overrides_changed_locked();
     running = m.running && !m.stop_requested;
   }
   if (running) uv_async_send(&m.async);

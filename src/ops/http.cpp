@@ -1,5 +1,7 @@
 #include "ops/http.h"
 
+#include "common/hex.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -24,13 +26,6 @@ bool is_token_char(char c) {
   // RFC 9110 5.6.2 tchar
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,18 @@ class TempDir {
  private:
   std::string path_;
 };
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// The shipped demo zones, copied into `dir` so a test can edit them.
+inline void copy_demo_zones(const TempDir& dir) {
+  std::filesystem::copy(source_path("zones"), dir.path(), std::filesystem::copy_options::recursive);
+}
 
 struct ServeOptions {
   std::string zones_dir = source_path("zones");

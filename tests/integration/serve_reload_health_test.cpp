@@ -19,13 +19,6 @@
 namespace geodns::test {
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Writes via a temporary file and rename, as editors and deploy tools do, so the server never
 // reads a half-written file.
 void replace_file(const TempDir& dir, const std::string& name, const std::string& text) {
@@ -35,8 +28,7 @@ void replace_file(const TempDir& dir, const std::string& name, const std::string
 
 TEST(ServeReload, HundredReloadsUnderContinuousUdpAndTcpQueries) {
   TempDir zones;
-  std::filesystem::copy(source_path("zones"), zones.path(),
-                        std::filesystem::copy_options::recursive);
+  copy_demo_zones(zones);
   ServeOptions o;
   o.zones_dir = zones.path();
   o.threads = 2;

@@ -260,13 +260,6 @@ TEST(ServeCli, ExplainShowsLocationRuleAndAnswer) {
   EXPECT_NE(out.find("/24"), std::string::npos) << out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 bool wait_for_answer(Server& s, const std::string& name, const std::string& needle,
                      std::chrono::milliseconds max) {
   const auto deadline = std::chrono::steady_clock::now() + max;
@@ -280,8 +273,7 @@ bool wait_for_answer(Server& s, const std::string& name, const std::string& need
 
 TEST(ServeReload, EditIsPickedUpAndABrokenEditKeepsServing) {
   TempDir zones;
-  std::filesystem::copy(source_path("zones"), zones.path(),
-                        std::filesystem::copy_options::recursive);
+  copy_demo_zones(zones);
   ServeOptions o;
   o.zones_dir = zones.path();
   o.threads = 1;
@@ -289,7 +281,7 @@ TEST(ServeReload, EditIsPickedUpAndABrokenEditKeepsServing) {
   Server s(o);
   ASSERT_TRUE(s.ready) << s.process->stderr_text();
   const std::string file = zones.file("example.com.toml");
-  const std::string original = read_file(file);
+  const std::string original = read_text(file);
   auto serial_of = [&]() {
     auto p = s.udp("example.com", LDNS_RR_TYPE_SOA);
     return ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0), 2));
