@@ -145,22 +145,41 @@ class Daemon final : public ControlBackend {
 
 int Daemon::run() {
   started_ = clock_.wall_now();
+  // The control loop and the file watchers come first, so that an edit made while the
+  // initial load or the first health round is under way is not missed: its events wait in
+  // the loop and trigger a reload once the loop runs.
+  uv_loop_init(&loop_);
+  loop_ready_ = true;
+  loop_.data = this;
+  uv_timer_init(&loop_, &settle_);
+  settle_.data = this;
+  watch(config_.zones_dir);
+  if (!config_.geoip_path.empty()) {
+    std::filesystem::path p(config_.geoip_path);
+    watched_files_.push_back(p.filename().string());
+    watch(p.parent_path().empty() ? "." : p.parent_path().string());
+  }
+  if (!config_.source_file.empty()) {
+    std::filesystem::path p(config_.source_file);
+    watched_files_.push_back(p.filename().string());
+    watch(p.parent_path().empty() ? "." : p.parent_path().string());
+  }
   // 1. Zones: a broken file at start-up is fatal, with every error printed.
   auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr);
   if (!report.errors.empty()) {
     for (const auto& e : report.errors) log::error("config_error", {{"error", e.to_string()}});
-    return 1;
+    return shutdown(1);
   }
   if (report.zones->zones.empty()) {
     log::error("config_error", {{"error", "no zone files (*.toml) in " + config_.zones_dir}});
-    return 1;
+    return shutdown(1);
   }
   // 2. GeoIP database (optional).
   if (!config_.geoip_path.empty()) {
     auto db = geo::Database::open(config_.geoip_path);
     if (!db) {
       log::error("config_error", {{"error", db.error().to_string()}});
-      return 1;
+      return shutdown(1);
     }
     geoip_stamp_ = stamp_of(config_.geoip_path);
     geoip_description_ = db.value()->description();
@@ -176,7 +195,7 @@ int Daemon::run() {
   prober_ = std::make_unique<health::Prober>(clock_, popts);
   if (auto st = prober_->start(); !st) {
     log::error("health_error", {{"error", st.error().to_string()}});
-    return 1;
+    return shutdown(1);
   }
   prober_->set_datacenters(datacenter_names(*report.zones));
   prober_->set_targets(report.zones->targets);
@@ -197,9 +216,6 @@ int Daemon::run() {
 
   // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
   // server that answers queries can also be scraped and steered.
-  uv_loop_init(&loop_);
-  loop_ready_ = true;
-  loop_.data = this;
   if (!config_.control_listen.empty()) {
     control_ = std::make_unique<ControlServer>(&loop_, [this](const HttpRequest& request) {
       return handle_control(request, *this, config_.control_token);
@@ -218,7 +234,7 @@ int Daemon::run() {
     auto ep = server::parse_endpoint(text);
     if (!ep) {
       log::error("config_error", {{"error", ep.error().to_string()}});
-      return 1;
+      return shutdown(1);
     }
     lc.endpoints.push_back(ep.value());
   }
@@ -281,8 +297,6 @@ int Daemon::run() {
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   uv_signal_start(&sighup_, on_signal, SIGHUP);
-  uv_timer_init(&loop_, &settle_);
-  settle_.data = this;
   uv_timer_init(&loop_, &housekeeping_);
   housekeeping_.data = this;
   uv_timer_start(
@@ -296,17 +310,6 @@ int Daemon::run() {
         200, 200);
     log::info("query_log",
               {{"max_lines_per_second_per_worker", std::to_string(kQueryLogPerSecond)}});
-  }
-  watch(config_.zones_dir);
-  if (!config_.geoip_path.empty()) {
-    std::filesystem::path p(config_.geoip_path);
-    watched_files_.push_back(p.filename().string());
-    watch(p.parent_path().empty() ? "." : p.parent_path().string());
-  }
-  if (!config_.source_file.empty()) {
-    std::filesystem::path p(config_.source_file);
-    watched_files_.push_back(p.filename().string());
-    watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
   log::info("ready");
   notify_systemd("READY=1\nSTATUS=serving");
