@@ -23,11 +23,17 @@ IpAddress IpAddress::unmapped() const noexcept {
 }
 
 IpAddress IpAddress::masked(unsigned prefix_len) const noexcept {
+  // Byte-wise (this runs per steered query): keep the whole bytes, mask the partial one,
+  // clear the rest. IPv4 keeps its unused bytes 4..15 at zero either way.
   IpAddress out = *this;
-  const unsigned bits = bit_length();
-  for (unsigned i = prefix_len; i < bits; ++i) {
-    out.bytes[i / 8] = static_cast<uint8_t>(out.bytes[i / 8] & ~(1U << (7 - i % 8)));
+  if (prefix_len >= bit_length()) return out;
+  size_t byte = prefix_len / 8;
+  const unsigned rem = prefix_len % 8;
+  if (rem != 0) {
+    out.bytes[byte] = static_cast<uint8_t>(out.bytes[byte] & (0xFFU << (8 - rem)));
+    ++byte;
   }
+  for (; byte < out.bytes.size(); ++byte) out.bytes[byte] = 0;
   return out;
 }
 

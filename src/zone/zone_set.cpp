@@ -16,10 +16,19 @@ size_t NameHash::operator()(std::string_view s) const noexcept {
 
 const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {
   // Walk label by label from the full name towards the root; the first hit is the longest.
+  // With a handful of zones, comparing the suffix against each origin of the same length is
+  // cheaper than hashing every suffix (this runs for every query).
+  const bool scan = zones.size() <= kScanZones;
   size_t pos = 0;
   while (pos < name.size()) {
-    auto it = by_origin.find(name.substr(pos));
-    if (it != by_origin.end()) return zones[it->second].get();
+    const std::string_view suffix = name.substr(pos);
+    if (scan) {
+      for (const auto& z : zones) {
+        if (z->origin.size() == suffix.size() && z->origin == suffix) return z.get();
+      }
+    } else if (auto it = by_origin.find(suffix); it != by_origin.end()) {
+      return zones[it->second].get();
+    }
     const auto len = static_cast<unsigned char>(name[pos]);
     if (len == 0) break;
     pos += 1 + len;

@@ -77,6 +77,7 @@ struct Zone {
 using ZonePtr = std::shared_ptr<const Zone>;
 
 struct ZoneSet {
+  static constexpr size_t kScanZones = 8;  // up to this many zones, find_zone scans
   std::vector<ZonePtr> zones;
   std::unordered_map<std::string, uint32_t, NameHash, NameEq> by_origin;  // origin -> zones[i]
   std::vector<steer::TargetSpec> targets;  // deduplicated by id, across all zones
