@@ -1,5 +1,8 @@
 #include "harness.h"
 
+#include <chrono>
+#include <random>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -53,14 +56,6 @@ int bind_loopback(int type, uint16_t port, bool v6) {
   return fd;
 }
 
-uint16_t bound_port(int fd) {
-  sockaddr_storage addr;
-  socklen_t length = sizeof(addr);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) return 0;
-  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-  return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-}
-
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
@@ -103,13 +98,20 @@ bool has_ipv6_loopback() {
 }
 
 uint16_t free_port() {
+  // Ports come from 20000..32767, below Linux's ephemeral range (32768..60999): a port the
+  // kernel hands out for port 0 can be taken again at any moment by another test's client
+  // socket (ctest runs tests in parallel) before the server under test binds it.
+  static std::mt19937 rng(
+      static_cast<uint32_t>(::getpid()) * 2654435761U ^
+      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> pick(20000, 32767);
   const bool v6 = has_ipv6_loopback();
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int udp = bind_loopback(SOCK_DGRAM, 0, false);
-    if (udp < 0) continue;
-    const uint16_t port = bound_port(udp);
-    std::vector<int> held{udp};
-    bool ok = port != 0;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<uint16_t>(pick(rng));
+    std::vector<int> held;
+    const int udp = bind_loopback(SOCK_DGRAM, port, false);
+    bool ok = udp >= 0;
+    if (ok) held.push_back(udp);
     if (ok) {
       const int tcp = bind_loopback(SOCK_STREAM, port, false);
       ok = tcp >= 0;

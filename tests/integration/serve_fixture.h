@@ -64,6 +64,18 @@ struct ServeOptions {
 class Server {
  public:
   explicit Server(const ServeOptions& o = {}) {
+    // A port can still be taken between choosing it and the server binding it (other tests
+    // run in parallel): the server then exits with "Address already in use"; try new ports.
+    for (int attempt = 0; attempt < 3 && !ready; ++attempt) {
+      if (process) process->stop();
+      start(o);
+      if (!ready && process->stderr_text().find("Address already in use") == std::string::npos) {
+        break;
+      }
+    }
+  }
+
+  void start(const ServeOptions& o) {
     port = free_port();
     control_port = free_port();
     v6 = o.v6 && has_ipv6_loopback();
