@@ -44,9 +44,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
-    [[ -x "$c" ]] && { GEODNS="$c"; break; }
-  done
+  # shellcheck source=../scripts/find-geodns.sh
+  source "$ROOT/scripts/find-geodns.sh"
+  GEODNS="$(geodns_binary "$ROOT" || true)"
 fi
 [[ -x "$GEODNS" ]] || { echo "geodns binary not found; pass --geodns PATH" >&2; exit 1; }
 (( RUNS >= 1 && RUNS <= 50 )) || { echo "--runs must be 1..50" >&2; exit 2; }

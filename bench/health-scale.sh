@@ -42,9 +42,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
-    [[ -x "$c" ]] && { GEODNS="$c"; break; }
-  done
+  # shellcheck source=../scripts/find-geodns.sh
+  source "$ROOT/scripts/find-geodns.sh"
+  GEODNS="$(geodns_binary "$ROOT" || true)"
 fi
 [[ -x "$GEODNS" ]] || { echo "geodns binary not found; pass --geodns PATH" >&2; exit 1; }
 (( TARGETS >= 100 && TARGETS <= 60000 )) || { echo "--targets must be 100..60000" >&2; exit 2; }

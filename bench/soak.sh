@@ -72,9 +72,9 @@ DURATION=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 + 0.5 }')
 if (( WARMUP > DURATION - 20 )); then WARMUP=$(( (DURATION / 2) / 10 * 10 )); fi
 
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
-    [[ -x "$c" ]] && { GEODNS="$c"; break; }
-  done
+  # shellcheck source=../scripts/find-geodns.sh
+  source "$ROOT/scripts/find-geodns.sh"
+  GEODNS="$(geodns_binary "$ROOT" || true)"
 fi
 [[ "$GEODNS" == /* ]] || GEODNS="$PWD/$GEODNS"
 [[ -x "$GEODNS" ]] || { echo "geodns binary not found; set GEODNS_BIN or pass --geodns PATH" >&2; exit 1; }

@@ -20,9 +20,9 @@ WAIT_MAX_S=30       # give up waiting after this long
 # ---- the geodns binary -------------------------------------------------------------------
 GEODNS="${GEODNS:-}"
 if [[ -z "$GEODNS" ]]; then
-  for c in "$ROOT/build/release/src/geodns" "$ROOT/build/default/src/geodns"; do
-    [[ -x "$c" ]] && { GEODNS="$c"; break; }
-  done
+  # shellcheck source=../../scripts/find-geodns.sh
+  source "$ROOT/scripts/find-geodns.sh"
+  GEODNS="$(geodns_binary "$ROOT" || true)"
 fi
 if [[ -z "$GEODNS" || ! -x "$GEODNS" ]]; then
   echo "geodns binary not found: build it (cmake --preset release && cmake --build --preset release --target geodns) or set GEODNS=" >&2
