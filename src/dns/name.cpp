@@ -56,13 +56,9 @@ bool skip_name(const uint8_t* msg, size_t msg_len, size_t* pos) noexcept {
 }
 
 void lower_name(const uint8_t* in, size_t len, uint8_t* out) noexcept {
-  size_t i = 0;
-  while (i < len) {
-    const uint8_t l = in[i];
-    out[i] = l;
-    ++i;
-    for (size_t j = 0; j < l && i < len; ++j, ++i) out[i] = ascii_lower(in[i]);
-  }
+  // Length octets are below 64, never letters: folding every byte is safe, and the flat loop
+  // (no walk over the labels) is what the per-query path wants.
+  for (size_t i = 0; i < len; ++i) out[i] = ascii_lower(in[i]);
 }
 
 bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len) noexcept {
@@ -72,16 +68,6 @@ bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b, size_t
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
-}
-
-unsigned label_count(const uint8_t* name, size_t len) noexcept {
-  unsigned n = 0;
-  size_t i = 0;
-  while (i < len && name[i] != 0) {
-    ++n;
-    i += 1 + name[i];
-  }
-  return n;
 }
 
 bool name_from_text(std::string_view text, std::string* wire) {

@@ -32,9 +32,6 @@ void lower_name(const uint8_t* in, size_t len, uint8_t* out) noexcept;
 // Case-insensitive equality of two uncompressed wire names.
 bool names_equal_nocase(const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len) noexcept;
 
-// Number of labels, not counting the root.
-unsigned label_count(const uint8_t* name, size_t len) noexcept;
-
 // "www.example.com." <-> wire. from_text accepts a trailing dot or not (always absolute) and
 // \DDD / \X escapes; returns false on syntax errors or over-long labels/names.
 bool name_from_text(std::string_view text, std::string* wire);

@@ -80,7 +80,6 @@ Status Rule::compile(size_t dc_count) {
   default_list.reset();
   lists.clear();
   net_table = geo::CidrTable();
-  total_weight = 0;
 
   if (answers == 0) return make_error("answers must be at least 1");
   if (degraded_ttl_s > ttl_s) degraded_ttl_s = ttl_s;
@@ -128,7 +127,6 @@ Status Rule::compile(size_t dc_count) {
       }
       for (uint32_t w : weights) {
         if (w < 1 || w > 1000) return make_error("weight must be 1..1000");
-        total_weight += w;
       }
       break;
   }

@@ -76,7 +76,6 @@ struct Rule {
   std::vector<DcList> lists;      // map lists, then nets lists
   geo::CidrTable net_table;       // prefix -> index into lists
   bool depends_on_client = true;  // false for failover/weighted/roundrobin (ECS scope 0)
-  uint32_t total_weight = 0;
 
   // Checks the configuration against `dc_count` datacenters and builds the lookup tables.
   Status compile(size_t dc_count);

@@ -381,7 +381,8 @@ TEST(ZoneLoader, EveryPolicyCompiles) {
   ASSERT_EQ(cdn->weights.size(), 2u);
   EXPECT_EQ(z.datacenters[cdn->datacenters[0]].name, "fra");
   EXPECT_EQ(cdn->weights[0], 3u);
-  EXPECT_EQ(cdn->total_weight, 4u);
+  EXPECT_EQ(z.datacenters[cdn->datacenters[1]].name, "iad");
+  EXPECT_EQ(cdn->weights[1], 1u);
   EXPECT_EQ(rule_of("\4near\7example\3com\0"s)->policy, steer::Policy::nearest);
   EXPECT_EQ(rule_of("\3api\7example\3com\0"s)->policy, steer::Policy::failover);
   EXPECT_EQ(rule_of("\2rr\7example\3com\0"s)->policy, steer::Policy::roundrobin);
