@@ -205,6 +205,7 @@ int Daemon::run() {
   }
   snapshots_.health = &prober_->view();
   snapshots_.zones.publish(report.zones);
+  release_free_memory();
   for (const auto& z : report.zones->zones) {
     log::info("zone_loaded", {{"zone", z->origin_text},
                               {"serial", std::to_string(z->serial)},
@@ -426,6 +427,7 @@ ReloadRecord Daemon::reload(const char* why) {
     }
   }
   snapshots_.zones.publish(report.zones);
+  release_free_memory();
   // GeoIP: reopened when the file changed; a broken file keeps the old database.
   if (!config_.geoip_path.empty()) {
     const FileStamp stamp = stamp_of(config_.geoip_path);

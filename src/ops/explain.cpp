@@ -233,10 +233,7 @@ size_t check(const zone::ServerConfig& config, std::ostream& out, std::ostream& 
     }
   }
   for (const auto& z : report.zones->zones) {
-    size_t records = 0;
-    for (const auto& n : z->nodes) {
-      for (const auto& r : n.rrsets) records += r.rdatas.size();
-    }
+    const size_t records = z->record_count();
     out << "zone " << z->origin_text << ": " << records << " records, " << z->rules.size()
         << " steered names, " << z->datacenters.size() << " datacenters (" << z->source_file
         << ")\n";

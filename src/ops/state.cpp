@@ -167,9 +167,7 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
     zs.origin = z->origin_text;
     zs.serial = z->serial;
     zs.file = z->source_file;
-    for (const auto& n : z->nodes) {
-      for (const auto& r : n.rrsets) zs.records += r.rdatas.size();
-    }
+    zs.records = z->record_count();
     for (const auto& rule : z->rules) zs.steered.push_back(rule.owner);
     for (const auto& dc : z->datacenters) {
       DatacenterState ds;

@@ -1,6 +1,7 @@
 #include "ops/system.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -59,6 +60,10 @@ Status drop_privileges(const std::string& user) {
   }
   if (::setuid(0) == 0) return make_error("--user " + user + ": root could be regained");
   return {};
+}
+
+void release_free_memory() {
+  malloc_trim(0);
 }
 
 }  // namespace geodns::ops

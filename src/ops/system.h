@@ -18,4 +18,9 @@ void notify_systemd(std::string_view state);
 // and before serving; fails when not permitted or the user does not exist.
 Status drop_privileges(const std::string& user);
 
+// Hands the heap's free pages back to the kernel (glibc malloc_trim). Loading a big zone
+// allocates far more transiently (TOML tree, record text) than the zone keeps; without this
+// the process would stay at its load-time peak. Called after a load, never per query.
+void release_free_memory();
+
 }  // namespace geodns::ops

@@ -419,7 +419,7 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
         overflow_ = true;
         return;
       }
-      const std::string& target = cname->rdatas.front();
+      const std::string_view target = cname->rdatas.front();
       if (target.size() > dns::kMaxNameLength) return;
       uint8_t* next = scratch_[hop & 1];
       dns::lower_name(reinterpret_cast<const uint8_t*>(target.data()), target.size(), next);

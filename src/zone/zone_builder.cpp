@@ -6,9 +6,13 @@
 //
 #include <ldns/ldns.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_set>
@@ -77,19 +81,6 @@ std::string lower_text(std::string_view s) {
   return out;
 }
 
-// Splits a wire name into its labels (without the root).
-std::vector<std::string_view> labels_of(std::string_view wire) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos < wire.size()) {
-    const auto len = static_cast<unsigned char>(wire[pos]);
-    if (len == 0) break;
-    out.push_back(wire.substr(pos + 1, len));
-    pos += 1 + len;
-  }
-  return out;
-}
-
 // The parent of a wire name (drops the first label); the root's parent is the root.
 std::string_view parent_of(std::string_view wire) {
   if (wire.empty() || wire[0] == 0) return wire;
@@ -104,16 +95,6 @@ bool is_below_or_at(std::string_view name, std::string_view origin) {
   }
 }
 
-// RFC 4034 section 6.1 canonical order (labels compared right to left), which keeps the
-// node vector deterministic and ready for anything that wants ordered names.
-bool canonical_less(std::string_view a, std::string_view b) {
-  auto la = labels_of(a);
-  auto lb = labels_of(b);
-  std::reverse(la.begin(), la.end());
-  std::reverse(lb.begin(), lb.end());
-  return std::lexicographical_compare(la.begin(), la.end(), lb.begin(), lb.end());
-}
-
 void put_u32(std::string& out, uint32_t v) {
   out.push_back(static_cast<char>(v >> 24));
   out.push_back(static_cast<char>(v >> 16));
@@ -121,21 +102,49 @@ void put_u32(std::string& out, uint32_t v) {
   out.push_back(static_cast<char>(v));
 }
 
+// The common case of name_to_wire without ldns (a million-name zone spends seconds there):
+// an absolute name without escapes and without empty labels. Anything else returns false and
+// goes to ldns, which also words the errors.
+bool plain_name_to_wire(std::string_view text, std::string* wire) {
+  if (text == ".") {
+    wire->assign(1, '\0');
+    return true;
+  }
+  if (text.size() < 2 || text.back() != '.' || text.find('\\') != std::string_view::npos) {
+    return false;
+  }
+  wire->clear();
+  wire->reserve(text.size() + 1);
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t dot = text.find('.', start);
+    const size_t len = dot - start;
+    if (len == 0 || len > dns::kMaxLabelLength) return false;
+    wire->push_back(static_cast<char>(len));
+    wire->append(text, start, len);
+    start = dot + 1;
+  }
+  wire->push_back('\0');
+  return wire->size() <= dns::kMaxNameLength;
+}
+
 // Presentation-format name (absolute) -> wire, case preserved.
 std::string name_to_wire(const std::string& text, const SourcePos& pos) {
   if (text.find_first_of(" \t\r\n\"();") != std::string::npos) {
     fail(pos, "bad name \"" + text + "\": spaces, quotes, parentheses and ';' are not allowed");
   }
-  ldns_rdf* raw = nullptr;
-  const ldns_status s = ldns_str2rdf_dname(&raw, text.c_str());
-  RdfPtr rdf(raw);
-  if (s != LDNS_STATUS_OK || !rdf) fail(pos, "bad name \"" + text + "\": " + ldns_message(s));
-  std::string wire(reinterpret_cast<const char*>(ldns_rdf_data(rdf.get())),
-                   ldns_rdf_size(rdf.get()));
+  std::string wire;
+  if (!plain_name_to_wire(text, &wire)) {
+    ldns_rdf* raw = nullptr;
+    const ldns_status s = ldns_str2rdf_dname(&raw, text.c_str());
+    RdfPtr rdf(raw);
+    if (s != LDNS_STATUS_OK || !rdf) fail(pos, "bad name \"" + text + "\": " + ldns_message(s));
+    wire.assign(reinterpret_cast<const char*>(ldns_rdf_data(rdf.get())), ldns_rdf_size(rdf.get()));
+  }
   if (wire.size() > dns::kMaxNameLength)
     fail(pos, "name \"" + text + "\" is longer than 255 bytes");
-  for (auto label : labels_of(wire)) {
-    if (label.size() > dns::kMaxLabelLength) {
+  for (size_t at = 0; at < wire.size() && wire[at] != 0; at += 1 + static_cast<uint8_t>(wire[at])) {
+    if (static_cast<uint8_t>(wire[at]) > dns::kMaxLabelLength) {
       fail(pos, "label in \"" + text + "\" is longer than 63 bytes");
     }
   }
@@ -155,18 +164,21 @@ class Builder {
 
  private:
   struct PendingRRset {
-    RRset rrset;
-    std::vector<SourcePos> positions;  // parallel to rrset.rdatas
+    uint16_t type = 0;
+    uint32_t ttl_s = 0;
+    std::vector<std::string> rdatas;
+    std::vector<const SourcePos*> positions;  // parallel to rdatas; point into src_
   };
   struct PendingNode {
-    std::string text;
-    SourcePos pos;
+    std::string wire;  // lower case: the key
+    std::string text;  // absolute, as first written ("" for an empty non-terminal)
+    const SourcePos* pos = nullptr;
     std::vector<PendingRRset> rrsets;  // in order of first appearance
     int32_t rule = -1;
-    SourcePos rule_pos;
+    const SourcePos* rule_pos = nullptr;
     PendingRRset* find(uint16_t type) {
       for (auto& r : rrsets) {
-        if (r.rrset.type == type) return &r;
+        if (r.type == type) return &r;
       }
       return nullptr;
     }
@@ -194,7 +206,11 @@ class Builder {
   const ServerConfig& config_;
   std::shared_ptr<Zone> zone_ = std::make_shared<Zone>();
   RdfPtr origin_rdf_;
-  std::map<std::string, PendingNode> pending_;  // by lower-case wire name
+  // Every name of the zone in order of first appearance (a deque: references stay valid while
+  // it grows), and an index over their wire names.
+  std::deque<PendingNode> pending_;
+  NameIndex pending_index_;
+  PendingNode& pending(std::string_view wire, bool* inserted = nullptr);
   std::map<std::string, uint32_t> dc_by_name_;
   std::vector<SourcePos> rule_pos_;
   std::unordered_set<steer::TargetId> target_seen_;
@@ -371,6 +387,28 @@ Builder::ParsedRR Builder::parse_rr(const OwnerName& owner, const RecordDef& rec
     out.rdata = txt_rdata(text, pos);
     return out;
   }
+  if (out.type == dns::rrtype::A || out.type == dns::rrtype::AAAA) {
+    // Most records of a big zone: one address, parsed as ldns would (inet_pton) but without
+    // building an ldns_rr. Anything unusual goes to ldns below, which also words the error.
+    std::string_view rest = text.substr(type_text.size());
+    while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) {
+      rest.remove_prefix(1);
+    }
+    while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back()))) {
+      rest.remove_suffix(1);
+    }
+    char buf[64];
+    unsigned char bytes[16];
+    if (!rest.empty() && rest.size() < sizeof(buf)) {
+      std::memcpy(buf, rest.data(), rest.size());
+      buf[rest.size()] = '\0';
+      const bool v4 = out.type == dns::rrtype::A;
+      if (inet_pton(v4 ? AF_INET : AF_INET6, buf, bytes) == 1) {
+        out.rdata.assign(reinterpret_cast<const char*>(bytes), v4 ? 4 : 16);
+        return out;
+      }
+    }
+  }
   const std::string line =
       owner.text + " " + std::to_string(out.ttl_s) + " IN " + std::string(text);
   ldns_rr* raw = nullptr;
@@ -399,14 +437,26 @@ Builder::ParsedRR Builder::parse_rr(const OwnerName& owner, const RecordDef& rec
   return out;
 }
 
+Builder::PendingNode& Builder::pending(std::string_view wire, bool* inserted) {
+  const auto next = static_cast<uint32_t>(pending_.size());
+  const uint32_t i = pending_index_.insert(
+      wire, next, [this](uint32_t k) -> std::string_view { return pending_[k].wire; });
+  if (inserted) *inserted = i == next;
+  if (i != next) return pending_[i];
+  PendingNode& node = pending_.emplace_back();
+  node.wire = wire;
+  return node;
+}
+
 void Builder::add_records() {
+  pending_index_.reserve(src_.owners.size() + src_.steers.size() + 1);
   for (const auto& od : src_.owners) {
     const OwnerName owner = owner_name(od.owner, od.pos);
-    auto [it, inserted] = pending_.try_emplace(owner.wire_lower);
-    PendingNode& node = it->second;
+    bool inserted = false;
+    PendingNode& node = pending(owner.wire_lower, &inserted);
     if (inserted) {
       node.text = owner.text;
-      node.pos = od.pos;
+      node.pos = &od.pos;
     }
     for (const auto& rec : od.records) {
       ParsedRR rr = parse_rr(owner, rec);
@@ -422,28 +472,28 @@ void Builder::add_records() {
       if (!set) {
         node.rrsets.push_back({});
         set = &node.rrsets.back();
-        set->rrset.type = rr.type;
-        set->rrset.ttl_s = rr.ttl_s;  // an RRset's TTL is its first record's
+        set->type = rr.type;
+        set->ttl_s = rr.ttl_s;  // an RRset's TTL is its first record's
       }
-      auto& rdatas = set->rrset.rdatas;
+      auto& rdatas = set->rdatas;
       if (std::find(rdatas.begin(), rdatas.end(), rr.rdata) != rdatas.end()) continue;
       rdatas.push_back(std::move(rr.rdata));
-      set->positions.push_back(rec.pos);
+      set->positions.push_back(&rec.pos);
     }
   }
 }
 
 void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
-  PendingNode& apex = pending_[zone_->origin];
+  PendingNode& apex = pending(zone_->origin);
   if (apex.text.empty()) apex.text = zone_->origin_text;
   const uint32_t automatic = next_serial(content_hash, previous, unix_now);
   uint32_t soa_ttl = 0;
   uint32_t minimum = 0;
   if (soa_from_records_) {
     // The record's serial is used as written; 0 asks for the automatic serial.
-    RRset& set = apex.find(dns::rrtype::SOA)->rrset;
+    PendingRRset& set = *apex.find(dns::rrtype::SOA);
     std::string& rdata = set.rdatas.front();
-    if (rdata.size() < 20) fail(apex.pos, "bad SOA record");
+    if (rdata.size() < 20) fail(*set.positions.front(), "bad SOA record");
     const size_t s = rdata.size() - 20;
     const uint32_t serial = dns::read_u32(reinterpret_cast<const uint8_t*>(rdata.data() + s));
     zone_->serial = serial != 0 ? serial : automatic;
@@ -473,10 +523,10 @@ void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix
     put_u32(rdata, soa.expire_s);
     put_u32(rdata, soa.minimum_s);
     PendingRRset set;
-    set.rrset.type = dns::rrtype::SOA;
-    set.rrset.ttl_s = soa.ttl_s.value_or(src_.ttl_s);
-    set.rrset.rdatas.push_back(std::move(rdata));
-    set.positions.push_back(soa.pos);
+    set.type = dns::rrtype::SOA;
+    set.ttl_s = soa.ttl_s.value_or(src_.ttl_s);
+    set.rdatas.push_back(std::move(rdata));
+    set.positions.push_back(&soa.pos);
     apex.rrsets.push_back(std::move(set));
     soa_ttl = soa.ttl_s.value_or(src_.ttl_s);
     minimum = soa.minimum_s;
@@ -486,27 +536,29 @@ void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix
 }
 
 void Builder::check_node_data() {
-  PendingNode& apex = pending_[zone_->origin];
+  PendingNode& apex = pending(zone_->origin);
   if (!apex.find(dns::rrtype::NS)) {
-    fail(apex.pos.line ? apex.pos : SourcePos{src_.display_name, 0, 0},
+    fail(apex.pos ? *apex.pos : SourcePos{src_.display_name, 0, 0},
          "no NS records at the apex (\"@\" in [records])");
   }
-  for (auto& [wire, node] : pending_) {
+  for (auto& node : pending_) {
     // The answer logic does not synthesize CNAMEs from DNAME (RFC 6672): serving a DNAME as a
     // plain record would answer NXDOMAIN below it, so refuse it instead of answering wrong.
     if (const PendingRRset* dname = node.find(dns::rrtype::DNAME)) {
-      fail(dname->positions.front(), "DNAME records are not supported; use CNAMEs");
+      fail(*dname->positions.front(), "DNAME records are not supported; use CNAMEs");
     }
     const PendingRRset* cname = node.find(dns::rrtype::CNAME);
     if (!cname) continue;
-    if (wire == zone_->origin) fail(cname->positions.front(), "CNAME is not allowed at the apex");
-    if (cname->rrset.rdatas.size() > 1) {
-      fail(cname->positions[1], "more than one CNAME at \"" + node.text + "\"");
+    if (node.wire == zone_->origin) {
+      fail(*cname->positions.front(), "CNAME is not allowed at the apex");
+    }
+    if (cname->rdatas.size() > 1) {
+      fail(*cname->positions[1], "more than one CNAME at \"" + node.text + "\"");
     }
     for (const auto& other : node.rrsets) {
-      if (other.rrset.type == dns::rrtype::CNAME) continue;
+      if (other.type == dns::rrtype::CNAME) continue;
       // RFC 1034 section 3.6.2 (RFC 2181 section 10.1): a CNAME owner has no other data.
-      fail(other.positions.front(), "CNAME and other data at \"" + node.text + "\"");
+      fail(*other.positions.front(), "CNAME and other data at \"" + node.text + "\"");
     }
   }
 }
@@ -578,8 +630,8 @@ steer::DcList Builder::dc_list(const std::vector<NameRef>& refs) {
 
 void Builder::add_steer(const SteerDef& s) {
   const OwnerName owner = owner_name(s.owner, s.owner_pos);
-  auto [it, inserted] = pending_.try_emplace(owner.wire_lower);
-  PendingNode& node = it->second;
+  bool inserted = false;
+  PendingNode& node = pending(owner.wire_lower, &inserted);
   if (!inserted && !node.rrsets.empty()) {
     fail(s.owner_pos, "steered name \"" + owner.text +
                           "\" also has static records; a name is either steered or static");
@@ -587,7 +639,7 @@ void Builder::add_steer(const SteerDef& s) {
   if (node.rule >= 0) fail(s.owner_pos, "\"" + owner.text + "\" is steered twice");
   if (inserted) {
     node.text = owner.text;
-    node.pos = s.owner_pos;
+    node.pos = &s.owner_pos;
   }
 
   steer::Rule rule;
@@ -678,64 +730,116 @@ void Builder::add_steer(const SteerDef& s) {
   }
 
   node.rule = static_cast<int32_t>(zone_->rules.size());
-  node.rule_pos = s.owner_pos;
+  node.rule_pos = &s.owner_pos;
   zone_->rules.push_back(std::move(rule));
   rule_pos_.push_back(s.pos);
 }
 
 void Builder::build_nodes() {
   // Every ancestor up to the apex gets a node, so that empty non-terminals answer NODATA.
-  std::vector<std::string> names;
-  for (const auto& [wire, node] : pending_) names.push_back(wire);
-  for (const auto& wire : names) {
-    std::string_view n = wire;
-    while (n != zone_->origin) {
-      n = parent_of(n);
-      pending_.try_emplace(std::string(n));
+  // pending_ grows while we walk it: added ancestors are walked too.
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    std::string_view name = pending_[i].wire;
+    while (name != zone_->origin) {
+      name = parent_of(name);
+      bool inserted = false;
+      pending(name, &inserted);
+      if (!inserted) break;  // its ancestors are there already, or will be added from it
     }
   }
-  std::vector<std::string> order;
-  for (const auto& [wire, node] : pending_) {
-    if (wire != zone_->origin) order.push_back(wire);
+  if (pending_.size() >= 0x7fffffffU) fail(SourcePos{src_.display_name, 0, 0}, "too many names");
+
+  // Node order: by depth (the apex alone first), then order of first appearance. Every parent
+  // comes before its children, which the cut pass below relies on; a counting sort keeps a
+  // million names cheap.
+  auto depth = [this](std::string_view wire) {
+    size_t labels = 0;
+    for (size_t pos = 0; pos < wire.size() && wire[pos] != 0;
+         pos += 1 + static_cast<uint8_t>(wire[pos])) {
+      ++labels;
+    }
+    return labels;
+  };
+  const size_t apex_depth = depth(zone_->origin);
+  std::vector<uint32_t> per_depth(dns::kMaxNameLength / 2 + 2, 0);
+  std::vector<uint8_t> rel_depth(pending_.size());
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    rel_depth[i] = static_cast<uint8_t>(depth(pending_[i].wire) - apex_depth);
+    ++per_depth[rel_depth[i] + 1];
   }
-  std::sort(order.begin(), order.end(), canonical_less);
-  order.insert(order.begin(), zone_->origin);
+  for (size_t d = 1; d < per_depth.size(); ++d) per_depth[d] += per_depth[d - 1];
+  std::vector<uint32_t> order(pending_.size());
+  for (uint32_t i = 0; i < pending_.size(); ++i) order[per_depth[rel_depth[i]]++] = i;
+  std::vector<uint8_t>().swap(rel_depth);
+
+  // Every name and RDATA goes into one block; nodes and RRsets are views into it.
+  size_t bytes = 0;
+  size_t rdata_count = 0;
+  size_t rrset_count = 0;
+  for (const auto& p : pending_) {
+    bytes += p.wire.size();
+    for (const auto& r : p.rrsets) {
+      ++rrset_count;
+      rdata_count += r.rdatas.size();
+      for (const auto& rd : r.rdatas) bytes += rd.size();
+    }
+  }
+  ZoneStorage& st = zone_->storage;
+  st.bytes = std::make_unique<char[]>(std::max<size_t>(bytes, 1));
+  st.byte_count = bytes;
+  st.rdatas.reserve(rdata_count);
+  st.rrsets.reserve(rrset_count);
+  char* out = st.bytes.get();
+  auto keep = [&out](std::string_view v) {
+    std::memcpy(out, v.data(), v.size());
+    const std::string_view view(out, v.size());
+    out += v.size();
+    return view;
+  };
 
   zone_->nodes.reserve(order.size());
+  zone_->index.reserve(order.size());
   for (uint32_t i = 0; i < order.size(); ++i) {
     PendingNode& p = pending_[order[i]];
     Node node;
-    node.name = order[i];
+    node.name = keep(p.wire);
     node.rule = p.rule;
-    std::sort(p.rrsets.begin(), p.rrsets.end(), [](const PendingRRset& a, const PendingRRset& b) {
-      return a.rrset.type < b.rrset.type;
-    });
-    for (auto& r : p.rrsets) node.rrsets.push_back(std::move(r.rrset));
+    std::sort(p.rrsets.begin(), p.rrsets.end(),
+              [](const PendingRRset& a, const PendingRRset& b) { return a.type < b.type; });
+    const size_t first_rrset = st.rrsets.size();
+    for (auto& r : p.rrsets) {
+      const size_t first_rdata = st.rdatas.size();
+      for (const auto& rd : r.rdatas) st.rdatas.push_back(keep(rd));
+      RRset set;
+      set.type = r.type;
+      set.ttl_s = r.ttl_s;
+      set.rdatas =
+          std::span<const std::string_view>(st.rdatas.data() + first_rdata, r.rdatas.size());
+      st.rrsets.push_back(set);
+      std::vector<std::string>().swap(r.rdatas);  // copied: give the memory back as we go
+    }
+    node.rrsets = std::span<const RRset>(st.rrsets.data() + first_rrset, p.rrsets.size());
     node.is_delegation = i != 0 && node.find(dns::rrtype::NS) != nullptr;
-    const auto labels = labels_of(node.name);
-    node.is_wildcard = !labels.empty() && labels.front() == "*";
-    zone_->index.emplace(node.name, i);
-    zone_->nodes.push_back(std::move(node));
+    node.is_wildcard = node.name.size() >= 2 && node.name[0] == 1 && node.name[1] == '*';
+    zone_->nodes.push_back(node);
+    zone_->index.insert(node.name, i, [this](uint32_t k) { return zone_->nodes[k].name; });
   }
-  for (const auto& node : zone_->nodes) {
-    if (node.is_wildcard)
-      zone_->nodes[zone_->index.at(std::string(parent_of(node.name)))].has_wildcard_child = true;
-  }
-  // Cuts: the nearest delegation at or above each node (below the apex).
-  for (auto& node : zone_->nodes) {
-    std::string_view n = node.name;
-    while (n != zone_->origin) {
-      const auto idx = zone_->index.at(std::string(n));
-      if (zone_->nodes[idx].is_delegation) {
-        node.cut = static_cast<int32_t>(idx);
-        break;
-      }
-      n = parent_of(n);
+
+  // One pass in node order: a parent's cut is final before its children are visited.
+  for (size_t i = 1; i < zone_->nodes.size(); ++i) {
+    Node& node = zone_->nodes[i];
+    const auto parent = static_cast<size_t>(zone_->node_number(parent_of(node.name)));
+    if (node.is_wildcard) zone_->nodes[parent].has_wildcard_child = true;
+    if (node.is_delegation) {
+      node.cut = static_cast<int32_t>(i);
+    } else if (parent != 0) {
+      node.cut = zone_->nodes[parent].cut;
     }
     if (node.rule >= 0 && node.cut >= 0) {
-      const PendingNode& p = pending_[node.name];
-      fail(p.rule_pos, "steered name \"" + p.text + "\" is at or below the delegation \"" +
-                           pending_[zone_->nodes[static_cast<size_t>(node.cut)].name].text + "\"");
+      const PendingNode& p = pending_[order[i]];
+      const PendingNode& cut = pending_[order[static_cast<size_t>(node.cut)]];
+      fail(*p.rule_pos,
+           "steered name \"" + p.text + "\" is at or below the delegation \"" + cut.text + "\"");
     }
   }
 }

@@ -1,17 +1,45 @@
 #include "zone/zone_set.h"
 
+#include <cstring>
 #include <unordered_set>
 
 namespace geodns::zone {
 
-size_t NameHash::operator()(std::string_view s) const noexcept {
-  // FNV-1a, 64 bit: names are short and already lower case.
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
+// Names are short (20-40 bytes typical): mix eight bytes at a time rather than one (FNV-1a
+// did one multiply per byte, which was a visible share of a query). The keys come from the
+// operator's zone files, not from clients, so a seeded hash buys nothing here.
+uint64_t hash_name(std::string_view s) noexcept {
+  constexpr uint64_t kMul1 = 0xbf58476d1ce4e5b9ULL;
+  constexpr uint64_t kMul2 = 0x94d049bb133111ebULL;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  const char* p = s.data();
+  size_t n = s.size();
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * kMul1;
+    h ^= h >> 31;
+    p += 8;
+    n -= 8;
   }
-  return static_cast<size_t>(h ^ (h >> 32));
+  if (n > 0) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * kMul1;
+    h ^= h >> 31;
+  }
+  h *= kMul2;
+  return h ^ (h >> 29);
+}
+
+size_t NameHash::operator()(std::string_view s) const noexcept {
+  return static_cast<size_t>(hash_name(s));
+}
+
+size_t Zone::memory_bytes() const noexcept {
+  return storage.byte_count + storage.rdatas.capacity() * sizeof(std::string_view) +
+         storage.rrsets.capacity() * sizeof(RRset) + nodes.capacity() * sizeof(Node) +
+         index.memory_bytes();
 }
 
 const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {

@@ -3,8 +3,10 @@
 // loader, then published; nothing reachable from a published ZoneSet is ever mutated.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,21 +28,24 @@ struct NameEq {
   bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
 };
 
+// Names and RDATA live in one block of bytes per zone (Zone::storage); RRset and Node hold
+// views into it. A million-name zone then costs about a hundred bytes per name instead of
+// several separately allocated strings and vectors (docs/decisions.md, "Compact zones").
 struct RRset {
   uint16_t type = 0;
   uint32_t ttl_s = 0;
   // RDATA in wire format, one entry per record, names uncompressed and as written (case
   // preserved). Order = file order; no duplicates.
-  std::vector<std::string> rdatas;
+  std::span<const std::string_view> rdatas;
 };
 
 struct Node {
-  std::string name;                 // wire format, lower case, absolute
-  std::vector<RRset> rrsets;        // at most one per type, sorted by type
+  std::string_view name;            // wire format, lower case, absolute
+  std::span<const RRset> rrsets;    // at most one per type, sorted by type
   int32_t rule = -1;                // index into Zone::rules: a steered name (A/AAAA from policy)
-  bool is_delegation = false;       // has NS and is not the apex: a zone cut
   int32_t cut = -1;                 // nearest delegation node at or above this one (below the
                                     // apex), or -1: everything at or below a cut is occluded
+  bool is_delegation = false;       // has NS and is not the apex: a zone cut
   bool is_wildcard = false;         // first label is "*"
   bool has_wildcard_child = false;  // "*.<this name>" exists: lets NXDOMAIN skip a lookup
 
@@ -53,25 +58,123 @@ struct Node {
   bool empty_nonterminal() const noexcept { return rrsets.empty() && rule < 0; }
 };
 
+uint64_t hash_name(std::string_view lower_wire_name) noexcept;
+
+// name -> number (of a node, or of anything else with a name), open addressing with linear
+// probing over a power-of-two table kept at most half full. A slot holds the upper half of the
+// name's hash and the number + 1 (0 = empty), so a probe reads the name itself (through
+// `name_at(number)`) only when the hash halves agree. The names live with their owner.
+class NameIndex {
+ public:
+  // Room for `names` names without growing; only on an empty index.
+  void reserve(size_t names) {
+    if (count_ != 0) return;
+    size_t capacity = 16;
+    while (capacity < names * 2) capacity *= 2;
+    slots_.assign(capacity, 0);
+    mask_ = capacity - 1;
+  }
+
+  // Adds `name` as number `i` unless it is there already; returns the number it has.
+  template <class NameAt>
+  uint32_t insert(std::string_view name, uint32_t i, const NameAt& name_at) {
+    if ((count_ + 1) * 2 > slots_.size()) grow(name_at);
+    const uint64_t h = hash_name(name);
+    for (size_t slot = static_cast<size_t>(h) & mask_;; slot = (slot + 1) & mask_) {
+      const uint64_t v = slots_[slot];
+      if (v == 0) {
+        slots_[slot] = (h & kTagMask) | (uint64_t{i} + 1);
+        ++count_;
+        return i;
+      }
+      const auto other = static_cast<uint32_t>((v & ~kTagMask) - 1);
+      if ((v & kTagMask) == (h & kTagMask) && name_at(other) == name) return other;
+    }
+  }
+
+  // The number of `lower_wire_name`, or -1.
+  template <class NameAt>
+  int64_t find(std::string_view name, const NameAt& name_at) const noexcept {
+    if (slots_.empty()) return -1;
+    const uint64_t h = hash_name(name);
+    // At most half full: an empty slot always ends the probe.
+    for (size_t slot = static_cast<size_t>(h) & mask_;; slot = (slot + 1) & mask_) {
+      const uint64_t v = slots_[slot];
+      if (v == 0) return -1;
+      if ((v & kTagMask) == (h & kTagMask)) {
+        const auto i = static_cast<uint32_t>((v & ~kTagMask) - 1);
+        if (name_at(i) == name) return i;
+      }
+    }
+  }
+
+  size_t size() const noexcept { return count_; }
+  size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(uint64_t); }
+
+ private:
+  static constexpr uint64_t kTagMask = 0xffffffff00000000ULL;
+
+  // Doubles the table. Slots keep only half of each hash, so the names are hashed again.
+  template <class NameAt>
+  void grow(const NameAt& name_at) {
+    std::vector<uint64_t> old = std::move(slots_);
+    const size_t capacity = std::max<size_t>(16, old.size() * 2);
+    slots_.assign(capacity, 0);
+    mask_ = capacity - 1;
+    for (const uint64_t v : old) {
+      if (v == 0) continue;
+      const uint64_t h = hash_name(name_at(static_cast<uint32_t>((v & ~kTagMask) - 1)));
+      size_t slot = static_cast<size_t>(h) & mask_;
+      while (slots_[slot] != 0) slot = (slot + 1) & mask_;
+      slots_[slot] = v;
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  size_t count_ = 0;
+};
+
+// The memory the views of a Zone point into. Filled once by the builder, never resized after.
+struct ZoneStorage {
+  std::unique_ptr<char[]> bytes;  // every node name, then every RDATA
+  size_t byte_count = 0;
+  std::vector<std::string_view> rdatas;  // RRset::rdatas are slices of this
+  std::vector<RRset> rrsets;             // Node::rrsets are slices of this
+};
+
 struct Zone {
+  Zone() = default;
+  Zone(const Zone&) = delete;  // the views inside would point into the original
+  Zone& operator=(const Zone&) = delete;
+
   std::string origin;       // wire format, lower case ("\7example\3com\0")
   std::string origin_text;  // "example.com."
   std::string source_file;  // "zones/example.com.toml"
   uint32_t serial = 0;
   uint32_t negative_ttl_s = 0;  // min(SOA TTL, SOA MINIMUM), RFC 2308 section 5
   uint64_t content_hash = 0;    // of the source text: unchanged file -> unchanged serial
-  std::vector<Node> nodes;      // nodes[0] is the apex; every ancestor of a node up to the
-                                // apex exists (empty non-terminals included)
-  std::unordered_map<std::string, uint32_t, NameHash, NameEq> index;  // name -> node
+  ZoneStorage storage;
+  std::vector<Node> nodes;  // in canonical order (RFC 4034 6.1), so nodes[0] is the apex and
+                            // every ancestor of a node (empty non-terminals included) exists
+                            // and comes before it
+  NameIndex index;
   std::vector<steer::Datacenter> datacenters;
   std::vector<steer::Rule> rules;
   std::vector<steer::TargetSpec> targets;  // every (address, check) of its datacenters
 
   const Node& apex() const noexcept { return nodes[0]; }
-  const Node* find(std::string_view lower_wire_name) const noexcept {
-    auto it = index.find(lower_wire_name);
-    return it == index.end() ? nullptr : &nodes[it->second];
+  std::string_view node_name(uint32_t i) const noexcept { return nodes[i].name; }
+  int64_t node_number(std::string_view lower_wire_name) const noexcept {
+    return index.find(lower_wire_name, [this](uint32_t i) { return nodes[i].name; });
   }
+  const Node* find(std::string_view lower_wire_name) const noexcept {
+    const int64_t i = node_number(lower_wire_name);
+    return i < 0 ? nullptr : &nodes[static_cast<size_t>(i)];
+  }
+  size_t record_count() const noexcept { return storage.rdatas.size(); }
+  // Bytes held by the zone's names, records and index (not rules and datacenters).
+  size_t memory_bytes() const noexcept;
 };
 
 using ZonePtr = std::shared_ptr<const Zone>;

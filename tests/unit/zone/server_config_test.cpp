@@ -86,7 +86,8 @@ check = "web"
   EXPECT_EQ(web->spec.host, "www.example.com");
   EXPECT_EQ(web->spec.body_match, "ok");
   EXPECT_EQ(web->spec.interval, std::chrono::milliseconds(5000));
-  EXPECT_EQ(web->spec.timeout, std::chrono::milliseconds(500));  // default: min(500ms, interval / 2)
+  EXPECT_EQ(web->spec.timeout,
+            std::chrono::milliseconds(500));  // default: min(500ms, interval / 2)
   const DatacenterDef* fra = c->find_datacenter("fra");
   ASSERT_NE(fra, nullptr);
   EXPECT_EQ(fra->addresses.size(), 2u);
