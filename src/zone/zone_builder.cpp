@@ -194,7 +194,8 @@ class Builder {
   ParsedRR parse_rr(const OwnerName& owner, const RecordDef& rec) const;
   std::string txt_rdata(std::string_view text, const SourcePos& pos) const;
   void add_records();
-  void add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+  void add_soa();
+  void set_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
   void check_node_data();
   void add_datacenters();
   uint32_t dc_index(const NameRef& ref);
@@ -215,6 +216,8 @@ class Builder {
   std::vector<SourcePos> rule_pos_;
   std::unordered_set<steer::TargetId> target_seen_;
   bool soa_from_records_ = false;
+  bool automatic_serial_ = false;
+  std::string server_dcs_;  // what this zone uses of the server's datacenters, for the serial
 };
 
 void Builder::resolve_origin() {
@@ -483,10 +486,11 @@ void Builder::add_records() {
   }
 }
 
-void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+// The SOA goes in with the serial as written, or 0 for "automatic": set_serial() decides once
+// everything the answers depend on is known.
+void Builder::add_soa() {
   PendingNode& apex = pending(zone_->origin);
   if (apex.text.empty()) apex.text = zone_->origin_text;
-  const uint32_t automatic = next_serial(content_hash, previous, unix_now);
   uint32_t soa_ttl = 0;
   uint32_t minimum = 0;
   if (soa_from_records_) {
@@ -496,12 +500,8 @@ void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix
     if (rdata.size() < 20) fail(*set.positions.front(), "bad SOA record");
     const size_t s = rdata.size() - 20;
     const uint32_t serial = dns::read_u32(reinterpret_cast<const uint8_t*>(rdata.data() + s));
-    zone_->serial = serial != 0 ? serial : automatic;
-    if (serial == 0) {
-      std::string v;
-      put_u32(v, zone_->serial);
-      rdata.replace(s, 4, v);
-    }
+    zone_->serial = serial;
+    automatic_serial_ = serial == 0;
     minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(rdata.data() + rdata.size() - 4));
     soa_ttl = set.ttl_s;
   } else {
@@ -516,7 +516,8 @@ void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix
     };
     std::string rdata = name_to_wire(absolute(soa.mname), soa.mname_pos);
     rdata += name_to_wire(absolute(soa.rname), soa.rname_pos);
-    zone_->serial = soa.serial.value_or(automatic);
+    zone_->serial = soa.serial.value_or(0);
+    automatic_serial_ = !soa.serial.has_value();
     put_u32(rdata, zone_->serial);
     put_u32(rdata, soa.refresh_s);
     put_u32(rdata, soa.retry_s);
@@ -532,7 +533,19 @@ void Builder::add_soa(uint64_t content_hash, const Zone* previous, uint32_t unix
     minimum = soa.minimum_s;
   }
   zone_->negative_ttl_s = std::min(soa_ttl, minimum);
+}
+
+void Builder::set_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+  // The zone's answers also depend on the server datacenters it uses (geodns.toml): an edit
+  // there must move the serial like an edit of the zone file does.
+  if (!server_dcs_.empty()) content_hash ^= content_hash_of(server_dcs_) * 0x9e3779b97f4a7c15ULL;
   zone_->content_hash = content_hash;
+  if (!automatic_serial_) return;
+  zone_->serial = next_serial(content_hash, previous, unix_now);
+  std::string& rdata = pending(zone_->origin).find(dns::rrtype::SOA)->rdatas.front();
+  std::string v;
+  put_u32(v, zone_->serial);
+  rdata.replace(rdata.size() - 20, 4, v);  // serial refresh retry expire minimum
 }
 
 void Builder::check_node_data() {
@@ -593,6 +606,13 @@ uint32_t Builder::dc_index(const NameRef& ref) {
     }
     if (!check) check = config_.find_check(def->check);
     if (!check) fail(def->check_pos, "unknown check \"" + def->check + "\"");
+  }
+  if (!local) {
+    server_dcs_ += def->name + " " + std::to_string(def->latitude) + " " +
+                   std::to_string(def->longitude) + " " + std::to_string(def->has_location) + " " +
+                   (check ? check->spec.key() : std::string("-"));
+    for (const auto& ip : def->addresses) server_dcs_ += " " + ip.to_string();
+    server_dcs_ += "\n";
   }
   steer::Datacenter dc;
   dc.name = def->name;
@@ -849,10 +869,11 @@ ZonePtr Builder::build(uint64_t content_hash, const Zone* previous, uint32_t uni
   zone_->source_file = src_.display_name;
   if (previous && previous->origin != zone_->origin) previous = nullptr;
   add_records();
-  add_soa(content_hash, previous, unix_now);
+  add_soa();
   check_node_data();
   add_datacenters();
   for (const auto& s : src_.steers) add_steer(s);
+  set_serial(content_hash, previous, unix_now);
   build_nodes();
   // Compile after every datacenter has joined: rules index into the final vector.
   for (size_t i = 0; i < zone_->rules.size(); ++i) {

@@ -342,6 +342,47 @@ ns1 = "A 192.0.2.1"
   EXPECT_EQ(z.negative_ttl_s, 300u);  // min(3600 zone ttl, minimum 300)
 }
 
+TEST(ZoneLoader, SerialFollowsTheServerDatacentersTheZoneUses) {
+  auto config = [](const std::string& lon_address) {
+    auto cfg =
+        load_server_config_text("[datacenters.lon]\naddresses = [\"" + lon_address +
+                                    "\"]\n[datacenters.unused]\naddresses = [\"192.0.2.7\"]\n",
+                                "geodns.toml", "");
+    EXPECT_TRUE(cfg.ok()) << cfg.error().to_string();
+    return *cfg;
+  };
+  std::string text = kGoodZone;
+  text += "\n[steer.shared]\npolicy = \"roundrobin\"\ndatacenters = [\"lon\"]\n";
+  auto first = load_zone_text(text, "good.toml", config("192.0.2.30"), nullptr);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  Zone ahead;  // a previous version ahead of the clock, so that a bump is visible as +1
+  ahead.origin = (*first)->origin;
+  ahead.content_hash = (*first)->content_hash;
+  ahead.serial = (*first)->serial + 1000000;
+  // Same zone file, same server datacenters: the serial stays.
+  auto same = load_zone_text(text, "good.toml", config("192.0.2.30"), &ahead);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ((*same)->serial, ahead.serial);
+  // A datacenter the zone does not use changes nothing either.
+  auto cfg2 = load_server_config_text(
+      "[datacenters.lon]\naddresses = [\"192.0.2.30\"]\n[datacenters.unused]\naddresses = "
+      "[\"192.0.2.8\"]\n",
+      "geodns.toml", "");
+  ASSERT_TRUE(cfg2.ok());
+  auto unused = load_zone_text(text, "good.toml", *cfg2, &ahead);
+  ASSERT_TRUE(unused.ok());
+  EXPECT_EQ((*unused)->serial, ahead.serial);
+  // Same zone file, but lon moved: the answers change, so does the serial.
+  auto moved = load_zone_text(text, "good.toml", config("192.0.2.31"), &ahead);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ((*moved)->serial, ahead.serial + 1);
+  const RRset* soa = (*moved)->apex().find(dns::rrtype::SOA);
+  ASSERT_NE(soa, nullptr);
+  const std::string_view rd = soa->rdatas[0];
+  EXPECT_EQ(dns::read_u32(reinterpret_cast<const uint8_t*>(rd.data() + rd.size() - 20)),
+            (*moved)->serial);
+}
+
 TEST(ZoneLoader, ServerDatacentersAndChecksAreShared) {
   auto cfg = load_server_config_text(R"(
 [datacenters.lon]
