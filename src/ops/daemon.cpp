@@ -153,6 +153,16 @@ int Daemon::run() {
   loop_.data = this;
   uv_timer_init(&loop_, &settle_);
   settle_.data = this;
+  // Signals are caught from here on: a SIGTERM that arrives while zones load or after the
+  // workers have started answering (but before the loop runs) waits in the loop and stops the
+  // server cleanly, instead of killing it with the default action.
+  uv_signal_init(&loop_, &sigint_);
+  uv_signal_init(&loop_, &sigterm_);
+  uv_signal_init(&loop_, &sighup_);
+  for (uv_signal_t* s : {&sigint_, &sigterm_, &sighup_}) s->data = this;
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  uv_signal_start(&sighup_, on_signal, SIGHUP);
   watch(config_.zones_dir);
   if (!config_.geoip_path.empty()) {
     std::filesystem::path p(config_.geoip_path);
@@ -291,13 +301,6 @@ int Daemon::run() {
     }
     log::info("privileges_dropped", {{"user", options_.user}});
   }
-  uv_signal_init(&loop_, &sigint_);
-  uv_signal_init(&loop_, &sigterm_);
-  uv_signal_init(&loop_, &sighup_);
-  for (uv_signal_t* s : {&sigint_, &sigterm_, &sighup_}) s->data = this;
-  uv_signal_start(&sigint_, on_signal, SIGINT);
-  uv_signal_start(&sigterm_, on_signal, SIGTERM);
-  uv_signal_start(&sighup_, on_signal, SIGHUP);
   uv_timer_init(&loop_, &housekeeping_);
   housekeeping_.data = this;
   uv_timer_start(
