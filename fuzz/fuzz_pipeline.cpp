@@ -62,6 +62,8 @@ World* make_world() {
   pc.max_udp_payload = kMaxUdpPayload;
   pc.chaos_id = "fuzz-ns";
   pc.chaos_version = "geodns fuzz";
+  pc.cookie_secrets = {geodns::dns::CookieSecret{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                                 16}};  // cookie paths are fuzzed too
   w->pipeline = std::make_unique<Pipeline>(w->snapshots, pc, 1);
   w->pipeline->begin_batch();
   pc.rrl.enabled = true;

@@ -57,6 +57,8 @@ bool parse_opt_rdata(const uint8_t* p, size_t len, Query* q) noexcept {
         if (q->has_cookie) return false;
         q->has_cookie = true;
         std::memcpy(q->client_cookie, body, 8);
+        q->server_cookie_len = static_cast<uint8_t>(olen - 8);
+        std::memcpy(q->server_cookie, body + 8, olen - 8U);
         break;
       default:
         break;  // unknown options are ignored (RFC 6891 6.1.2)
@@ -78,6 +80,10 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->has_edns = false;
   q->ecs = EcsOption{};
   q->has_cookie = false;
+  q->server_cookie_len = 0;
+  q->qname_len = 0;
+  q->qtype = 0;
+  q->qclass = 0;
   q->dnssec_ok = false;
   q->edns_version = 0;
   q->udp_payload = 0;
@@ -100,7 +106,8 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
     }
   }
   if (q->opcode != opcode::QUERY) return ParseStatus::notimp;
-  if (qdcount != 1 || !q->question_ok) return ParseStatus::formerr;
+  // No question is allowed only to fetch a server cookie (RFC 7873 5.4), checked below.
+  if (qdcount > 1 || (qdcount == 1 && !q->question_ok)) return ParseStatus::formerr;
   // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY).
   if (ancount != 0 || nscount != 0) return ParseStatus::formerr;
 
@@ -133,6 +140,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   }
   // Trailing bytes after the last record are ignored, as most servers do.
   if (badvers) return ParseStatus::badvers;
+  if (qdcount == 0 && !q->has_cookie) return ParseStatus::formerr;
   return ParseStatus::ok;
 }
 

@@ -37,6 +37,8 @@ struct Query {
   EcsOption ecs;
   bool has_cookie = false;
   uint8_t client_cookie[8] = {};
+  uint8_t server_cookie[32] = {};  // as sent back by the client (8..32 bytes), if any
+  uint8_t server_cookie_len = 0;
 };
 
 enum class ParseStatus : uint8_t {

@@ -24,19 +24,21 @@ RdataLayout rdata_layout(uint16_t type) noexcept {
   }
 }
 
-size_t opt_record_size(const Query& q) noexcept {
+size_t opt_record_size(const Query& q, bool with_cookie) noexcept {
   size_t n = 11;  // root owner, type, class, ttl, rdlength
   if (q.ecs.present) n += 4 + 4 + (q.ecs.source_prefix + 7U) / 8U;
+  if (with_cookie) n += 4 + kClientCookieBytes + kServerCookieBytes;
   return n;
 }
 
-void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
-                           bool include_opt) noexcept {
+void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit, bool include_opt,
+                           const uint8_t* server_cookie) noexcept {
   q_ = &q;
   buf_ = buf.data();
   limit_ = limit < buf.size() ? limit : buf.size();
   include_opt_ = include_opt;
-  if (include_opt_) limit_ -= opt_record_size(q);
+  server_cookie_ = include_opt && q.has_cookie ? server_cookie : nullptr;
+  if (include_opt_) limit_ -= opt_record_size(q, server_cookie_ != nullptr);
   counts_[0] = counts_[1] = counts_[2] = 0;
   rcode_ = 0;
   aa_ = false;
@@ -206,6 +208,14 @@ size_t ResponseWriter::finish() noexcept {
       o[7] = ecs_scope_;
       std::memcpy(o + 8, q_->ecs.address.bytes.data(), addr_len);
       rdlen = 8 + addr_len;
+    }
+    if (server_cookie_ != nullptr) {
+      uint8_t* o = p + 11 + rdlen;
+      write_u16(o, edns::kOptionCookie);
+      write_u16(o + 2, static_cast<uint16_t>(kClientCookieBytes + kServerCookieBytes));
+      std::memcpy(o + 4, q_->client_cookie, kClientCookieBytes);
+      std::memcpy(o + 4 + kClientCookieBytes, server_cookie_, kServerCookieBytes);
+      rdlen += 4 + kClientCookieBytes + kServerCookieBytes;
     }
     write_u16(p + 9, static_cast<uint16_t>(rdlen));
     pos_ += 11 + rdlen;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "dns/cookie.h"
 #include "dns/query.h"
 #include "dns/wire.h"
 
@@ -25,8 +26,11 @@ class ResponseWriter {
  public:
   // Starts a response to `q` in `buf`, at most `limit` bytes long (512 / EDNS size / 65535).
   // Writes the header (ID, opcode, RD and CD copied, QR set) and, when the question was parsed,
-  // the question exactly as received. `include_opt` reserves room for an OPT record.
-  void begin(const Query& q, std::span<uint8_t> buf, size_t limit, bool include_opt) noexcept;
+  // the question exactly as received. `include_opt` reserves room for an OPT record;
+  // `server_cookie` (16 bytes, outliving the response), when the query carried a cookie, goes
+  // into it after the client's cookie (RFC 7873 5.2).
+  void begin(const Query& q, std::span<uint8_t> buf, size_t limit, bool include_opt,
+             const uint8_t* server_cookie = nullptr) noexcept;
 
   void set_rcode(uint16_t rcode) noexcept { rcode_ = rcode; }  // extended codes go in OPT
   void set_aa(bool aa) noexcept { aa_ = aa; }
@@ -71,6 +75,7 @@ class ResponseWriter {
   bool aa_ = false;
   bool tc_ = false;
   bool include_opt_ = false;
+  const uint8_t* server_cookie_ = nullptr;
   uint8_t ecs_scope_ = 0;
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
@@ -78,6 +83,6 @@ class ResponseWriter {
 };
 
 // The OPT record we send: payload we accept, our ext-rcode/version, DO echoed, ECS echoed.
-size_t opt_record_size(const Query& q) noexcept;
+size_t opt_record_size(const Query& q, bool with_cookie) noexcept;
 
 }  // namespace geodns::dns

@@ -1,11 +1,14 @@
 #include "ops/daemon.h"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -36,6 +39,22 @@ std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "geodns";
   return buf;
+}
+
+// 16 bytes from the kernel's CSPRNG for the server cookie secret. getrandom() on Linux only
+// blocks before the pool is first seeded, long past by the time a DNS server starts.
+dns::CookieSecret random_secret() {
+  dns::CookieSecret s{};
+  size_t got = 0;
+  while (got < s.size()) {
+    const ssize_t n = getrandom(s.data() + got, s.size() - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (errno != EINTR) {
+      std::abort();  // no randomness at all: nothing safe to fall back on
+    }
+  }
+  return s;
 }
 
 // What identifies a version of a file: a replaced database (rename over it, or a copy within
@@ -264,11 +283,13 @@ int Daemon::run() {
   pc.rrl.window = config_.rrl_window;
   pc.rrl.slip = config_.rrl_slip;
   pc.rrl.table_entries = config_.rrl_table_entries;
-  pc.rrl.enabled = config_.rrl_enabled;
-  pc.rrl.responses_per_second = config_.rrl_responses_per_second;
-  pc.rrl.window = config_.rrl_window;
-  pc.rrl.slip = config_.rrl_slip;
-  pc.rrl.table_entries = config_.rrl_table_entries;
+  if (config_.cookies_enabled) {
+    // Without a configured secret, a random one per start: clients simply learn a new
+    // cookie after a restart. Servers behind one address share theirs through the config.
+    pc.cookie_secrets.push_back(config_.cookie_secret ? *config_.cookie_secret : random_secret());
+    if (config_.cookie_previous_secret)
+      pc.cookie_secrets.push_back(*config_.cookie_previous_secret);
+  }
   std::atomic<uint64_t> seed{static_cast<uint64_t>(clock_.now().time_since_epoch().count())};
   auto pool = server::WorkerPool::start(lc, [this, pc, &seed]() {
     auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9));

@@ -1,6 +1,7 @@
 #include "server/pipeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "dns/name.h"
@@ -125,7 +126,27 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
                 ? std::clamp<size_t>(q_.udp_payload, dns::kMaxUdpPlain, config_.max_udp_payload)
                 : dns::kMaxUdpPlain;
   }
-  w_.begin(q_, out, limit, q_.has_edns);
+  // A client that sends back a valid server cookie has proven it receives at its address:
+  // its answers are never rate limited (they cannot be reflected elsewhere).
+  bool proven_address = false;
+  const uint8_t* cookie = nullptr;
+  if (q_.has_cookie && !config_.cookie_secrets.empty()) {
+    const auto now = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    const auto verdict = dns::check_server_cookie(
+        q_.client_cookie, q_.server_cookie, q_.server_cookie_len, client.address, now,
+        config_.cookie_secrets.data(), config_.cookie_secrets.size());
+    if (verdict == dns::CookieVerdict::fresh) {
+      std::memcpy(server_cookie_, q_.server_cookie, dns::kServerCookieBytes);  // keep it
+    } else {
+      dns::make_server_cookie(q_.client_cookie, client.address, now, config_.cookie_secrets.front(),
+                              server_cookie_);
+    }
+    proven_address = verdict != dns::CookieVerdict::invalid;
+    cookie = server_cookie_;
+  }
+  w_.begin(q_, out, limit, q_.has_edns, cookie);
   overflow_ = false;
   switch (st) {
     case dns::ParseStatus::formerr:
@@ -138,7 +159,8 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
       w_.set_rcode(rcode::BADVERS);
       break;
     case dns::ParseStatus::ok:
-      answer(client);
+      // No question: a client fetching a server cookie (RFC 7873 5.4), answered NOERROR.
+      if (q_.question_ok) answer(client);
       break;
     case dns::ParseStatus::drop:
       break;
@@ -150,7 +172,7 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
                                   : n >= 4                        ? (out[3] & 0x0FU)
                                                                   : 2U]);
-  if (client.transport == Transport::udp && rrl_.enabled()) {
+  if (client.transport == Transport::udp && rrl_.enabled() && !proven_address) {
     // Only UDP can be spoofed, so only UDP is limited (server/rrl.h).
     switch (rrl_.account(client.address, q_, out.first(n))) {
       case RrlAction::send:

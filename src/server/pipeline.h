@@ -7,8 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/published.h"
+#include "dns/cookie.h"
 #include "dns/query.h"
 #include "dns/writer.h"
 #include "geo/database.h"
@@ -26,6 +28,9 @@ struct PipelineConfig {
   std::string chaos_id;       // id.server / hostname.bind
   std::string chaos_version;  // version.bind / version.server; "" = refuse
   RrlConfig rrl;              // response rate limiting over UDP (off by default)
+  // DNS cookies (RFC 7873, RFC 9018 server cookies): the secret new cookies are made with,
+  // then any older one still accepted. Empty: cookies are ignored (no server cookie sent).
+  std::vector<dns::CookieSecret> cookie_secrets;
 };
 
 // What every worker's pipeline reads: the published snapshots. Owned by the daemon; the
@@ -109,6 +114,7 @@ class Pipeline final : public Responder {
   Counters counters_;
   SteerExplanation* explain_ = nullptr;
   bool overflow_ = false;  // a required record did not fit: the answer gets TC
+  uint8_t server_cookie_[dns::kServerCookieBytes] = {};  // for the response being written
   Rrl rrl_;
 };
 

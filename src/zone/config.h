@@ -2,8 +2,10 @@
 // it and the zone files may hold. Plain values: toml++ stays inside the .cpp files that parse.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,10 @@ struct ServerConfig {
   std::chrono::seconds rrl_window{1};  // burst: responses_per_second x window
   uint32_t rrl_slip = 2;               // every slip-th limited response goes out with TC
   uint32_t rrl_table_entries = 16384;  // buckets per worker thread
+  // [server.cookies]: DNS cookies (RFC 7873) with RFC 9018 server cookies, on by default.
+  bool cookies_enabled = true;
+  std::optional<std::array<uint8_t, 16>> cookie_secret;           // "" = random at start-up
+  std::optional<std::array<uint8_t, 16>> cookie_previous_secret;  // still accepted
   std::string control_listen = "127.0.0.1:8053";
   std::string control_token;
   std::string log_level = "info";

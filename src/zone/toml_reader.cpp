@@ -641,7 +641,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
                 {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
-                 "chaos", "tcp", "rrl"},
+                 "chaos", "tcp", "rrl", "cookies"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.clear();
@@ -708,6 +708,36 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       }
       if (auto* y = rt.get("table_size")) {
         c.rrl_table_entries = static_cast<uint32_t>(r.integer(*y, "table_size", 4, 1 << 24));
+      }
+    }
+    if (auto* x = t.get("cookies")) {
+      const auto& kt = r.table(*x, "[server.cookies]");
+      r.only_keys(kt, {"enabled", "secret", "previous_secret"}, "[server.cookies]");
+      if (auto* y = kt.get("enabled")) c.cookies_enabled = r.boolean(*y, "enabled");
+      // 16 bytes as 32 hex digits, the form RFC 9018's examples and other servers use.
+      auto secret = [&r](const toml::node& node, const std::string& what) {
+        const std::string text = r.string(node, what);
+        std::array<uint8_t, 16> out{};
+        auto nibble = [](char ch) {
+          if (ch >= '0' && ch <= '9') return ch - '0';
+          if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+          if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+          return -1;
+        };
+        bool ok = text.size() == 32;
+        for (size_t i = 0; ok && i < 16; ++i) {
+          const int hi = nibble(text[2 * i]);
+          const int lo = nibble(text[2 * i + 1]);
+          ok = hi >= 0 && lo >= 0;
+          out[i] = static_cast<uint8_t>(hi * 16 + lo);
+        }
+        if (!ok) r.fail(node, what + " must be 32 hex digits (16 bytes)");
+        return out;
+      };
+      if (auto* y = kt.get("secret")) c.cookie_secret = secret(*y, "secret");
+      if (auto* y = kt.get("previous_secret")) {
+        c.cookie_previous_secret = secret(*y, "previous_secret");
+        if (!c.cookie_secret) r.fail(*y, "previous_secret needs secret");
       }
     }
   }

@@ -232,6 +232,44 @@ TEST(ParseQuery, CookieLengths) {
     Query q;
     EXPECT_EQ(parse(b.build(), &q), ParseStatus::formerr);
   }
+  // A server cookie sent back: 8 to 32 bytes after the client's 8 (RFC 7873 4.2).
+  for (size_t server : {0, 8, 16, 32}) {
+    QueryBuilder b;
+    std::vector<uint8_t> bytes(8 + server);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i + 1);
+    b.cookie(bytes);
+    Query q;
+    ASSERT_EQ(parse(b.build(), &q), ParseStatus::ok) << server;
+    EXPECT_EQ(q.server_cookie_len, server);
+    EXPECT_EQ(q.client_cookie[7], 8);
+    if (server > 0) {
+      EXPECT_EQ(q.server_cookie[server - 1], 8 + server);
+    }
+  }
+  for (size_t total : {9, 15, 41}) {
+    QueryBuilder b;
+    b.cookie(std::vector<uint8_t>(total, 1));
+    Query q;
+    EXPECT_EQ(parse(b.build(), &q), ParseStatus::formerr) << total;
+  }
+}
+
+TEST(ParseQuery, NoQuestionOnlyToFetchACookie) {
+  // RFC 7873 5.4: QDCOUNT 0 with a COOKIE option asks for a server cookie.
+  QueryBuilder b;
+  b.qdcount = 0;
+  b.question = false;
+  b.cookie({1, 2, 3, 4, 5, 6, 7, 8});
+  Query q;
+  EXPECT_EQ(parse(b.build(), &q), ParseStatus::ok);
+  EXPECT_FALSE(q.question_ok);
+  EXPECT_TRUE(q.has_cookie);
+  // Without a cookie it is malformed, as before.
+  QueryBuilder plain;
+  plain.qdcount = 0;
+  plain.question = false;
+  plain.edns = true;
+  EXPECT_EQ(parse(plain.build(), &q), ParseStatus::formerr);
 }
 
 TEST(ParseQuery, UnknownOptionsAreIgnored) {

@@ -39,6 +39,15 @@ struct QueryBuilder {
   uint8_t version = 0;
   bool do_bit = false;
   std::vector<uint8_t> options;  // raw EDNS options
+  bool question = true;          // false: no question section bytes at all
+
+  QueryBuilder& cookie(std::vector<uint8_t> bytes) {
+    edns = true;
+    put16(options, 10);
+    put16(options, static_cast<uint16_t>(bytes.size()));
+    options.insert(options.end(), bytes.begin(), bytes.end());
+    return *this;
+  }
 
   QueryBuilder& ecs(uint16_t family, uint8_t source, uint8_t scope, std::vector<uint8_t> addr) {
     edns = true;
@@ -59,10 +68,12 @@ struct QueryBuilder {
     put16(m, 0);
     put16(m, 0);
     put16(m, edns ? 1 : 0);
-    auto n = wire_name(name);
-    m.insert(m.end(), n.begin(), n.end());
-    put16(m, qtype);
-    put16(m, qclass);
+    if (question) {
+      auto n = wire_name(name);
+      m.insert(m.end(), n.begin(), n.end());
+      put16(m, qtype);
+      put16(m, qclass);
+    }
     if (edns) {
       m.push_back(0);
       put16(m, 41);

@@ -45,6 +45,10 @@ big = [
 ]
 )";
 
+// RFC 9018 Appendix A's secret.
+inline constexpr dns::CookieSecret kCookieSecret = {0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f,
+                                                    0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf};
+
 struct PktDeleter {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
@@ -74,6 +78,7 @@ class PipelineFixture {
     PipelineConfig pc;
     pc.chaos_id = "test-ns";
     pc.chaos_version = "geodns test";
+    pc.cookie_secrets = {kCookieSecret};
     pipeline = std::make_unique<Pipeline>(snapshots, pc, 1);
     pipeline->begin_batch();
   }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -374,6 +375,108 @@ TEST_F(PipelineTest, SteeredNameOtherTypesAreNodata) {
   EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
   EXPECT_EQ(ldns_pkt_ancount(p.get()), 0);
   EXPECT_TRUE(contains(section(ldns_pkt_authority(p.get())), "SOA"));
+}
+
+// The COOKIE option of a response, decoded by ldns ("" when there is none).
+std::vector<uint8_t> response_cookie(const Pkt& p) {
+  std::vector<uint8_t> out;
+  ldns_rdf* data = ldns_pkt_edns_data(p.get());
+  if (data == nullptr) return out;
+  const uint8_t* o = ldns_rdf_data(data);
+  const size_t n = ldns_rdf_size(data);
+  for (size_t i = 0; i + 4 <= n;) {
+    const uint16_t code = dns::read_u16(o + i);
+    const uint16_t len = dns::read_u16(o + i + 2);
+    if (i + 4 + len > n) break;
+    if (code == 10) return std::vector<uint8_t>(o + i + 4, o + i + 4 + len);
+    i += 4U + len;
+  }
+  return out;
+}
+
+uint32_t unix_now() {
+  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+TEST_F(PipelineTest, ClientCookieGetsAServerCookieOfOurs) {
+  const std::vector<uint8_t> client = {0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+  QueryBuilder b;
+  b.name = "ns1.example.com";
+  b.cookie(client);
+  auto p = ask(b);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 1);
+  const auto cookie = response_cookie(p);
+  ASSERT_EQ(cookie.size(), 24u);
+  EXPECT_TRUE(std::equal(client.begin(), client.end(), cookie.begin()));
+  EXPECT_EQ(cookie[8], 1);  // RFC 9018 version
+  EXPECT_EQ(
+      dns::check_server_cookie(client.data(), cookie.data() + 8, 16,
+                               *IpAddress::parse("192.0.2.99"), unix_now(), &kCookieSecret, 1),
+      dns::CookieVerdict::fresh);
+  // No cookie asked for, none given.
+  QueryBuilder plain;
+  plain.edns = true;
+  auto q = ask(plain);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(response_cookie(q).empty());
+}
+
+TEST_F(PipelineTest, FreshCookieIsKeptOthersAreReplaced) {
+  const uint8_t client[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const IpAddress me = *IpAddress::parse("192.0.2.99");
+  auto held = [&](const IpAddress& issued_to, uint32_t at, const dns::CookieSecret& secret) {
+    std::vector<uint8_t> c(client, client + 8);
+    uint8_t server[16];
+    dns::make_server_cookie(client, issued_to, at, secret, server);
+    c.insert(c.end(), server, server + 16);
+    return c;
+  };
+  auto answer_to = [&](const std::vector<uint8_t>& cookie) {
+    QueryBuilder b;
+    b.name = "ns1.example.com";
+    b.cookie(cookie);
+    auto p = ask(b);
+    EXPECT_TRUE(p);
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);  // answered whatever the cookie
+    EXPECT_EQ(ldns_pkt_ancount(p.get()), 1);
+    return response_cookie(p);
+  };
+  const uint32_t now = unix_now();
+  const auto fresh = held(me, now - 60, kCookieSecret);
+  EXPECT_EQ(answer_to(fresh), fresh);
+  dns::CookieSecret other = kCookieSecret;
+  other[0] ^= 1;
+  for (const auto& stale :
+       {held(me, now - 2000, kCookieSecret),  // worn: over half an hour
+        held(me, now - 4000, kCookieSecret),  // expired
+        held(*IpAddress::parse("192.0.2.98"), now, kCookieSecret), held(me, now, other)}) {
+    const auto got = answer_to(stale);
+    ASSERT_EQ(got.size(), 24u);
+    EXPECT_NE(got, stale);
+    EXPECT_EQ(dns::check_server_cookie(client, got.data() + 8, 16, me, now, &kCookieSecret, 1),
+              dns::CookieVerdict::fresh);
+  }
+  // A shorter server cookie (another implementation's) is not ours either: a new one.
+  std::vector<uint8_t> foreign(client, client + 8);
+  foreign.resize(16, 0xAA);
+  EXPECT_EQ(answer_to(foreign).size(), 24u);
+}
+
+TEST_F(PipelineTest, QueryWithoutQuestionFetchesACookie) {
+  QueryBuilder b;
+  b.qdcount = 0;
+  b.question = false;
+  b.cookie({9, 9, 9, 9, 9, 9, 9, 9});
+  auto p = ask(b);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(ldns_pkt_qdcount(p.get()), 0);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 0);
+  EXPECT_EQ(response_cookie(p).size(), 24u);
 }
 
 TEST_F(PipelineTest, GarbageNeverCrashes) {
