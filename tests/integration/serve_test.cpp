@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -304,6 +305,57 @@ TEST(ServeReload, EditIsPickedUpAndABrokenEditKeepsServing) {
   kill(s.process->pid(), SIGHUP);
   EXPECT_TRUE(wait_for_answer(s, "ns1.example.com", "198.51.100.53", 5s));
   EXPECT_EQ(s.process->stop(), 0);
+}
+
+// The COOKIE option of a response, as ldns decodes the OPT record ("" without one).
+Bytes cookie_of(const Bytes& wire) {
+  Bytes out;
+  Packet p = decode(wire);
+  if (!p) return out;
+  ldns_rdf* data = ldns_pkt_edns_data(p.get());
+  if (data == nullptr) return out;
+  const uint8_t* o = ldns_rdf_data(data);
+  const size_t n = ldns_rdf_size(data);
+  for (size_t i = 0; i + 4 <= n;) {
+    const size_t code = (size_t{o[i]} << 8) | o[i + 1];
+    const size_t len = (size_t{o[i + 2]} << 8) | o[i + 3];
+    if (i + 4 + len > n) break;
+    if (code == 10) return Bytes(o + i + 4, o + i + 4 + len);
+    i += 4 + len;
+  }
+  return out;
+}
+
+TEST_F(ServeTest, CookiesAreIssuedAndKept) {
+  QueryOptions o;
+  o.edns_payload = 1232;
+  o.edns_options = {0, 10, 0, 8, 0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+  auto first = udp_query(server_->port, make_query("ns1.example.com.", LDNS_RR_TYPE_A, o));
+  ASSERT_TRUE(first);
+  const Bytes cookie = cookie_of(*first);
+  ASSERT_EQ(cookie.size(), 24u);  // our client cookie back, and a 16-byte server cookie
+  EXPECT_TRUE(std::equal(o.edns_options.begin() + 4, o.edns_options.end(), cookie.begin()));
+  EXPECT_EQ(cookie[8], 1);  // RFC 9018 version
+  // Sent back, the fresh cookie is kept, over UDP and TCP alike.
+  o.edns_options = {0, 10, 0, 24};
+  o.edns_options.insert(o.edns_options.end(), cookie.begin(), cookie.end());
+  for (bool tcp : {false, true}) {
+    const Bytes q = make_query("ns1.example.com.", LDNS_RR_TYPE_A, o);
+    auto again = tcp ? tcp_query(server_->port, q) : udp_query(server_->port, q);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(cookie_of(*again), cookie) << (tcp ? "tcp" : "udp");
+    Packet p = decode(*again);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+    EXPECT_EQ(ldns_pkt_ancount(p.get()), 1);
+  }
+  // A malformed cookie (7 bytes) is FORMERR.
+  o.edns_options = {0, 10, 0, 7, 1, 2, 3, 4, 5, 6, 7};
+  auto bad = udp_query(server_->port, make_query("ns1.example.com.", LDNS_RR_TYPE_A, o));
+  ASSERT_TRUE(bad);
+  Packet p = decode(*bad);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_FORMERR);
 }
 
 }  // namespace
