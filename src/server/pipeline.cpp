@@ -101,6 +101,12 @@ void Pipeline::begin_batch() noexcept {
   zones_.refresh();
   health_.refresh();
   geoip_.refresh();
+  // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
+  if (!config_.cookie_secrets.empty()) {
+    now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+  }
 }
 
 size_t Pipeline::respond_explained(std::span<const uint8_t> query, const ClientInfo& client,
@@ -131,9 +137,7 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   bool proven_address = false;
   const uint8_t* cookie = nullptr;
   if (q_.has_cookie && !config_.cookie_secrets.empty()) {
-    const auto now = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+    const uint32_t now = now_s_;
     const auto verdict = dns::check_server_cookie(
         q_.client_cookie, q_.server_cookie, q_.server_cookie_len, client.address, now,
         config_.cookie_secrets.data(), config_.cookie_secrets.size());

@@ -115,6 +115,7 @@ class Pipeline final : public Responder {
   SteerExplanation* explain_ = nullptr;
   bool overflow_ = false;  // a required record did not fit: the answer gets TC
   uint8_t server_cookie_[dns::kServerCookieBytes] = {};  // for the response being written
+  uint32_t now_s_ = 0;  // unix time (mod 2^32) for cookies, read once per batch
   Rrl rrl_;
 };
 
