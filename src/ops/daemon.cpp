@@ -144,6 +144,7 @@ class Daemon final : public ControlBackend {
   std::vector<const server::RrlCounters*> rrl_counters_;
   std::vector<std::unique_ptr<QueryLogRing>> query_logs_;  // --query-log only
   uint64_t query_log_dropped_ = 0;
+  bool query_log_ = false;  // [server] query_log or --query-log, fixed at start-up
   ReloadRecord last_reload_;
   uint64_t reloads_total_ = 0;
   uint64_t reload_errors_total_ = 0;
@@ -164,6 +165,7 @@ class Daemon final : public ControlBackend {
 
 int Daemon::run() {
   started_ = clock_.wall_now();
+  query_log_ = config_.query_log;
   // The control loop and the file watchers come first, so that an edit made while the
   // initial load or the first health round is under way is not missed: its events wait in
   // the loop and trigger a reload once the loop runs.
@@ -296,7 +298,7 @@ int Daemon::run() {
     std::lock_guard lock(counters_mutex_);
     counters_.push_back(&pipeline->counters());
     rrl_counters_.push_back(&pipeline->rrl_counters());
-    if (!options_.query_log) return std::unique_ptr<server::Responder>(std::move(pipeline));
+    if (!query_log_) return std::unique_ptr<server::Responder>(std::move(pipeline));
     // Only with --query-log does the wrapper exist: without it, the packet path is untouched.
     query_logs_.push_back(std::make_unique<QueryLogRing>());
     return std::unique_ptr<server::Responder>(std::make_unique<LoggingResponder>(
@@ -327,7 +329,7 @@ int Daemon::run() {
   uv_timer_start(
       &housekeeping_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->count_transitions(); },
       5000, 5000);
-  if (options_.query_log) {
+  if (query_log_) {
     uv_timer_init(&loop_, &query_log_timer_);
     query_log_timer_.data = this;
     uv_timer_start(
@@ -347,7 +349,7 @@ int Daemon::shutdown(int exit_code) {
   notify_systemd("STOPPING=1");
   if (control_) control_->close();
   if (pool_) pool_->stop();
-  if (options_.query_log) drain_query_logs();  // the workers are gone: log what they left
+  if (query_log_) drain_query_logs();  // the workers are gone: log what they left
   if (prober_) prober_->stop();
   if (loop_ready_) {
     uv_walk(

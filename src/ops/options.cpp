@@ -25,6 +25,7 @@ Result<zone::ServerConfig> resolve_config(const CommonOptions& options) {
   if (options.state_dir) config.state_dir = *options.state_dir;
   if (options.control_listen) config.control_listen = *options.control_listen;
   if (options.control_token) config.control_token = *options.control_token;
+  if (options.query_log) config.query_log = true;
   log::Level level{};
   if (!log::parse_level(config.log_level, &level)) {
     return make_error("unknown log level \"" + config.log_level + "\" (debug, info, warn, error)");

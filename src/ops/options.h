@@ -20,9 +20,8 @@ struct CommonOptions {
   std::optional<std::string> state_dir;
   std::optional<std::string> control_listen;  // "" disables the control endpoint
   std::optional<std::string> control_token;
-  std::string user;
-  bool query_log = false;  // serve: log answered queries (rate-limited per worker)  // serve: drop
-                           // privileges to this user after binding ("" = stay)
+  std::string user;        // serve: drop privileges to this user after binding ("" = stay)
+  bool query_log = false;  // serve: log answered queries (rate-limited per worker)
 };
 
 // Loads the config file (or defaults) and applies the command-line overrides.

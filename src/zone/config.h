@@ -70,6 +70,7 @@ struct ServerConfig {
   std::string control_listen = "127.0.0.1:8053";
   std::string control_token;
   std::string log_level = "info";
+  bool query_log = false;  // log answered queries (rate-limited per worker); read at start-up
 
   // Shared definitions usable by every zone; a zone's own definition of a name shadows these.
   // A shared datacenter's `check` refers to a shared check (validated at config load).

@@ -641,7 +641,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
                 {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
-                 "chaos", "tcp", "rrl", "cookies"},
+                 "query_log", "chaos", "tcp", "rrl", "cookies"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.clear();
@@ -663,6 +663,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     if (auto* x = t.get("max_udp_payload")) {
       c.max_udp_payload = static_cast<uint32_t>(r.integer(*x, "max_udp_payload", 512, 4096));
     }
+    if (auto* x = t.get("query_log")) c.query_log = r.boolean(*x, "query_log");
     if (auto* x = t.get("log_level")) {
       c.log_level = r.string(*x, "log_level");
       log::Level level;

@@ -18,6 +18,9 @@ TEST(ServerConfig, DefaultsAreUsable) {
   EXPECT_EQ(c.tcp_idle_timeout, std::chrono::milliseconds(10000));
   EXPECT_EQ(c.control_listen, "127.0.0.1:8053");
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_FALSE(c.query_log);
+  EXPECT_TRUE(c.cookies_enabled);
+  EXPECT_FALSE(c.cookie_secret);
   EXPECT_EQ(c.find_datacenter("fra"), nullptr);
 }
 
@@ -40,6 +43,11 @@ geoip = "geo/db.mmdb"
 state_dir = "state"
 max_udp_payload = 4096
 log_level = "debug"
+query_log = true
+[server.cookies]
+enabled = false
+secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"
+previous_secret = "445536BCD2513298075A5D379663C962"
 [server.chaos]
 enabled = false
 id = "ns7"
@@ -71,7 +79,13 @@ check = "web"
   EXPECT_EQ(c->state_dir, "/etc/geodns/state");
   EXPECT_EQ(c->max_udp_payload, 4096u);
   EXPECT_EQ(c->log_level, "debug");
-  EXPECT_FALSE(c->chaos_enabled);
+  EXPECT_TRUE(c->query_log);
+  EXPECT_FALSE(c->cookies_enabled);
+  ASSERT_TRUE(c->cookie_secret);
+  EXPECT_EQ((*c->cookie_secret)[0], 0xe5);
+  EXPECT_EQ((*c->cookie_secret)[15], 0xcf);
+  ASSERT_TRUE(c->cookie_previous_secret);
+  EXPECT_EQ((*c->cookie_previous_secret)[1], 0x55);
   EXPECT_EQ(c->chaos_id, "ns7");
   EXPECT_EQ(c->chaos_version, "x 1");
   EXPECT_EQ(c->tcp_idle_timeout, std::chrono::milliseconds(30000));
@@ -86,13 +100,13 @@ check = "web"
   EXPECT_EQ(web->spec.host, "www.example.com");
   EXPECT_EQ(web->spec.body_match, "ok");
   EXPECT_EQ(web->spec.interval, std::chrono::milliseconds(5000));
-  EXPECT_EQ(web->spec.timeout,
-            std::chrono::milliseconds(500));  // default: min(500ms, interval / 2)
+  // The default: min(500ms, interval / 2).
+  EXPECT_EQ(web->spec.timeout, std::chrono::milliseconds(500));
   const DatacenterDef* fra = c->find_datacenter("fra");
   ASSERT_NE(fra, nullptr);
   EXPECT_EQ(fra->addresses.size(), 2u);
   EXPECT_EQ(fra->check, "web");
-  EXPECT_EQ(fra->check_pos.line, 29u);
+  EXPECT_EQ(fra->check_pos.line, 34u);
 }
 
 TEST(ServerConfig, ChecksOfEveryType) {
@@ -192,6 +206,11 @@ const Case kCases[] = {
   {"ChaosNotBool", "[server.chaos]\nenabled = \"yes\"\n", 2, 11, "enabled must be true or false"},
   {"TcpTimeout", "[server.tcp]\nidle_timeout = \"soon\"\n", 2, 16, "bad duration"},
   {"TcpMaxConnections", "[server.tcp]\nmax_connections = 0\n", 2, 19, "max_connections must be"},
+  {"CookieSecretShort", "[server.cookies]\nsecret = \"e5e973\"\n", 2, 10, "secret must be 32 hex digits"},
+  {"CookieSecretNotHex", "[server.cookies]\nsecret = \"zz5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 10, "secret must be 32 hex digits"},
+  {"CookiePreviousAlone", "[server.cookies]\nprevious_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 19, "previous_secret needs secret"},
+  {"CookieTypo", "[server.cookies]\nenable = true\n", 2, 1, "unknown key \"enable\" in [server.cookies]"},
+  {"QueryLogNotBool", "[server]\nquery_log = 1\n", 2, 13, "query_log must be true or false"},
   {"ControlListen", "[control]\nlisten = \"localhost:8053\"\n", 2, 10, "bad listen address"},
   {"ControlTypo", "[control]\ntokn = \"x\"\n", 2, 1, "unknown key \"tokn\" in [control]"},
   {"SharedDcUnknownCheck", "[datacenters.fra]\naddresses = [\"192.0.2.1\"]\ncheck = \"web\"\n", 3, 9, "unknown check \"web\""},
