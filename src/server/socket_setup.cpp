@@ -82,6 +82,34 @@ Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_
   return fd;
 }
 
+Status check_port_unused(const IpAddress& address, uint16_t port) {
+  if (!address.is_v4() && !address.is_v6()) {
+    return make_error("listen " + format_endpoint(address, port) + ": no address");
+  }
+  const int family = address.is_v4() ? AF_INET : AF_INET6;
+  sockaddr_storage storage;
+  const socklen_t length = to_sockaddr(address, port, &storage);
+  for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
+    const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return socket_error(address, port, "socket", errno);
+    const int one = 1;
+    // TCP: SO_REUSEADDR so that our own connections left in TIME_WAIT by a previous run do
+    // not count; a listening socket still does. UDP: no option at all, so any socket counts.
+    if (type == SOCK_STREAM) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    const int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&storage), length);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0 && err == EADDRINUSE) {
+      return make_error("listen " + format_endpoint(address, port) + ": Address already in use (" +
+                        (type == SOCK_DGRAM ? "UDP" : "TCP") +
+                        "; is another geodns or DNS server running?)");
+    }
+    // Other errors (EADDRNOTAVAIL, EACCES) are reported by the real bind, in its words.
+  }
+  return {};
+}
+
 Result<uint16_t> local_port(int fd) {
   sockaddr_storage storage;
   socklen_t length = sizeof(storage);

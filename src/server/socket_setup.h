@@ -16,6 +16,11 @@ enum class SocketKind : uint8_t { udp, tcp };
 // A bound socket; for TCP also listening. `port` 0 lets the kernel choose (see local_port).
 Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_t port);
 
+// Fails when something else already holds `address`:`port` for UDP or TCP. Our own sockets
+// set SO_REUSEPORT (one per worker), which would let a second server on the same port start
+// and silently take half the queries; this probe, without that option, sees the first one.
+Status check_port_unused(const IpAddress& address, uint16_t port);
+
 // The port a bound socket got.
 Result<uint16_t> local_port(int fd);
 

@@ -28,6 +28,9 @@ void close_fds(std::vector<std::vector<int>>& fds) {
 // Binds the first worker's UDP and TCP sockets of one endpoint, resolving port 0 to one
 // port free for both.
 Result<uint16_t> bind_first(const Endpoint& endpoint, int* udp_fd, int* tcp_fd) {
+  if (endpoint.port != 0) {
+    if (Status st = check_port_unused(endpoint.address, endpoint.port); !st) return st.error();
+  }
   for (int attempt = 0; attempt < kPortPickAttempts; ++attempt) {
     Result<int> udp = open_bound_socket(SocketKind::udp, endpoint.address, endpoint.port);
     if (!udp) return udp.error();

@@ -358,6 +358,24 @@ TEST_F(ServeTest, CookiesAreIssuedAndKept) {
   EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_FORMERR);
 }
 
+TEST_F(ServeTest, SecondServerOnTheSamePortIsRefused) {
+  // Our sockets use SO_REUSEPORT, which alone would let a second server share the port and
+  // take some of the queries: it must refuse to start, and the first keeps answering.
+  TempDir state;
+  ServerProcess second(GEODNS_BINARY, {"serve", "--zones", source_path("zones"), "--listen",
+                                       "127.0.0.1:" + std::to_string(server_->port), "--control",
+                                       "", "--state-dir", state.path(), "--threads", "1"});
+  ASSERT_TRUE(second.wait_exit(10s)) << "the second server kept running";
+  EXPECT_EQ(second.exit_code(), std::optional<int>(1));
+  EXPECT_NE(second.stderr_text().find("Address already in use"), std::string::npos)
+      << second.stderr_text();
+  for (int i = 0; i < 20; ++i) {
+    auto p = server_->udp("ns1.example.com", LDNS_RR_TYPE_A);
+    ASSERT_TRUE(p) << "query " << i;
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  }
+}
+
 }  // namespace
 }  // namespace geodns::test
 
