@@ -127,6 +127,11 @@ void Worker::run(std::promise<Status> ready) noexcept {
 Status Worker::setup() {
   responder_ = factory_ ? factory_() : nullptr;
   if (!responder_) return make_error("worker " + std::to_string(index_) + ": no responder");
+  if (const int err = uv_idle_init(&loop_, &udp_idle_); err != 0) {
+    return make_error(uv_message("uv_idle_init", err));
+  }
+  udp_idle_.data = this;
+  udp_idle_open_ = true;
   for (size_t i = 0; i < udp_.size(); ++i) {
     UdpSocket& socket = *udp_[i];
     const std::string& name = config_.endpoints[i].text;
@@ -184,6 +189,9 @@ void Worker::close_all() noexcept {
       });
     }
   }
+  if (udp_idle_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&udp_idle_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&udp_idle_), nullptr);
+  }
   for (auto& listener : tcp_) {
     if (listener->is_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener->handle))) {
       uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), nullptr);
@@ -206,41 +214,77 @@ void Worker::close_all() noexcept {
 // Readiness on a UDP socket: drain it in recvmmsg batches, answering each batch with one
 // sendmmsg, for at most kMaxUdpRounds batches before letting the loop serve TCP and the stop
 // signal (epoll is level-triggered here, so what is left wakes us again at once).
+//
+// A socket found busy (every batch full) leaves epoll and is drained from the idle handle
+// instead, until recvmmsg finds it empty. While a socket is watched by epoll, its wait queue
+// holds the epoll entry, so every datagram queued on it and every datagram sent from it (the
+// write-space wakeup when the kernel frees the sent skb) runs the epoll callback under the
+// wait-queue lock: a per-packet cost that a blocking-recvmmsg server does not pay while busy.
+// Draining keeps batching per socket and begin_batch() between batches, and the loop still
+// runs TCP, timers and the stop signal between rounds (it polls with a zero timeout).
 void Worker::on_udp_readable(uv_poll_t* handle, int status, int events) {
   auto& socket = *static_cast<UdpSocket*>(handle->data);
   Worker& self = *socket.worker;
   if (status < 0 || (events & UV_READABLE) == 0 || self.stopping_) return;
-  const auto slots = static_cast<unsigned>(self.udp_slots_);
+  if (self.drain_udp(socket) == Drained::full) self.start_draining(socket);
+}
+
+void Worker::on_udp_idle(uv_idle_t* idle) {
+  Worker& self = *static_cast<Worker*>(idle->data);
+  if (self.stopping_) return;
+  for (auto& socket : self.udp_) {
+    if (socket->draining && self.drain_udp(*socket) == Drained::empty) self.stop_draining(*socket);
+  }
+}
+
+void Worker::start_draining(UdpSocket& socket) noexcept {
+  if (socket.draining || uv_poll_stop(&socket.handle) != 0) return;
+  socket.draining = true;
+  if (udp_draining_++ == 0) uv_idle_start(&udp_idle_, on_udp_idle);
+}
+
+void Worker::stop_draining(UdpSocket& socket) noexcept {
+  // If the socket cannot go back to epoll it stays draining: served, at the cost of polling.
+  if (!socket.draining || uv_poll_start(&socket.handle, UV_READABLE, on_udp_readable) != 0) {
+    return;
+  }
+  socket.draining = false;
+  if (--udp_draining_ == 0) uv_idle_stop(&udp_idle_);
+}
+
+Worker::Drained Worker::drain_udp(UdpSocket& socket) noexcept {
+  const auto slots = static_cast<unsigned>(udp_slots_);
   for (int round = 0; round < kMaxUdpRounds; ++round) {
     // The place to pick up newly published snapshots: between batches, never mid-batch.
-    self.responder_->begin_batch();
+    responder_->begin_batch();
     for (unsigned i = 0; i < slots; ++i) {
-      self.recv_iov_[i].iov_base = self.udp_recv_.get() + i * kUdpChunkBytes;
-      self.recv_iov_[i].iov_len = kUdpChunkBytes;
-      msghdr& h = self.recv_msgs_[i].msg_hdr;
+      recv_iov_[i].iov_base = udp_recv_.get() + i * kUdpChunkBytes;
+      recv_iov_[i].iov_len = kUdpChunkBytes;
+      msghdr& h = recv_msgs_[i].msg_hdr;
       h = msghdr{};
-      h.msg_name = &self.recv_peers_[i];
+      h.msg_name = &recv_peers_[i];
       h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_iov = &self.recv_iov_[i];
+      h.msg_iov = &recv_iov_[i];
       h.msg_iovlen = 1;
     }
-    const int n = ::recvmmsg(socket.fd, self.recv_msgs_.data(), slots, MSG_DONTWAIT, nullptr);
+    const int n = ::recvmmsg(socket.fd, recv_msgs_.data(), slots, MSG_DONTWAIT, nullptr);
     // EAGAIN: drained. Other errors (ICMP feedback for an earlier answer) are per-socket
-    // and cleared by being reported; the next readiness event carries on.
-    if (n <= 0) break;
+    // and cleared by being reported; epoll tells us if anything is left.
+    if (n <= 0) return Drained::empty;
     for (int i = 0; i < n; ++i) {
-      const mmsghdr& m = self.recv_msgs_[static_cast<size_t>(i)];
+      const mmsghdr& m = recv_msgs_[static_cast<size_t>(i)];
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        self.counters_.add(TransportCounters::udp_truncated);
+        counters_.add(TransportCounters::udp_truncated);
         continue;
       }
-      self.handle_datagram(
-          socket, {self.udp_recv_.get() + static_cast<size_t>(i) * kUdpChunkBytes, m.msg_len},
-          reinterpret_cast<const sockaddr*>(&self.recv_peers_[static_cast<size_t>(i)]));
+      handle_datagram(socket,
+                      {udp_recv_.get() + static_cast<size_t>(i) * kUdpChunkBytes, m.msg_len},
+                      reinterpret_cast<const sockaddr*>(&recv_peers_[static_cast<size_t>(i)]));
     }
-    self.flush_udp();
-    if (static_cast<unsigned>(n) < slots) break;  // the socket had no more waiting
+    flush_udp();
+    if (static_cast<unsigned>(n) < slots) return Drained::partial;
   }
+  return Drained::full;
 }
 
 void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,

@@ -33,7 +33,8 @@ class Worker {
   // A query datagram larger than this is dropped as truncated: DNS queries are small (a
   // question and an OPT record), and a smaller stride keeps the batch's buffers cache-friendly.
   static constexpr size_t kUdpChunkBytes = 8 * 1024;
-  // recvmmsg batches handled per readiness event before yielding to the loop (TCP, stop).
+  // recvmmsg batches handled per readiness event (or per idle round while draining) before
+  // yielding to the loop (TCP, timers, stop).
   static constexpr int kMaxUdpRounds = 16;
   static constexpr size_t kMaxResponseBytes = 65535;
 
@@ -70,7 +71,8 @@ class Worker {
     uv_poll_t handle;  // readiness only: we recvmmsg/sendmmsg the fd ourselves
     Worker* worker = nullptr;
     int fd = -1;
-    bool is_open = false;  // handle initialised: closed through uv_close, not ::close
+    bool is_open = false;   // handle initialised: closed through uv_close, not ::close
+    bool draining = false;  // out of epoll, drained by on_udp_idle until found empty
   };
   struct TcpListener {
     uv_tcp_t handle;
@@ -85,8 +87,18 @@ class Worker {
 
   static void on_stop(uv_async_t* async);
   static void on_udp_readable(uv_poll_t* handle, int status, int events);
+  static void on_udp_idle(uv_idle_t* idle);
   static void on_tcp_connection(uv_stream_t* server, int status);
 
+  enum class Drained : uint8_t {
+    empty,    // recvmmsg found nothing (or failed): the socket is empty for now
+    partial,  // the last batch was not full
+    full,     // kMaxUdpRounds full batches: more is probably waiting
+  };
+  // Up to kMaxUdpRounds recvmmsg batches, each answered with one sendmmsg.
+  Drained drain_udp(UdpSocket& socket) noexcept;
+  void start_draining(UdpSocket& socket) noexcept;
+  void stop_draining(UdpSocket& socket) noexcept;
   void handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
                        const sockaddr* peer) noexcept;
   void flush_udp() noexcept;
@@ -117,6 +129,11 @@ class Worker {
   std::array<sockaddr_storage, kMaxUdpBatch> recv_peers_{};
   size_t udp_pending_ = 0;
   int udp_pending_fd_ = -1;
+  // Active while some UDP socket is draining: the loop then polls with a zero timeout and
+  // calls on_udp_idle once per iteration.
+  uv_idle_t udp_idle_;
+  bool udp_idle_open_ = false;
+  size_t udp_draining_ = 0;  // sockets with draining set
 
   // TCP.
   std::unique_ptr<uint8_t[]> tcp_read_;      // kTcpReadBytes

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -306,6 +309,78 @@ TEST(Transport, StopsCleanlyOnSigtermWithOpenConnections) {
   EXPECT_EQ(server.process().term_signal(), 0) << "had to be killed";
   EXPECT_EQ(server.process().exit_code(), std::optional<int>(0)) << server.process().stderr_text();
   for (auto& client : clients) EXPECT_TRUE(client.wait_closed(1s));
+}
+
+// A UDP flood keeps the worker's socket busy (it is then drained outside epoll, between
+// loop iterations): TCP must still be answered, and SIGTERM must still stop it promptly.
+TEST(Transport, UdpFloodKeepsTcpAndStopResponsive) {
+  EchoOptions options;
+  options.threads = 1;
+  options.v6 = false;
+  EchoServer server(options);
+  ASSERT_TRUE(server.ready()) << server.process().stderr_text();
+
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> answered{0};
+  std::thread flood([&] {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      return;
+    }
+    constexpr size_t kBatch = 32;
+    const Bytes query = query_for("flood.example.", 0x5151);
+    std::array<mmsghdr, kBatch> out{};
+    std::array<iovec, kBatch> out_iov{};
+    for (size_t i = 0; i < kBatch; ++i) {
+      out_iov[i] = {const_cast<uint8_t*>(query.data()), query.size()};
+      out[i].msg_hdr.msg_iov = &out_iov[i];
+      out[i].msg_hdr.msg_iovlen = 1;
+    }
+    std::array<std::array<uint8_t, 512>, kBatch> buffers{};
+    std::array<mmsghdr, kBatch> in{};
+    std::array<iovec, kBatch> in_iov{};
+    // Bounded: at most 20 s even if nobody says stop.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done.load() && std::chrono::steady_clock::now() < deadline) {
+      (void)::sendmmsg(fd, out.data(), kBatch, 0);
+      for (size_t i = 0; i < kBatch; ++i) {
+        in_iov[i] = {buffers[i].data(), buffers[i].size()};
+        in[i].msg_hdr = msghdr{};
+        in[i].msg_hdr.msg_iov = &in_iov[i];
+        in[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int n = ::recvmmsg(fd, in.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n > 0) answered += static_cast<uint64_t>(n);
+    }
+    ::close(fd);
+  });
+
+  // The flood is being answered ...
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (answered.load() < 20000 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(answered.load(), 20000U) << "the UDP flood was not answered";
+  // ... and TCP is served meanwhile, more than once.
+  for (uint16_t i = 0; i < 5; ++i) {
+    expect_echo(tcp_query(server.port(), query_for("tcp.example.", i), 2s), i, "tcp.example.");
+  }
+  // A stop in the middle of the flood takes effect at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  server.process().stop(3s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  done = true;
+  flood.join();
+  EXPECT_EQ(server.process().term_signal(), 0) << "had to be killed";
+  EXPECT_EQ(server.process().exit_code(), std::optional<int>(0)) << server.process().stderr_text();
+  EXPECT_LT(took, 2s);
+  EXPECT_GE(server.stat_after_stop("udp_sent"), 20000);
 }
 
 TEST(Transport, PortInUseIsReported) {
