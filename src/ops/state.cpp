@@ -128,6 +128,8 @@ void TrafficTotals::add(const server::Counters& c) {
   truncated += c.truncated.load(r);
   steered += c.steered.load(r);
   failed_open += c.failed_open.load(r);
+  cookies_valid += c.cookies_valid.load(r);
+  cookies_new += c.cookies_new.load(r);
   for (size_t i = 0; i < rcodes.size(); ++i) rcodes[i] += c.rcodes[i].load(r);
   for (size_t i = 0; i < qtypes.size(); ++i) qtypes[i] += c.qtypes[i].load(r);
 }
@@ -236,6 +238,13 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_fail_open_total", "counter",
            "Steered answers given while every candidate was down (failing open).");
   m.sample("geodns_fail_open_total", {}, static_cast<double>(t.failed_open));
+
+  m.family("geodns_cookie_queries_total", "counter",
+           "Queries with a DNS cookie: result=valid (a server cookie of ours came back, the "
+           "client's address is proven) or new (a server cookie was issued).");
+  m.sample("geodns_cookie_queries_total", {{"result", "valid"}},
+           static_cast<double>(t.cookies_valid));
+  m.sample("geodns_cookie_queries_total", {{"result", "new"}}, static_cast<double>(t.cookies_new));
 
   m.family("geodns_rrl_enabled", "gauge", "1 when UDP response rate limiting is on.");
   m.sample("geodns_rrl_enabled", {}, s.rrl_enabled ? 1 : 0);

@@ -34,6 +34,8 @@ struct TrafficTotals {
   uint64_t truncated = 0;
   uint64_t steered = 0;
   uint64_t failed_open = 0;
+  uint64_t cookies_valid = 0;
+  uint64_t cookies_new = 0;
   std::array<uint64_t, server::Counters::kRcodes> rcodes{};
   std::array<uint64_t, 256> qtypes{};
   uint64_t rrl_dropped = 0;

@@ -148,6 +148,7 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
                               server_cookie_);
     }
     proven_address = verdict != dns::CookieVerdict::invalid;
+    counters_.bump(proven_address ? counters_.cookies_valid : counters_.cookies_new);
     cookie = server_cookie_;
   }
   w_.begin(q_, out, limit, q_.has_edns, cookie);

@@ -51,6 +51,8 @@ struct Counters {
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> steered{0};
   std::atomic<uint64_t> failed_open{0};
+  std::atomic<uint64_t> cookies_valid{0};  // a server cookie of ours came back (kept or renewed)
+  std::atomic<uint64_t> cookies_new{0};    // a client cookie without a valid server cookie
   std::array<std::atomic<uint64_t>, kRcodes> rcodes{};
   std::array<std::atomic<uint64_t>, 256> qtypes{};  // types >= 256 counted in slot 0
   void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }

@@ -90,6 +90,8 @@ DaemonState sample_state() {
   s.traffic.rcodes[3] = 3;
   s.traffic.steered = 80;
   s.traffic.failed_open = 2;
+  s.traffic.cookies_valid = 40;
+  s.traffic.cookies_new = 5;
   return s;
 }
 
@@ -159,6 +161,8 @@ TEST(Metrics, ParsesAndCarriesTheNumbers) {
   EXPECT_EQ(value_of(samples, "geodns_responses_total", R"(rcode="NXDOMAIN")"), 3);
   EXPECT_EQ(value_of(samples, "geodns_steered_answers_total"), 80);
   EXPECT_EQ(value_of(samples, "geodns_fail_open_total"), 2);
+  EXPECT_EQ(value_of(samples, "geodns_cookie_queries_total", R"(result="valid")"), 40);
+  EXPECT_EQ(value_of(samples, "geodns_cookie_queries_total", R"(result="new")"), 5);
   EXPECT_EQ(value_of(samples, "geodns_reloads_total"), 4);
   EXPECT_EQ(value_of(samples, "geodns_reload_errors_total"), 1);
   EXPECT_EQ(value_of(samples, "geodns_last_reload_success"), 0);

@@ -447,7 +447,10 @@ TEST_F(PipelineTest, FreshCookieIsKeptOthersAreReplaced) {
   };
   const uint32_t now = unix_now();
   const auto fresh = held(me, now - 60, kCookieSecret);
+  const uint64_t valid_before = pipeline->counters().cookies_valid.load();
   EXPECT_EQ(answer_to(fresh), fresh);
+  EXPECT_EQ(pipeline->counters().cookies_valid.load(), valid_before + 1);
+  const uint64_t new_before = pipeline->counters().cookies_new.load();
   dns::CookieSecret other = kCookieSecret;
   other[0] ^= 1;
   for (const auto& stale :
@@ -460,6 +463,8 @@ TEST_F(PipelineTest, FreshCookieIsKeptOthersAreReplaced) {
     EXPECT_EQ(dns::check_server_cookie(client, got.data() + 8, 16, me, now, &kCookieSecret, 1),
               dns::CookieVerdict::fresh);
   }
+  // The worn one was still ours (valid, renewed); the other three were not.
+  EXPECT_EQ(pipeline->counters().cookies_new.load(), new_before + 3);
   // A shorter server cookie (another implementation's) is not ours either: a new one.
   std::vector<uint8_t> foreign(client, client + 8);
   foreign.resize(16, 0xAA);
