@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dns/wire.h"
+
 namespace geodns::dns {
 
 namespace {
@@ -84,10 +86,7 @@ void make_server_cookie(const uint8_t* client_cookie, const IpAddress& client, u
                         const CookieSecret& secret, uint8_t* out) noexcept {
   out[0] = 1;  // version
   out[1] = out[2] = out[3] = 0;
-  out[4] = static_cast<uint8_t>(now >> 24);
-  out[5] = static_cast<uint8_t>(now >> 16);
-  out[6] = static_cast<uint8_t>(now >> 8);
-  out[7] = static_cast<uint8_t>(now);
+  write_u32(out + 4, now);
   sign(client_cookie, client, secret, out);
 }
 
@@ -97,8 +96,7 @@ CookieVerdict check_server_cookie(const uint8_t* client_cookie, const uint8_t* s
   if (server_cookie_len != kServerCookieBytes || server_cookie[0] != 1) {
     return CookieVerdict::invalid;
   }
-  const uint32_t stamp = (uint32_t{server_cookie[4]} << 24) | (uint32_t{server_cookie[5]} << 16) |
-                         (uint32_t{server_cookie[6]} << 8) | uint32_t{server_cookie[7]};
+  const uint32_t stamp = read_u32(server_cookie + 4);
   // Serial arithmetic (RFC 1982): the timestamp wraps every 136 years.
   const auto age = static_cast<int32_t>(now - stamp);
   if (age > 3600 || age < -300) return CookieVerdict::invalid;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <sstream>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "zone/config.h"
 #include "zone/zone_source.h"
@@ -719,16 +720,10 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       auto secret = [&r](const toml::node& node, const std::string& what) {
         const std::string text = r.string(node, what);
         std::array<uint8_t, 16> out{};
-        auto nibble = [](char ch) {
-          if (ch >= '0' && ch <= '9') return ch - '0';
-          if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-          if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-          return -1;
-        };
         bool ok = text.size() == 32;
         for (size_t i = 0; ok && i < 16; ++i) {
-          const int hi = nibble(text[2 * i]);
-          const int lo = nibble(text[2 * i + 1]);
+          const int hi = hex_value(text[2 * i]);
+          const int lo = hex_value(text[2 * i + 1]);
           ok = hi >= 0 && lo >= 0;
           out[i] = static_cast<uint8_t>(hi * 16 + lo);
         }

@@ -6,8 +6,6 @@
 //
 #include <ldns/ldns.h>
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -17,6 +15,7 @@
 #include <memory>
 #include <unordered_set>
 
+#include "dns/name.h"
 #include "dns/wire.h"
 #include "steer/rule.h"
 #include "zone/zone_builder.h"
@@ -102,39 +101,15 @@ void put_u32(std::string& out, uint32_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-// The common case of name_to_wire without ldns (a million-name zone spends seconds there):
-// an absolute name without escapes and without empty labels. Anything else returns false and
-// goes to ldns, which also words the errors.
-bool plain_name_to_wire(std::string_view text, std::string* wire) {
-  if (text == ".") {
-    wire->assign(1, '\0');
-    return true;
-  }
-  if (text.size() < 2 || text.back() != '.' || text.find('\\') != std::string_view::npos) {
-    return false;
-  }
-  wire->clear();
-  wire->reserve(text.size() + 1);
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t dot = text.find('.', start);
-    const size_t len = dot - start;
-    if (len == 0 || len > dns::kMaxLabelLength) return false;
-    wire->push_back(static_cast<char>(len));
-    wire->append(text, start, len);
-    start = dot + 1;
-  }
-  wire->push_back('\0');
-  return wire->size() <= dns::kMaxNameLength;
-}
-
 // Presentation-format name (absolute) -> wire, case preserved.
 std::string name_to_wire(const std::string& text, const SourcePos& pos) {
   if (text.find_first_of(" \t\r\n\"();") != std::string::npos) {
     fail(pos, "bad name \"" + text + "\": spaces, quotes, parentheses and ';' are not allowed");
   }
+  // The codec's own conversion (escapes included) is much cheaper than an ldns_rdf per name,
+  // which a million-name zone notices; ldns takes what it rejects and words the error.
   std::string wire;
-  if (!plain_name_to_wire(text, &wire)) {
+  if (!dns::name_from_text(text, &wire)) {
     ldns_rdf* raw = nullptr;
     const ldns_status s = ldns_str2rdf_dname(&raw, text.c_str());
     RdfPtr rdf(raw);
@@ -400,16 +375,10 @@ Builder::ParsedRR Builder::parse_rr(const OwnerName& owner, const RecordDef& rec
     while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back()))) {
       rest.remove_suffix(1);
     }
-    char buf[64];
-    unsigned char bytes[16];
-    if (!rest.empty() && rest.size() < sizeof(buf)) {
-      std::memcpy(buf, rest.data(), rest.size());
-      buf[rest.size()] = '\0';
-      const bool v4 = out.type == dns::rrtype::A;
-      if (inet_pton(v4 ? AF_INET : AF_INET6, buf, bytes) == 1) {
-        out.rdata.assign(reinterpret_cast<const char*>(bytes), v4 ? 4 : 16);
-        return out;
-      }
+    const auto ip = IpAddress::parse(rest);
+    if (ip && ip->is_v4() == (out.type == dns::rrtype::A)) {
+      out.rdata.assign(reinterpret_cast<const char*>(ip->bytes.data()), ip->is_v4() ? 4 : 16);
+      return out;
     }
   }
   const std::string line =
