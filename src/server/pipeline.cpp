@@ -137,15 +137,14 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   bool proven_address = false;
   const uint8_t* cookie = nullptr;
   if (q_.has_cookie && !config_.cookie_secrets.empty()) {
-    const uint32_t now = now_s_;
     const auto verdict = dns::check_server_cookie(
-        q_.client_cookie, q_.server_cookie, q_.server_cookie_len, client.address, now,
+        q_.client_cookie, q_.server_cookie, q_.server_cookie_len, client.address, now_s_,
         config_.cookie_secrets.data(), config_.cookie_secrets.size());
     if (verdict == dns::CookieVerdict::fresh) {
       std::memcpy(server_cookie_, q_.server_cookie, dns::kServerCookieBytes);  // keep it
     } else {
-      dns::make_server_cookie(q_.client_cookie, client.address, now, config_.cookie_secrets.front(),
-                              server_cookie_);
+      dns::make_server_cookie(q_.client_cookie, client.address, now_s_,
+                              config_.cookie_secrets.front(), server_cookie_);
     }
     proven_address = verdict != dns::CookieVerdict::invalid;
     counters_.bump(proven_address ? counters_.cookies_valid : counters_.cookies_new);

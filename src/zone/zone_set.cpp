@@ -52,7 +52,7 @@ const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {
     const std::string_view suffix = name.substr(pos);
     if (scan) {
       for (const auto& z : zones) {
-        if (names_equal(z->origin, suffix)) return z.get();
+        if (z->origin.size() == suffix.size() && z->origin == suffix) return z.get();
       }
     } else if (auto it = by_origin.find(suffix); it != by_origin.end()) {
       return zones[it->second].get();
