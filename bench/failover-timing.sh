@@ -43,12 +43,9 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$GEODNS" ]]; then
-  # shellcheck source=../scripts/find-geodns.sh
-  source "$ROOT/scripts/find-geodns.sh"
-  GEODNS="$(geodns_binary "$ROOT" || true)"
-fi
-[[ -x "$GEODNS" ]] || { echo "geodns binary not found; pass --geodns PATH" >&2; exit 1; }
+# shellcheck source=../scripts/find-geodns.sh
+source "$ROOT/scripts/find-geodns.sh"
+require_geodns "$ROOT"
 (( RUNS >= 1 && RUNS <= 50 )) || { echo "--runs must be 1..50" >&2; exit 2; }
 POLL="$HERE/failover_poll.py"
 

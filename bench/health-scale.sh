@@ -41,12 +41,9 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$GEODNS" ]]; then
-  # shellcheck source=../scripts/find-geodns.sh
-  source "$ROOT/scripts/find-geodns.sh"
-  GEODNS="$(geodns_binary "$ROOT" || true)"
-fi
-[[ -x "$GEODNS" ]] || { echo "geodns binary not found; pass --geodns PATH" >&2; exit 1; }
+# shellcheck source=../scripts/find-geodns.sh
+source "$ROOT/scripts/find-geodns.sh"
+require_geodns "$ROOT"
 (( TARGETS >= 100 && TARGETS <= 60000 )) || { echo "--targets must be 100..60000" >&2; exit 2; }
 (( MEASURE >= 5 && MEASURE <= 120 )) || { echo "--measure must be 5..120" >&2; exit 2; }
 (( WAIT_UP >= 5 && WAIT_UP <= 300 )) || { echo "--wait-up must be 5..300" >&2; exit 2; }

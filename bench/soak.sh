@@ -71,13 +71,9 @@ DURATION=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 + 0.5 }')
 # samples after it.
 if (( WARMUP > DURATION - 20 )); then WARMUP=$(( (DURATION / 2) / 10 * 10 )); fi
 
-if [[ -z "$GEODNS" ]]; then
-  # shellcheck source=../scripts/find-geodns.sh
-  source "$ROOT/scripts/find-geodns.sh"
-  GEODNS="$(geodns_binary "$ROOT" || true)"
-fi
-[[ "$GEODNS" == /* ]] || GEODNS="$PWD/$GEODNS"
-[[ -x "$GEODNS" ]] || { echo "geodns binary not found; set GEODNS_BIN or pass --geodns PATH" >&2; exit 1; }
+# shellcheck source=../scripts/find-geodns.sh
+source "$ROOT/scripts/find-geodns.sh"
+require_geodns "$ROOT"
 if [[ -z "$LOADGEN" ]]; then
   for c in "$ROOT/build/release/bench/geodns-loadgen" "$ROOT/build/default/bench/geodns-loadgen"; do
     [[ -x "$c" ]] && { LOADGEN="$c"; break; }

@@ -19,15 +19,9 @@ WAIT_MAX_S=30       # give up waiting after this long
 
 # ---- the geodns binary -------------------------------------------------------------------
 GEODNS="${GEODNS:-}"
-if [[ -z "$GEODNS" ]]; then
-  # shellcheck source=../../scripts/find-geodns.sh
-  source "$ROOT/scripts/find-geodns.sh"
-  GEODNS="$(geodns_binary "$ROOT" || true)"
-fi
-if [[ -z "$GEODNS" || ! -x "$GEODNS" ]]; then
-  echo "geodns binary not found: build it (cmake --preset release && cmake --build --preset release --target geodns) or set GEODNS=" >&2
-  exit 1
-fi
+# shellcheck source=../../scripts/find-geodns.sh
+source "$ROOT/scripts/find-geodns.sh"
+require_geodns "$ROOT"
 for tool in dig python3; do
   command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
