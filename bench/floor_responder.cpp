@@ -20,7 +20,13 @@
 #include <string>
 #include <string_view>
 
+#include "tool_cli.h"
+
 namespace {
+
+using geodns::bench::die;
+using geodns::bench::parse_int;
+using geodns::bench::pin_to_cpu;
 
 constexpr int kBatch = 64;
 constexpr size_t kBufBytes = 4096;
@@ -32,25 +38,10 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "geodns-floor: %s\n", message.c_str());
-  std::exit(2);
-}
-
-long parse_int(std::string_view flag, const char* text, long lo, long hi) {
-  char* end = nullptr;
-  errno = 0;
-  long value = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < lo || value > hi) {
-    die(std::string(flag) + ": expected an integer in " + std::to_string(lo) + ".." +
-        std::to_string(hi));
-  }
-  return value;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  geodns::bench::g_tool = "geodns-floor";
   uint16_t port = 0;
   int cpu = -1;
   // A safety net: the responder stops by itself even if whoever started it forgets to.
@@ -78,14 +69,7 @@ int main(int argc, char** argv) {
   }
   if (port == 0) die("--port is required");
 
-  if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-      die("cannot pin to CPU " + std::to_string(cpu) + ": " + std::strerror(errno));
-    }
-  }
+  pin_to_cpu(cpu);
 
   // No SA_RESTART: a signal must interrupt the blocking recvmmsg so that we exit promptly.
   struct sigaction sa {};

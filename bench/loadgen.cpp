@@ -34,7 +34,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tool_cli.h"
+
 namespace {
+
+using geodns::bench::die;
+using geodns::bench::parse_int;
+using geodns::bench::pin_to_cpu;
 
 using Clock = std::chrono::steady_clock;
 
@@ -64,11 +70,6 @@ struct Options {
   bool quiet = false;
 };
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "geodns-loadgen: %s\n", message.c_str());
-  std::exit(2);
-}
-
 void print_usage() {
   std::fputs(
       "usage: geodns-loadgen --queries FILE [options]\n"
@@ -84,17 +85,6 @@ void print_usage() {
       "  --cpu N              pin the generator to CPU N\n"
       "  --quiet              print only the machine-readable result line\n",
       stderr);
-}
-
-long parse_int(std::string_view flag, const char* text, long lo, long hi) {
-  char* end = nullptr;
-  errno = 0;
-  long value = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < lo || value > hi) {
-    die(std::string(flag) + ": expected an integer in " + std::to_string(lo) + ".." +
-        std::to_string(hi) + ", got '" + text + "'");
-  }
-  return value;
 }
 
 Options parse_options(int argc, char** argv) {
@@ -645,17 +635,11 @@ double cpu_seconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  geodns::bench::g_tool = "geodns-loadgen";
   Options options = parse_options(argc, argv);
   Target target = resolve_loopback_target(options.server, options.port);
 
-  if (options.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(options.cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-      die("cannot pin to CPU " + std::to_string(options.cpu) + ": " + std::strerror(errno));
-    }
-  }
+  pin_to_cpu(options.cpu);
 
   std::vector<QuerySpec> specs = read_query_file(options.queries_path);
   QuerySet queries = build_queries(specs, options.ecs_subnets, options.use_edns);
