@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/edns_option.h"
 #include "serve_fixture.h"
 
 namespace geodns::test {
@@ -307,23 +308,10 @@ TEST(ServeReload, EditIsPickedUpAndABrokenEditKeepsServing) {
   EXPECT_EQ(s.process->stop(), 0);
 }
 
-// The COOKIE option of a response, as ldns decodes the OPT record ("" without one).
+// The COOKIE option of a response, as ldns decodes the OPT record (empty without one).
 Bytes cookie_of(const Bytes& wire) {
-  Bytes out;
   Packet p = decode(wire);
-  if (!p) return out;
-  ldns_rdf* data = ldns_pkt_edns_data(p.get());
-  if (data == nullptr) return out;
-  const uint8_t* o = ldns_rdf_data(data);
-  const size_t n = ldns_rdf_size(data);
-  for (size_t i = 0; i + 4 <= n;) {
-    const size_t code = (size_t{o[i]} << 8) | o[i + 1];
-    const size_t len = (size_t{o[i + 2]} << 8) | o[i + 3];
-    if (i + 4 + len > n) break;
-    if (code == 10) return Bytes(o + i + 4, o + i + 4 + len);
-    i += 4 + len;
-  }
-  return out;
+  return geodns::testing::edns_option(p.get(), 10);  // COOKIE, RFC 7873
 }
 
 TEST_F(ServeTest, CookiesAreIssuedAndKept) {

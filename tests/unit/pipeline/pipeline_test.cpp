@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "../../support/edns_option.h"
 #include "fixture.h"
 
 namespace geodns::server::testing {
@@ -377,21 +378,8 @@ TEST_F(PipelineTest, SteeredNameOtherTypesAreNodata) {
   EXPECT_TRUE(contains(section(ldns_pkt_authority(p.get())), "SOA"));
 }
 
-// The COOKIE option of a response, decoded by ldns ("" when there is none).
 std::vector<uint8_t> response_cookie(const Pkt& p) {
-  std::vector<uint8_t> out;
-  ldns_rdf* data = ldns_pkt_edns_data(p.get());
-  if (data == nullptr) return out;
-  const uint8_t* o = ldns_rdf_data(data);
-  const size_t n = ldns_rdf_size(data);
-  for (size_t i = 0; i + 4 <= n;) {
-    const uint16_t code = dns::read_u16(o + i);
-    const uint16_t len = dns::read_u16(o + i + 2);
-    if (i + 4 + len > n) break;
-    if (code == 10) return std::vector<uint8_t>(o + i + 4, o + i + 4 + len);
-    i += 4U + len;
-  }
-  return out;
+  return geodns::testing::edns_option(p.get(), dns::edns::kOptionCookie);
 }
 
 uint32_t unix_now() {
