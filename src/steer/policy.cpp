@@ -8,8 +8,6 @@
 namespace geodns::steer {
 namespace {
 
-constexpr size_t kMaxCandidates = 256;
-
 uint64_t mix(uint64_t x) noexcept {  // splitmix64 finaliser: spreads a counter over 64 bits
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -144,10 +142,9 @@ void pick_in_order(const Rule& rule, std::span<const Datacenter> dcs, uint8_t fa
   if (trace != nullptr) trace->outcome = dcs[static_cast<size_t>(chosen)].name + " answers";
 }
 
-const DcList* geo_list(const Rule& rule, const ClientView& client, uint8_t* decided_len,
-                       Trace* trace) noexcept {
-  const geo::Location* loc = client.location;
-  *decided_len = loc != nullptr ? loc->prefix_length : 0;
+}  // namespace
+
+const DcList& map_list(const Rule& rule, const geo::Location* loc, Trace* trace) noexcept {
   if (loc != nullptr && loc->found) {
     const std::string_view sub = loc->subdivision_code();
     if (!sub.empty() && loc->country[0] != 0 && !rule.by_subdivision.empty()) {
@@ -160,7 +157,7 @@ const DcList* geo_list(const Rule& rule, const ClientView& client, uint8_t* deci
       for (const auto& [name, idx] : rule.by_subdivision) {
         if (name == k) {
           if (trace != nullptr) trace->matched = "map." + name;
-          return &rule.lists[idx];
+          return rule.lists[idx];
         }
       }
     }
@@ -171,7 +168,7 @@ const DcList* geo_list(const Rule& rule, const ClientView& client, uint8_t* deci
                                  std::pair<uint16_t, uint32_t>{packed, 0});
       if (it != rule.by_country.end() && it->first == packed) {
         if (trace != nullptr) trace->matched = "map." + std::string(loc->country_code());
-        return &rule.lists[it->second];
+        return rule.lists[it->second];
       }
     }
     if (loc->continent[0] != 0) {
@@ -182,15 +179,47 @@ const DcList* geo_list(const Rule& rule, const ClientView& client, uint8_t* deci
                                  std::pair<uint16_t, uint32_t>{packed, 0});
       if (it != rule.by_continent.end() && it->first == packed) {
         if (trace != nullptr) trace->matched = "map." + std::string(loc->continent_code());
-        return &rule.lists[it->second];
+        return rule.lists[it->second];
       }
     }
   }
   if (trace != nullptr) trace->matched = "map.default";
-  return &rule.lists[*rule.default_list];
+  return rule.lists[*rule.default_list];
 }
 
-}  // namespace
+size_t nearest_order(const Rule& rule, std::span<const Datacenter> dcs, const geo::Location* loc,
+                     uint32_t* order, double* dist, Trace* trace) noexcept {
+  const size_t n = std::min(rule.datacenters.size(), kMaxNearestCandidates);
+  for (size_t k = 0; k < n; ++k) {
+    order[k] = rule.datacenters[k];
+    dist[k] = -1;
+  }
+  if (loc != nullptr && loc->found && loc->has_coordinates) {
+    for (size_t k = 0; k < n; ++k) {
+      const Datacenter& dc = dcs[order[k]];
+      dist[k] = dc.has_location
+                    ? geo::great_circle_km(loc->latitude, loc->longitude, dc.latitude, dc.longitude)
+                    : 1e9;  // no coordinates: after every located one
+    }
+    // Insertion sort: a handful of datacenters, stable for equal distances.
+    for (size_t a = 1; a < n; ++a) {
+      const uint32_t o = order[a];
+      const double d = dist[a];
+      size_t b = a;
+      while (b > 0 && dist[b - 1] > d) {
+        order[b] = order[b - 1];
+        dist[b] = dist[b - 1];
+        --b;
+      }
+      order[b] = o;
+      dist[b] = d;
+    }
+    if (trace != nullptr) trace->matched = "nearest to the client's coordinates";
+  } else if (trace != nullptr) {
+    trace->matched = "nearest: client location unknown, configured order";
+  }
+  return n;
+}
 
 void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
               const ClientView& client, const HealthView& health, uint64_t rotation, Decision* out,
@@ -204,9 +233,9 @@ void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
   const uint64_t r = mix(rotation);
 
   // nets overrides beat the database (geo and nearest).
-  const DcList* list = nullptr;
-  uint8_t decided_len = 0;
-  if (rule.depends_on_client && !rule.net_table.empty()) {
+  const DcList* list = client.list;
+  uint8_t decided_len = client.list_scope;
+  if (list == nullptr && rule.depends_on_client && !rule.net_table.empty()) {
     if (auto m = rule.net_table.lookup(client.address)) {
       list = &rule.lists[m->value];
       decided_len = m->prefix_length;
@@ -223,7 +252,10 @@ void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
 
   switch (rule.policy) {
     case Policy::geo: {
-      if (list == nullptr) list = geo_list(rule, client, &decided_len, trace);
+      if (list == nullptr) {
+        decided_len = client.location != nullptr ? client.location->prefix_length : 0;
+        list = &map_list(rule, client.location, trace);
+      }
       pick_in_order(rule, dcs, family, *list, nullptr, health, r, out, trace);
       break;
     }
@@ -234,37 +266,9 @@ void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
       }
       const geo::Location* loc = client.location;
       decided_len = loc != nullptr ? loc->prefix_length : 0;
-      uint32_t order[kMaxCandidates];
-      double dist[kMaxCandidates];
-      const size_t n = std::min(rule.datacenters.size(), kMaxCandidates);
-      for (size_t k = 0; k < n; ++k) {
-        order[k] = rule.datacenters[k];
-        dist[k] = -1;
-      }
-      if (loc != nullptr && loc->found && loc->has_coordinates) {
-        for (size_t k = 0; k < n; ++k) {
-          const Datacenter& dc = dcs[order[k]];
-          dist[k] = dc.has_location ? geo::great_circle_km(loc->latitude, loc->longitude,
-                                                           dc.latitude, dc.longitude)
-                                    : 1e9;  // no coordinates: after every located one
-        }
-        // Insertion sort: a handful of datacenters, stable for equal distances.
-        for (size_t a = 1; a < n; ++a) {
-          const uint32_t o = order[a];
-          const double d = dist[a];
-          size_t b = a;
-          while (b > 0 && dist[b - 1] > d) {
-            order[b] = order[b - 1];
-            dist[b] = dist[b - 1];
-            --b;
-          }
-          order[b] = o;
-          dist[b] = d;
-        }
-        if (trace != nullptr) trace->matched = "nearest to the client's coordinates";
-      } else if (trace != nullptr) {
-        trace->matched = "nearest: client location unknown, configured order";
-      }
+      uint32_t order[kMaxNearestCandidates];
+      double dist[kMaxNearestCandidates];
+      const size_t n = nearest_order(rule, dcs, loc, order, dist, trace);
       pick_in_order(rule, dcs, family, std::span<const uint32_t>(order, n), dist, health, r, out,
                     trace);
       break;
@@ -357,7 +361,9 @@ void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
   }
 
   out->ttl_s = (out->degraded || out->failed_open) ? rule.degraded_ttl_s : rule.ttl_s;
-  if (rule.depends_on_client) {
+  if (rule.depends_on_client && client.list != nullptr) {
+    out->scope = client.list_scope;  // the compiled table already accounts for nets entries
+  } else if (rule.depends_on_client) {
     uint8_t scope = rule.net_table.empty()
                         ? decided_len
                         : rule.net_table.scope_excluding_inner(client.address, decided_len);

@@ -21,6 +21,12 @@ struct ClientView {
   IpAddress address;      // the address that decides (ECS address, or packet source)
   uint8_t max_scope = 0;  // the ECS scope may not exceed this (effective source prefix)
   const geo::Location* location = nullptr;  // nullptr: no database configured
+  // Set when a compiled rule table (built at load time against the GeoIP database and the
+  // rule's `nets`) has already decided: the candidate list for this client and the length of
+  // the merged network that holds it. evaluate() then skips the nets/map/nearest lookups and
+  // announces `list_scope` as the ECS scope (RFC 7871 7.2.1: it may exceed the source prefix).
+  const DcList* list = nullptr;
+  uint8_t list_scope = 0;
 };
 
 // Why an answer is what it is: only filled for `explain` (it allocates).
@@ -47,6 +53,20 @@ struct Decision {
   bool failed_open = false;  // every candidate was down; answered per on_all_down
   bool nodata = false;       // nothing to answer with (no address of this family, or nodata)
 };
+
+inline constexpr size_t kMaxNearestCandidates = 256;
+
+// The `map` list a geo rule gives a located client (subdivision > country > continent >
+// default; `nets` are the caller's business). Also used at load time to compile the rule
+// against every network of the database, so both paths decide alike.
+const DcList& map_list(const Rule& rule, const geo::Location* location, Trace* trace) noexcept;
+
+// A nearest rule's candidates ordered by great-circle distance from `location` (configured
+// order when it has no coordinates; datacenters without coordinates last). Writes at most
+// kMaxNearestCandidates entries to `order` and `dist` (km, -1 when unknown); returns the count.
+size_t nearest_order(const Rule& rule, std::span<const Datacenter> dcs,
+                     const geo::Location* location, uint32_t* order, double* dist,
+                     Trace* trace) noexcept;
 
 // `family` is 4 (A) or 6 (AAAA). `rotation` is a per-query counter: it rotates the addresses
 // and drives the weighted choice.
