@@ -84,13 +84,19 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
 }  // namespace
 
 Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed)
-    : config_(std::move(config)),
+    : settings_(&snapshots.settings),
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
       rotation_(seed),
-      rrl_(config_.rrl, seed) {
-  config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
+      rrl_(config.rrl, seed) {
+  apply(std::move(config));
+}
+
+void Pipeline::apply(PipelineConfig config) {
+  config.max_udp_payload = std::clamp<uint32_t>(config.max_udp_payload, 512, 4096);
+  if (!(config.rrl == config_.rrl)) rrl_.configure(config.rrl);
+  config_ = std::move(config);
   chaos_id_txt_ = txt_rdata(config_.chaos_id);
   chaos_version_txt_ = txt_rdata(config_.chaos_version);
 }
@@ -101,6 +107,12 @@ void Pipeline::begin_batch() noexcept {
   zones_.refresh();
   health_.refresh();
   geoip_.refresh();
+  // New settings from a reload: strings copied and maybe an RRL table allocated, between
+  // batches on this worker's thread (the same cost as picking up a zone snapshot).
+  if (const uint64_t g = settings_->generation(); g != settings_seen_) {
+    settings_seen_ = g;
+    if (const auto fresh = settings_->load()) apply(*fresh);
+  }
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
     now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(

@@ -31,6 +31,8 @@ struct PipelineConfig {
   // DNS cookies (RFC 7873, RFC 9018 server cookies): the secret new cookies are made with,
   // then any older one still accepted. Empty: cookies are ignored (no server cookie sent).
   std::vector<dns::CookieSecret> cookie_secrets;
+
+  friend bool operator==(const PipelineConfig&, const PipelineConfig&) = default;
 };
 
 // What every worker's pipeline reads: the published snapshots. Owned by the daemon; the
@@ -39,6 +41,9 @@ struct Snapshots {
   Published<zone::ZoneSet> zones;
   Published<geo::Database> geoip;  // may hold nullptr: no database configured
   const Published<steer::HealthView>* health = nullptr;
+  // The pipeline settings a reload applies (payload, chaos, RRL, cookies). Never published:
+  // each Pipeline keeps the PipelineConfig it was constructed with (tests, explain).
+  Published<PipelineConfig> settings;
 };
 
 // Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
@@ -85,6 +90,8 @@ class Pipeline final : public Responder {
 
   const Counters& counters() const noexcept { return counters_; }
   const RrlCounters& rrl_counters() const noexcept { return rrl_.counters(); }
+  // The settings this pipeline answers with now (the last published ones it picked up).
+  const PipelineConfig& config() const noexcept { return config_; }
 
  private:
   void answer(const ClientInfo& client) noexcept;
@@ -100,8 +107,11 @@ class Pipeline final : public Responder {
   bool answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
                       size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
+  void apply(PipelineConfig config);
 
   PipelineConfig config_;
+  const Published<PipelineConfig>* settings_;
+  uint64_t settings_seen_ = 0;  // generation of `settings_` applied; 0 = never published
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;

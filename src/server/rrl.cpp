@@ -43,12 +43,18 @@ uint64_t add_bytes(uint64_t h, const uint8_t* p, size_t n) noexcept {
 
 }  // namespace
 
-Rrl::Rrl(const RrlConfig& config, uint64_t seed)
-    : enabled_(config.enabled && config.responses_per_second > 0),
-      v4_prefix_(std::min<uint8_t>(config.ipv4_prefix_length, 32)),
-      v6_prefix_(std::min<uint8_t>(config.ipv6_prefix_length, 128)),
-      seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)),
-      clock_(config.clock != nullptr ? config.clock : &kSystemClock) {
+Rrl::Rrl(const RrlConfig& config, uint64_t seed) : seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)) {
+  configure(config);
+}
+
+void Rrl::configure(const RrlConfig& config) {
+  enabled_ = config.enabled && config.responses_per_second > 0;
+  v4_prefix_ = std::min<uint8_t>(config.ipv4_prefix_length, 32);
+  v6_prefix_ = std::min<uint8_t>(config.ipv6_prefix_length, 128);
+  clock_ = config.clock != nullptr ? config.clock : &kSystemClock;
+  // A fresh table: buckets charged under other rates would carry the wrong credit.
+  table_.reset();
+  set_mask_ = 0;
   if (!enabled_) return;
   rate_ = std::min(config.responses_per_second, kMaxRate);
   capacity_ = rate_ * std::clamp<int64_t>(config.window.count(), 1, kMaxWindowS) * kScale;

@@ -37,6 +37,8 @@ struct RrlConfig {
   uint8_t ipv4_prefix_length = 24;  // clients in one /24 (one /56 for IPv6) share buckets
   uint8_t ipv6_prefix_length = 56;
   const Clock* clock = nullptr;  // nullptr: the system's steady clock (tests inject one)
+
+  friend bool operator==(const RrlConfig&, const RrlConfig&) = default;
 };
 
 enum class RrlAction : uint8_t {
@@ -59,6 +61,10 @@ class Rrl {
   Rrl(const RrlConfig& config, uint64_t seed);
 
   bool enabled() const noexcept { return enabled_; }
+
+  // A reload changed the settings: the table is allocated again (or freed), the counters stay.
+  // Between batches only, on the owning worker's thread.
+  void configure(const RrlConfig& config);
 
   // Charges one response to its bucket and says whether to send it. `response` is the
   // complete response built for `query` (its RCODE and ANCOUNT decide the bucket).
