@@ -257,6 +257,31 @@ std::string render_metrics(const DaemonState& s) {
            "Rate-limit buckets reused for another client while the table was full.");
   m.sample("geodns_rrl_evicted_total", {}, static_cast<double>(t.rrl_evicted));
 
+  // The transport's own counters (server/transport_stats.h), summed over the workers.
+  const auto& x = s.transport;
+  m.family("geodns_udp_send_dropped_total", "counter",
+           "UDP responses the kernel did not take (send buffer full, send error).");
+  m.sample("geodns_udp_send_dropped_total", {}, static_cast<double>(x.udp_send_dropped));
+  m.family("geodns_udp_oversized_dropped_total", "counter",
+           "UDP datagrams too large for a receive slot, dropped unanswered.");
+  m.sample("geodns_udp_oversized_dropped_total", {}, static_cast<double>(x.udp_truncated));
+  m.family("geodns_tcp_connections_total", "counter",
+           "TCP connections, by outcome: accepted, or rejected over tcp_max_connections.");
+  m.sample("geodns_tcp_connections_total", {{"result", "accepted"}},
+           static_cast<double>(x.tcp_accepted));
+  m.sample("geodns_tcp_connections_total", {{"result", "rejected"}},
+           static_cast<double>(x.tcp_rejected));
+  m.family("geodns_tcp_connections_open", "gauge", "TCP connections open now.");
+  m.sample("geodns_tcp_connections_open", {}, static_cast<double>(x.tcp_open));
+  m.family("geodns_tcp_closed_total", "counter",
+           "TCP connections closed by the server's timeouts, by reason.");
+  m.sample("geodns_tcp_closed_total", {{"reason", "idle"}}, static_cast<double>(x.tcp_idle_closed));
+  m.sample("geodns_tcp_closed_total", {{"reason", "stall"}},
+           static_cast<double>(x.tcp_stall_closed));
+  m.family("geodns_tcp_backpressure_total", "counter",
+           "Times a TCP connection stopped reading because its client did not read.");
+  m.sample("geodns_tcp_backpressure_total", {}, static_cast<double>(x.tcp_backpressure));
+
   m.family("geodns_health_target_up", "gauge",
            "1 when the target (address, check) answers as up, overrides included.");
   for (const auto& ts : s.targets) {
@@ -299,6 +324,21 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_last_reload_timestamp_seconds", "gauge",
            "When the last (re)load ran, seconds since the epoch.");
   m.sample("geodns_last_reload_timestamp_seconds", {}, std::floor(unix_seconds(s.last_reload.at)));
+  m.family("geodns_last_reload_duration_seconds", "gauge",
+           "How long the last (re)load took, from reading the config to publishing.");
+  m.sample("geodns_last_reload_duration_seconds", {},
+           std::chrono::duration<double>(s.last_reload.duration).count());
+  m.family("geodns_last_reload_zones", "gauge",
+           "Zones of the last (re)load, rebuilt from their file or reused unchanged.");
+  m.sample("geodns_last_reload_zones", {{"result", "rebuilt"}},
+           static_cast<double>(s.last_reload.zones_rebuilt));
+  m.sample("geodns_last_reload_zones", {{"result", "reused"}},
+           static_cast<double>(s.last_reload.zones_reused));
+  m.family("geodns_reload_in_progress", "gauge", "1 while a reload is running.");
+  m.sample("geodns_reload_in_progress", {}, s.reload_progress.in_progress ? 1 : 0);
+  m.family("geodns_config_restart_required", "gauge",
+           "1 when the config file changes a setting that only a restart applies.");
+  m.sample("geodns_config_restart_required", {}, s.last_reload.restart_required.empty() ? 0 : 1);
   m.family("geodns_zone_serial", "gauge", "SOA serial of each served zone.");
   for (const auto& z : s.zones) m.sample("geodns_zone_serial", {{"zone", z.origin}}, z.serial);
   m.family("geodns_zone_records", "gauge", "Static records of each served zone.");
@@ -314,6 +354,11 @@ static Json reload_json(const ReloadRecord& r) {
   j["time"] = time_json(r.at);
   j["reason"] = r.reason;
   j["zones"] = r.zones;
+  j["zones_rebuilt"] = r.zones_rebuilt;
+  j["zones_reused"] = r.zones_reused;
+  j["duration_s"] = std::chrono::duration<double>(r.duration).count();
+  j["restart_required"] = r.restart_required;
+  j["sequence"] = r.sequence;
   j["errors"] = r.errors;
   return j;
 }
@@ -404,6 +449,10 @@ std::string render_status_json(const DaemonState& s) {
   }
   j["transitions"] = std::move(transitions);
   j["last_reload"] = reload_json(s.last_reload);
+  j["reload"] = {{"in_progress", s.reload_progress.in_progress},
+                 {"reason", s.reload_progress.reason},
+                 {"since", time_json(s.reload_progress.since)},
+                 {"requested", s.reload_progress.requested}};
   j["reloads_total"] = s.reloads_total;
   j["reload_errors_total"] = s.reload_errors_total;
   const auto& t = s.traffic;
@@ -411,6 +460,17 @@ std::string render_status_json(const DaemonState& s) {
                   {"dropped", t.dropped},         {"truncated", t.truncated},
                   {"steered", t.steered},         {"failed_open", t.failed_open},
                   {"rrl_dropped", t.rrl_dropped}, {"rrl_slipped", t.rrl_slipped}};
+  const auto& x = s.transport;
+  j["transport"] = {{"udp_received", x.udp_received},
+                    {"udp_sent", x.udp_sent},
+                    {"udp_send_dropped", x.udp_send_dropped},
+                    {"udp_truncated", x.udp_truncated},
+                    {"tcp_accepted", x.tcp_accepted},
+                    {"tcp_rejected", x.tcp_rejected},
+                    {"tcp_open", x.tcp_open},
+                    {"tcp_idle_closed", x.tcp_idle_closed},
+                    {"tcp_stall_closed", x.tcp_stall_closed},
+                    {"tcp_backpressure", x.tcp_backpressure}};
   return dump(j);
 }
 
