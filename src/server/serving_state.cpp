@@ -45,9 +45,9 @@ std::vector<std::string> restart_only_changes(const zone::ServerConfig& running,
   // Keep in step with keep_restart_only() and the README's table of settings.
   check(running.listen != file.listen, "server.listen");
   check(running.threads != file.threads, "server.threads");
-  check(running.tcp_idle_timeout != file.tcp_idle_timeout, "server.tcp_idle_timeout");
-  check(running.tcp_stall_timeout != file.tcp_stall_timeout, "server.tcp_stall_timeout");
-  check(running.tcp_max_connections != file.tcp_max_connections, "server.tcp_max_connections");
+  check(running.tcp_idle_timeout != file.tcp_idle_timeout, "server.tcp.idle_timeout");
+  check(running.tcp_stall_timeout != file.tcp_stall_timeout, "server.tcp.stall_timeout");
+  check(running.tcp_max_connections != file.tcp_max_connections, "server.tcp.max_connections");
   check(running.state_dir != file.state_dir, "server.state_dir");
   check(running.query_log != file.query_log, "server.query_log");
   check(running.control_listen != file.control_listen, "control.listen");
