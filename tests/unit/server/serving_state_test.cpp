@@ -1,0 +1,86 @@
+// The parts of the serving state that decide what a reload applies: which settings need a
+// restart, and the pipeline settings a config yields (cookie secret rollover included).
+#include "server/serving_state.h"
+
+#include <gtest/gtest.h>
+
+namespace geodns::server {
+namespace {
+
+dns::CookieSecret secret(uint8_t fill) {
+  dns::CookieSecret s{};
+  s.fill(fill);
+  return s;
+}
+
+TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
+  const zone::ServerConfig running;
+  zone::ServerConfig file;
+  EXPECT_TRUE(restart_only_changes(running, file).empty());
+  // Applied by reload: none of these is reported.
+  file.max_udp_payload = 4096;
+  file.chaos_version = "x";
+  file.rrl_enabled = true;
+  file.cookies_enabled = false;
+  file.zones_dir = "elsewhere";
+  file.log_level = "debug";
+  EXPECT_TRUE(restart_only_changes(running, file).empty());
+
+  file.listen = {"127.0.0.1:53"};
+  file.threads = 7;
+  file.tcp_idle_timeout = std::chrono::milliseconds(1);
+  file.tcp_stall_timeout = std::chrono::milliseconds(1);
+  file.tcp_max_connections = 1;
+  file.state_dir = "/var/lib/geodns";
+  file.query_log = true;
+  file.control_listen = "127.0.0.1:1";
+  file.control_token = "secret";
+  EXPECT_EQ(restart_only_changes(running, file),
+            (std::vector<std::string>{"control.listen", "control.token", "server.listen",
+                                      "server.query_log", "server.state_dir",
+                                      "server.tcp.idle_timeout", "server.tcp.max_connections",
+                                      "server.tcp.stall_timeout", "server.threads"}));
+}
+
+TEST(PipelineConfigOf, CopiesEverySettingAndFillsTheHostAndSecret) {
+  zone::ServerConfig c;
+  c.max_udp_payload = 1400;
+  c.chaos_enabled = false;
+  c.chaos_version = "v";
+  c.rrl_enabled = true;
+  c.rrl_responses_per_second = 7;
+  c.rrl_window = std::chrono::seconds(3);
+  c.rrl_slip = 0;
+  c.rrl_table_entries = 64;
+  const auto pc = pipeline_config(c, "host-a", secret(1), std::nullopt);
+  EXPECT_EQ(pc.max_udp_payload, 1400u);
+  EXPECT_FALSE(pc.chaos_enabled);
+  EXPECT_EQ(pc.chaos_id, "host-a");  // no id configured
+  EXPECT_EQ(pc.chaos_version, "v");
+  EXPECT_TRUE(pc.rrl.enabled);
+  EXPECT_EQ(pc.rrl.responses_per_second, 7u);
+  EXPECT_EQ(pc.rrl.window, std::chrono::seconds(3));
+  EXPECT_EQ(pc.rrl.slip, 0u);
+  EXPECT_EQ(pc.rrl.table_entries, 64u);
+  EXPECT_EQ(pc.cookie_secrets, std::vector<dns::CookieSecret>{secret(1)});
+  c.chaos_id = "ns1";
+  EXPECT_EQ(pipeline_config(c, "host-a", secret(1), std::nullopt).chaos_id, "ns1");
+  c.cookies_enabled = false;
+  EXPECT_TRUE(pipeline_config(c, "host-a", secret(1), secret(2)).cookie_secrets.empty());
+}
+
+TEST(PipelineConfigOf, ARetiredSecretIsStillAcceptedAfterTheNewOne) {
+  zone::ServerConfig c;
+  c.cookie_secret = secret(2);
+  // The secret that ran before (1) comes after the configured one, once.
+  EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(1)).cookie_secrets,
+            (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
+  c.cookie_previous_secret = secret(1);
+  EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(1)).cookie_secrets,
+            (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
+  EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(2)).cookie_secrets,
+            (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
+}
+
+}  // namespace
+}  // namespace geodns::server
