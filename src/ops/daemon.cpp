@@ -158,7 +158,7 @@ class Daemon final : public ControlBackend {
 
 int Daemon::run() {
   started_ = clock_.wall_now();
-  query_log_ = config_.query_log;
+  query_log_ = config_.logging.query_log;
   // The control loop and the file watchers come first, so that an edit made while the
   // initial load or the first health round is under way is not missed: its events wait in
   // the loop and trigger a reload once the loop runs.
@@ -217,7 +217,7 @@ int Daemon::run() {
   // 3. Health: the first round finishes (bounded by the checks' timeout) before any steered
   // name is answered, so the first answers already reflect reality.
   health::ProberOptions popts;
-  popts.state_dir = config_.state_dir;
+  popts.state_dir = config_.prober.state_dir;
   prober_ = std::make_unique<health::Prober>(clock_, popts);
   if (auto st = prober_->start(); !st) {
     log::error("health_error", {{"error", st.error().to_string()}});
@@ -243,34 +243,26 @@ int Daemon::run() {
 
   // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
   // server that answers queries can also be scraped and steered.
-  if (!config_.control_listen.empty()) {
+  if (!config_.control.listen.empty()) {
     control_ = std::make_unique<ControlServer>(
         &loop_, [this](const HttpRequest& request, ControlServer::Reply reply) {
-          handle_control(request, *this, config_.control_token, reply);
+          handle_control(request, *this, config_.control.token, reply);
         });
-    if (auto st = control_->listen(config_.control_listen, !config_.control_token.empty()); !st) {
+    if (auto st = control_->listen(config_.control.listen, !config_.control.token.empty()); !st) {
       log::error("control_error", {{"error", st.error().to_string()}});
       return shutdown(1);
     }
-    log::info("control_listening", {{"endpoint", config_.control_listen},
+    log::info("control_listening", {{"endpoint", config_.control.listen},
                                     {"port", std::to_string(control_->port())},
-                                    {"auth", config_.control_token.empty() ? "none" : "bearer"}});
+                                    {"auth", config_.control.token.empty() ? "none" : "bearer"}});
   }
   // 5. Sockets and workers.
-  server::ListenConfig lc;
-  for (const auto& text : config_.listen) {
-    auto ep = server::parse_endpoint(text);
-    if (!ep) {
-      log::error("config_error", {{"error", ep.error().to_string()}});
-      return shutdown(1);
-    }
-    lc.endpoints.push_back(ep.value());
+  auto listen = server::listen_config(config_.listen, std::thread::hardware_concurrency());
+  if (!listen) {
+    log::error("config_error", {{"error", listen.error().to_string()}});
+    return shutdown(1);
   }
-  lc.threads =
-      config_.threads != 0 ? config_.threads : std::max(1U, std::thread::hardware_concurrency());
-  lc.tcp_idle_timeout = config_.tcp_idle_timeout;
-  lc.tcp_stall_timeout = config_.tcp_stall_timeout;
-  lc.tcp_max_connections = config_.tcp_max_connections;
+  const server::ListenConfig& lc = listen.value();
   // What the workers start with; each picks up later settings between batches.
   const server::PipelineConfig pc = *snapshots_.settings.load();
   std::atomic<uint64_t> seed{static_cast<uint64_t>(clock_.now().time_since_epoch().count())};

@@ -18,13 +18,17 @@
 #include "server/rrl.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
+#include "zone/config.h"
 #include "zone/zone_set.h"
 
 namespace geodns::server {
 
+// The resolved pipeline settings (serving_state.h pipeline_config() makes them from the file's
+// zone::PipelineSettings, whose defaults these repeat by reference, not by value).
 struct PipelineConfig {
-  uint32_t max_udp_payload = 1232;  // our ceiling for UDP responses (512..4096)
-  bool chaos_enabled = true;
+  // Our ceiling for UDP responses (512..4096).
+  uint32_t max_udp_payload = zone::PipelineSettings{}.max_udp_payload;
+  bool chaos_enabled = zone::PipelineSettings{}.chaos_enabled;
   std::string chaos_id;       // id.server / hostname.bind
   std::string chaos_version;  // version.bind / version.server; "" = refuse
   RrlConfig rrl;              // response rate limiting over UDP (off by default)

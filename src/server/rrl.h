@@ -20,20 +20,18 @@
 #include "common/clock.h"
 #include "common/ip.h"
 #include "dns/query.h"
+#include "zone/config.h"
 
 namespace geodns::server {
 
-struct RrlConfig {
-  bool enabled = false;                // off by default: operators opt in
-  uint32_t responses_per_second = 20;  // refill rate of each bucket
-  // Burst: a bucket holds responses_per_second * window tokens, so a client that was quiet
-  // may spend up to `window` seconds' worth of responses at once (1 s..1 h).
-  std::chrono::seconds window{1};
-  // Every slip-th limited response is sent truncated instead of dropped (0: drop all,
-  // 1: truncate all). 2 halves what a reflection target receives while a real client still
-  // gets a TC within two retries.
-  uint32_t slip = 2;
-  uint32_t table_entries = 16384;   // per worker, rounded up to a power of two (>= 4)
+// The file's [server.rrl] settings (zone::RrlSettings: enabled, responses_per_second, window,
+// slip, table_entries, with their defaults), plus what only the server and tests set.
+// responses_per_second refills each bucket; a bucket holds responses_per_second * window
+// tokens, so a client that was quiet may spend up to `window` seconds' worth at once (1 s..1 h).
+// Every slip-th limited response is sent truncated instead of dropped (0: drop all,
+// 1: truncate all): 2 halves what a reflection target receives while a real client still gets
+// a TC within two retries. table_entries is per worker, rounded up to a power of two (>= 4).
+struct RrlConfig : zone::RrlSettings {
   uint8_t ipv4_prefix_length = 24;  // clients in one /24 (one /56 for IPv6) share buckets
   uint8_t ipv6_prefix_length = 56;
   const Clock* clock = nullptr;  // nullptr: the system's steady clock (tests inject one)

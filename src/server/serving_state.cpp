@@ -24,14 +24,9 @@ std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::Zo
 // Copies every restart-only setting of `from` into `to`: what a reload leaves as it runs.
 void keep_restart_only(const zone::ServerConfig& from, zone::ServerConfig& to) {
   to.listen = from.listen;
-  to.threads = from.threads;
-  to.tcp_idle_timeout = from.tcp_idle_timeout;
-  to.tcp_stall_timeout = from.tcp_stall_timeout;
-  to.tcp_max_connections = from.tcp_max_connections;
-  to.state_dir = from.state_dir;
-  to.query_log = from.query_log;
-  to.control_listen = from.control_listen;
-  to.control_token = from.control_token;
+  to.prober = from.prober;
+  to.control = from.control;
+  to.logging.query_log = from.logging.query_log;
 }
 
 }  // namespace
@@ -43,15 +38,17 @@ std::vector<std::string> restart_only_changes(const zone::ServerConfig& running,
     if (differs) out.emplace_back(name);
   };
   // Keep in step with keep_restart_only() and the README's table of settings.
-  check(running.listen != file.listen, "server.listen");
-  check(running.threads != file.threads, "server.threads");
-  check(running.tcp_idle_timeout != file.tcp_idle_timeout, "server.tcp.idle_timeout");
-  check(running.tcp_stall_timeout != file.tcp_stall_timeout, "server.tcp.stall_timeout");
-  check(running.tcp_max_connections != file.tcp_max_connections, "server.tcp.max_connections");
-  check(running.state_dir != file.state_dir, "server.state_dir");
-  check(running.query_log != file.query_log, "server.query_log");
-  check(running.control_listen != file.control_listen, "control.listen");
-  check(running.control_token != file.control_token, "control.token");
+  check(running.listen.addresses != file.listen.addresses, "server.listen");
+  check(running.listen.threads != file.listen.threads, "server.threads");
+  check(running.listen.tcp_idle_timeout != file.listen.tcp_idle_timeout, "server.tcp.idle_timeout");
+  check(running.listen.tcp_stall_timeout != file.listen.tcp_stall_timeout,
+        "server.tcp.stall_timeout");
+  check(running.listen.tcp_max_connections != file.listen.tcp_max_connections,
+        "server.tcp.max_connections");
+  check(running.prober.state_dir != file.prober.state_dir, "server.state_dir");
+  check(running.logging.query_log != file.logging.query_log, "server.query_log");
+  check(running.control.listen != file.control.listen, "control.listen");
+  check(running.control.token != file.control.token, "control.token");
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -60,20 +57,17 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
                                const dns::CookieSecret& generated_secret,
                                const std::optional<dns::CookieSecret>& retired_secret) {
   PipelineConfig pc;
-  pc.max_udp_payload = config.max_udp_payload;
-  pc.chaos_enabled = config.chaos_enabled;
-  pc.chaos_id = config.chaos_id.empty() ? chaos_host : config.chaos_id;
-  pc.chaos_version = config.chaos_version;
-  pc.rrl.enabled = config.rrl_enabled;
-  pc.rrl.responses_per_second = config.rrl_responses_per_second;
-  pc.rrl.window = config.rrl_window;
-  pc.rrl.slip = config.rrl_slip;
-  pc.rrl.table_entries = config.rrl_table_entries;
-  if (config.cookies_enabled) {
+  pc.max_udp_payload = config.pipeline.max_udp_payload;
+  pc.chaos_enabled = config.pipeline.chaos_enabled;
+  pc.chaos_id = config.pipeline.chaos_id.empty() ? chaos_host : config.pipeline.chaos_id;
+  pc.chaos_version = config.pipeline.chaos_version;
+  static_cast<zone::RrlSettings&>(pc.rrl) = config.pipeline.rrl;
+  if (config.pipeline.cookies.enabled) {
     // Without a configured secret, one generated per start: clients simply learn a new
     // cookie after a restart. Servers behind one address share theirs through the config.
-    pc.cookie_secrets.push_back(config.cookie_secret ? *config.cookie_secret : generated_secret);
-    if (config.cookie_previous_secret) pc.cookie_secrets.push_back(*config.cookie_previous_secret);
+    const auto& cookies = config.pipeline.cookies;
+    pc.cookie_secrets.push_back(cookies.secret ? *cookies.secret : generated_secret);
+    if (cookies.previous_secret) pc.cookie_secrets.push_back(*cookies.previous_secret);
     if (retired_secret && std::find(pc.cookie_secrets.begin(), pc.cookie_secrets.end(),
                                     *retired_secret) == pc.cookie_secrets.end()) {
       pc.cookie_secrets.push_back(*retired_secret);

@@ -18,23 +18,23 @@ TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
   zone::ServerConfig file;
   EXPECT_TRUE(restart_only_changes(running, file).empty());
   // Applied by reload: none of these is reported.
-  file.max_udp_payload = 4096;
-  file.chaos_version = "x";
-  file.rrl_enabled = true;
-  file.cookies_enabled = false;
+  file.pipeline.max_udp_payload = 4096;
+  file.pipeline.chaos_version = "x";
+  file.pipeline.rrl.enabled = true;
+  file.pipeline.cookies.enabled = false;
   file.zones_dir = "elsewhere";
-  file.log_level = "debug";
+  file.logging.level = "debug";
   EXPECT_TRUE(restart_only_changes(running, file).empty());
 
-  file.listen = {"127.0.0.1:53"};
-  file.threads = 7;
-  file.tcp_idle_timeout = std::chrono::milliseconds(1);
-  file.tcp_stall_timeout = std::chrono::milliseconds(1);
-  file.tcp_max_connections = 1;
-  file.state_dir = "/var/lib/geodns";
-  file.query_log = true;
-  file.control_listen = "127.0.0.1:1";
-  file.control_token = "secret";
+  file.listen.addresses = {"127.0.0.1:53"};
+  file.listen.threads = 7;
+  file.listen.tcp_idle_timeout = std::chrono::milliseconds(1);
+  file.listen.tcp_stall_timeout = std::chrono::milliseconds(1);
+  file.listen.tcp_max_connections = 1;
+  file.prober.state_dir = "/var/lib/geodns";
+  file.logging.query_log = true;
+  file.control.listen = "127.0.0.1:1";
+  file.control.token = "secret";
   EXPECT_EQ(restart_only_changes(running, file),
             (std::vector<std::string>{"control.listen", "control.token", "server.listen",
                                       "server.query_log", "server.state_dir",
@@ -44,14 +44,14 @@ TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
 
 TEST(PipelineConfigOf, CopiesEverySettingAndFillsTheHostAndSecret) {
   zone::ServerConfig c;
-  c.max_udp_payload = 1400;
-  c.chaos_enabled = false;
-  c.chaos_version = "v";
-  c.rrl_enabled = true;
-  c.rrl_responses_per_second = 7;
-  c.rrl_window = std::chrono::seconds(3);
-  c.rrl_slip = 0;
-  c.rrl_table_entries = 64;
+  c.pipeline.max_udp_payload = 1400;
+  c.pipeline.chaos_enabled = false;
+  c.pipeline.chaos_version = "v";
+  c.pipeline.rrl.enabled = true;
+  c.pipeline.rrl.responses_per_second = 7;
+  c.pipeline.rrl.window = std::chrono::seconds(3);
+  c.pipeline.rrl.slip = 0;
+  c.pipeline.rrl.table_entries = 64;
   const auto pc = pipeline_config(c, "host-a", secret(1), std::nullopt);
   EXPECT_EQ(pc.max_udp_payload, 1400u);
   EXPECT_FALSE(pc.chaos_enabled);
@@ -63,19 +63,19 @@ TEST(PipelineConfigOf, CopiesEverySettingAndFillsTheHostAndSecret) {
   EXPECT_EQ(pc.rrl.slip, 0u);
   EXPECT_EQ(pc.rrl.table_entries, 64u);
   EXPECT_EQ(pc.cookie_secrets, std::vector<dns::CookieSecret>{secret(1)});
-  c.chaos_id = "ns1";
+  c.pipeline.chaos_id = "ns1";
   EXPECT_EQ(pipeline_config(c, "host-a", secret(1), std::nullopt).chaos_id, "ns1");
-  c.cookies_enabled = false;
+  c.pipeline.cookies.enabled = false;
   EXPECT_TRUE(pipeline_config(c, "host-a", secret(1), secret(2)).cookie_secrets.empty());
 }
 
 TEST(PipelineConfigOf, ARetiredSecretIsStillAcceptedAfterTheNewOne) {
   zone::ServerConfig c;
-  c.cookie_secret = secret(2);
+  c.pipeline.cookies.secret = secret(2);
   // The secret that ran before (1) comes after the configured one, once.
   EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(1)).cookie_secrets,
             (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
-  c.cookie_previous_secret = secret(1);
+  c.pipeline.cookies.previous_secret = secret(1);
   EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(1)).cookie_secrets,
             (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
   EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(2)).cookie_secrets,
