@@ -28,6 +28,7 @@
 #include "server/listen_config.h"
 #include "server/pipeline.h"
 #include "server/serving_state.h"
+#include "server/worker_counters.h"
 #include "server/worker_pool.h"
 #include "zone/loader.h"
 
@@ -133,11 +134,11 @@ class Daemon final : public ControlBackend {
   std::mutex replies_mutex_;
   std::vector<std::function<void()>> replies_;
   uv_async_t replies_async_{};
-  // Counters of every worker's pipeline, registered by the factory on the worker threads
-  // (hence the mutex); the pipelines outlive every reader (the pool stops last).
+  // One counter block per worker (pipeline, RRL, transport), created and registered by the
+  // factory on the worker threads (hence the mutex). The daemon owns them, so they outlive
+  // the workers and every reader.
   std::mutex counters_mutex_;
-  std::vector<const server::Counters*> counters_;
-  std::vector<const server::RrlCounters*> rrl_counters_;
+  std::vector<std::unique_ptr<server::WorkerCounters>> counters_;
   std::vector<std::unique_ptr<QueryLogRing>> query_logs_;  // --query-log only
   uint64_t query_log_dropped_ = 0;
   bool query_log_ = false;  // [server] query_log or --query-log, fixed at start-up
@@ -267,10 +268,10 @@ int Daemon::run() {
   const server::PipelineConfig pc = *snapshots_.settings.load();
   std::atomic<uint64_t> seed{static_cast<uint64_t>(clock_.now().time_since_epoch().count())};
   auto pool = server::WorkerPool::start(lc, [this, pc, &seed]() {
-    auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9));
     std::lock_guard lock(counters_mutex_);
-    counters_.push_back(&pipeline->counters());
-    rrl_counters_.push_back(&pipeline->rrl_counters());
+    counters_.push_back(std::make_unique<server::WorkerCounters>());
+    auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9),
+                                                       counters_.back().get());
     if (!query_log_) return std::unique_ptr<server::Responder>(std::move(pipeline));
     // Only with --query-log does the wrapper exist: without it, the packet path is untouched.
     query_logs_.push_back(std::make_unique<QueryLogRing>());
@@ -467,11 +468,13 @@ DaemonState Daemon::state() {
   s.reloads_total = serving_.reloads_total();
   s.reload_errors_total = serving_.reload_errors_total();
   std::lock_guard lock(counters_mutex_);
-  for (const auto* c : counters_) s.traffic.add(*c);
-  for (const auto* c : rrl_counters_) s.traffic.add(*c);
+  for (const auto& block : counters_) {
+    s.traffic.add(block->pipeline);
+    s.traffic.add(block->rrl);
+    s.transport += block->transport.snapshot();
+  }
   // What the workers run (the published settings), not what the file says.
   s.rrl_enabled = snapshots_.settings.load()->rrl.enabled;
-  if (pool_) s.transport = pool_->stats();
   return s;
 }
 

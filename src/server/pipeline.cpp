@@ -83,13 +83,17 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
 
 }  // namespace
 
-Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed)
-    : settings_(&snapshots.settings),
+Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed,
+                   WorkerCounters* counters)
+    : own_block_(counters == nullptr ? std::make_unique<WorkerCounters>() : nullptr),
+      block_(counters != nullptr ? counters : own_block_.get()),
+      counters_(block_->pipeline),
+      settings_(&snapshots.settings),
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
       rotation_(seed),
-      rrl_(config.rrl, seed) {
+      rrl_(config.rrl, seed, &block_->rrl) {
   apply(std::move(config));
 }
 
@@ -184,12 +188,9 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   if (overflow_) truncate();
   const size_t n = w_.finish();
   counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
-  // The rcode as sent: header bits, BADVERS (16) lives in the OPT record's extended bits.
-  counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
-                                  : n >= 4                        ? (out[3] & 0x0FU)
-                                                                  : 2U]);
   if (client.transport == Transport::udp && rrl_.enabled() && !proven_address) {
-    // Only UDP can be spoofed, so only UDP is limited (server/rrl.h).
+    // Only UDP can be spoofed, so only UDP is limited (server/rrl.h). A dropped or slipped
+    // response is counted by the limiter, not as its rcode: the rcodes are what was sent.
     switch (rrl_.account(client.address, q_, out.first(n))) {
       case RrlAction::send:
         break;
@@ -201,6 +202,10 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
         return w_.finish();
     }
   }
+  // The rcode as sent: header bits, BADVERS (16) lives in the OPT record's extended bits.
+  counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
+                                  : n >= 4                        ? (out[3] & 0x0FU)
+                                                                  : 2U]);
   return n;
 }
 

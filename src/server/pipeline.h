@@ -14,8 +14,10 @@
 #include "dns/query.h"
 #include "dns/writer.h"
 #include "geo/database.h"
+#include "server/pipeline_counters.h"
 #include "server/responder.h"
 #include "server/rrl.h"
+#include "server/worker_counters.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
 #include "zone/config.h"
@@ -50,23 +52,6 @@ struct Snapshots {
   Published<PipelineConfig> settings;
 };
 
-// Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
-// read by the control thread for metrics.
-struct Counters {
-  static constexpr size_t kRcodes = 24;
-  std::atomic<uint64_t> queries_udp{0};
-  std::atomic<uint64_t> queries_tcp{0};
-  std::atomic<uint64_t> dropped{0};
-  std::atomic<uint64_t> truncated{0};
-  std::atomic<uint64_t> steered{0};
-  std::atomic<uint64_t> failed_open{0};
-  std::atomic<uint64_t> cookies_valid{0};  // a server cookie of ours came back (kept or renewed)
-  std::atomic<uint64_t> cookies_new{0};    // a client cookie without a valid server cookie
-  std::array<std::atomic<uint64_t>, kRcodes> rcodes{};
-  std::array<std::atomic<uint64_t>, 256> qtypes{};  // types >= 256 counted in slot 0
-  void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
-};
-
 // The facts behind a steered answer, for `geodns explain`.
 struct SteerExplanation {
   bool steered = false;
@@ -82,7 +67,10 @@ struct SteerExplanation {
 
 class Pipeline final : public Responder {
  public:
-  Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed);
+  // `counters`: the worker's block, owned by the caller and outliving the pipeline; null = a
+  // block of its own (tests, explain).
+  Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed,
+           WorkerCounters* counters = nullptr);
 
   void begin_batch() noexcept override;
   size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
@@ -94,6 +82,10 @@ class Pipeline final : public Responder {
 
   const Counters& counters() const noexcept { return counters_; }
   const RrlCounters& rrl_counters() const noexcept { return rrl_.counters(); }
+  // The caller's block only: a block of its own dies with the pipeline, before its worker.
+  TransportCounters* transport_counters() noexcept override {
+    return own_block_ ? nullptr : &block_->transport;
+  }
   // The settings this pipeline answers with now (the last published ones it picked up).
   const PipelineConfig& config() const noexcept { return config_; }
 
@@ -113,6 +105,9 @@ class Pipeline final : public Responder {
   void truncate() noexcept;
   void apply(PipelineConfig config);
 
+  std::unique_ptr<WorkerCounters> own_block_;  // only without a caller's block
+  WorkerCounters* block_;
+  Counters& counters_;
   PipelineConfig config_;
   const Published<PipelineConfig>* settings_;
   uint64_t settings_seen_ = 0;  // generation of `settings_` applied; 0 = never published
@@ -127,7 +122,6 @@ class Pipeline final : public Responder {
   uint8_t scratch_[2][dns::kMaxNameLength + 2];  // lower-cased names while following CNAMEs
   std::string chaos_id_txt_;
   std::string chaos_version_txt_;
-  Counters counters_;
   SteerExplanation* explain_ = nullptr;
   bool overflow_ = false;  // a required record did not fit: the answer gets TC
   uint8_t server_cookie_[dns::kServerCookieBytes] = {};  // for the response being written

@@ -43,7 +43,9 @@ uint64_t add_bytes(uint64_t h, const uint8_t* p, size_t n) noexcept {
 
 }  // namespace
 
-Rrl::Rrl(const RrlConfig& config, uint64_t seed) : seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)) {
+Rrl::Rrl(const RrlConfig& config, uint64_t seed, RrlCounters* counters)
+    : seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)),
+      counters_(counters != nullptr ? counters : &own_counters_) {
   configure(config);
 }
 
@@ -107,7 +109,7 @@ Rrl::Bucket& Rrl::bucket_for(uint64_t key, int64_t now_ns) noexcept {
   // Reusing a bucket whose key has been quiet long enough to refill completely loses
   // nothing; anything else forgets a client's history, so count it.
   if (victim->key != 0 && (now_ns - victim->last_ns) * rate_ < capacity_) {
-    counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+    counters_->evicted.fetch_add(1, std::memory_order_relaxed);
   }
   *victim = Bucket{key, now_ns, capacity_, 0};
   return *victim;
@@ -132,10 +134,10 @@ RrlAction Rrl::account(const IpAddress& client, const dns::Query& query,
   }
   ++b.limited;
   if (slip_ != 0 && b.limited % slip_ == 0) {
-    counters_.slipped.fetch_add(1, std::memory_order_relaxed);
+    counters_->slipped.fetch_add(1, std::memory_order_relaxed);
     return RrlAction::slip;
   }
-  counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  counters_->dropped.fetch_add(1, std::memory_order_relaxed);
   return RrlAction::drop;
 }
 

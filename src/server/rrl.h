@@ -56,7 +56,8 @@ class Rrl {
  public:
   // Allocates the table when enabled (start-up only); `seed` keys the bucket hash so that
   // colliding keys cannot be precomputed from outside.
-  Rrl(const RrlConfig& config, uint64_t seed);
+  // `counters`: where to count (the worker's block, outliving this); null = its own.
+  Rrl(const RrlConfig& config, uint64_t seed, RrlCounters* counters = nullptr);
 
   bool enabled() const noexcept { return enabled_; }
 
@@ -69,7 +70,7 @@ class Rrl {
   RrlAction account(const IpAddress& client, const dns::Query& query,
                     std::span<const uint8_t> response) noexcept;
 
-  const RrlCounters& counters() const noexcept { return counters_; }
+  const RrlCounters& counters() const noexcept { return *counters_; }
 
  private:
   struct Bucket {
@@ -94,7 +95,8 @@ class Rrl {
   const Clock* clock_ = nullptr;
   size_t set_mask_ = 0;  // number of sets - 1
   std::unique_ptr<Bucket[]> table_;
-  RrlCounters counters_;
+  RrlCounters own_counters_;
+  RrlCounters* counters_;
 };
 
 }  // namespace geodns::server

@@ -219,9 +219,13 @@ TEST(ServeReloadControl, PipelineSettingsApplyAndRestartOnlyOnesAreReported) {
     return rrs.empty() ? std::string("(empty)") : rrs.front();
   };
   EXPECT_NE(version().find("\"before\""), std::string::npos) << version();
+  ASSERT_TRUE(rs.server().tcp("www.small.test.", LDNS_RR_TYPE_A));
   auto m = rs.http("GET", "/metrics").body;
   EXPECT_EQ(metric(m, "geodns_rrl_enabled"), 0);
   EXPECT_EQ(metric(m, "geodns_config_restart_required"), 0);
+  // The transport's counters reach /metrics through the worker's counter block.
+  EXPECT_GE(metric(m, R"(geodns_tcp_connections_total{result="accepted"})"), 1);
+  EXPECT_EQ(metric(m, R"(geodns_tcp_connections_total{result="rejected"})"), 0);
 
   // RRL on at one response per second, a new chaos version, and a TCP limit (restart-only).
   rs.rewrite_config(
