@@ -465,12 +465,15 @@ DaemonState Daemon::state() {
   }
   s.last_reload = serving_.last_reload();
   s.reload_progress = serving_.progress();
+  s.answer_names = serving_.answer_slots().name_labels();
+  s.answer_datacenters = serving_.answer_slots().datacenter_labels();
   s.reloads_total = serving_.reloads_total();
   s.reload_errors_total = serving_.reload_errors_total();
   std::lock_guard lock(counters_mutex_);
   for (const auto& block : counters_) {
     s.traffic.add(block->pipeline);
     s.traffic.add(block->rrl);
+    s.traffic.add(block->answers);
     s.transport += block->transport.snapshot();
   }
   // What the workers run (the published settings), not what the file says.

@@ -141,6 +141,15 @@ void TrafficTotals::add(const server::RrlCounters& c) {
   rrl_evicted += c.evicted.load(r);
 }
 
+void TrafficTotals::add(const server::AnswerCounters& c) {
+  constexpr auto r = std::memory_order_relaxed;
+  for (size_t i = 0; i < server::kAnswerSlots; ++i) {
+    answers_by_name[i] += c.by_name[i].load(r);
+    failed_open_by_name[i] += c.failed_open[i].load(r);
+    answers_by_datacenter[i] += c.by_datacenter[i].load(r);
+  }
+}
+
 double unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -238,6 +247,31 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_fail_open_total", "counter",
            "Steered answers given while every candidate was down (failing open).");
   m.sample("geodns_fail_open_total", {}, static_cast<double>(t.failed_open));
+  // Bounded: one series per steered name / datacenter ever loaded, at most
+  // server::kAnswerSlots, the rest under "other" (server/answer_slots.h).
+  m.family("geodns_steered_answers_by_name_total", "counter",
+           "Steered answers by name (\"other\" beyond the label cap).");
+  for (size_t i = 0; i < s.answer_names.size() && i < t.answers_by_name.size(); ++i) {
+    if (i == 0 && t.answers_by_name[0] == 0) continue;
+    m.sample("geodns_steered_answers_by_name_total", {{"name", s.answer_names[i]}},
+             static_cast<double>(t.answers_by_name[i]));
+  }
+  m.family("geodns_fail_open_by_name_total", "counter",
+           "Steered answers given failing open (every candidate down), by name.");
+  for (size_t i = 0; i < s.answer_names.size() && i < t.failed_open_by_name.size(); ++i) {
+    if (i == 0 && t.failed_open_by_name[0] == 0) continue;
+    m.sample("geodns_fail_open_by_name_total", {{"name", s.answer_names[i]}},
+             static_cast<double>(t.failed_open_by_name[i]));
+  }
+  m.family("geodns_answers_by_datacenter_total", "counter",
+           "Steered answers served from each datacenter (answers mixing several count in none).");
+  for (size_t i = 0; i < s.answer_datacenters.size() && i < t.answers_by_datacenter.size(); ++i) {
+    if (i == 0 && t.answers_by_datacenter[0] == 0) continue;
+    m.sample(
+        "geodns_answers_by_datacenter_total",
+        {{"zone", s.answer_datacenters[i].first}, {"datacenter", s.answer_datacenters[i].second}},
+        static_cast<double>(t.answers_by_datacenter[i]));
+  }
 
   m.family("geodns_cookie_queries_total", "counter",
            "Queries with a DNS cookie: result=valid (a server cookie of ours came back, the "

@@ -37,10 +37,15 @@ struct TrafficTotals {
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
   uint64_t rrl_evicted = 0;
+  // By answer slot (server/answer_slots.h); labels in DaemonState.
+  std::vector<uint64_t> answers_by_name = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> failed_open_by_name = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> answers_by_datacenter = std::vector<uint64_t>(server::kAnswerSlots);
 
   // Relaxed loads: each counter is exact, the set is not one instant (good enough to scrape).
   void add(const server::Counters& c);
   void add(const server::RrlCounters& c);
+  void add(const server::AnswerCounters& c);
 };
 
 struct AddressState {
@@ -82,8 +87,10 @@ struct DaemonState {
   uint64_t reloads_total = 0;
   uint64_t reload_errors_total = 0;
   TrafficTotals traffic;
-  server::TransportStats transport;  // the workers' sockets
-  bool rrl_enabled = false;          // what the workers run
+  server::TransportStats transport;       // the workers' sockets
+  std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
+  std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
+  bool rrl_enabled = false;                                             // what the workers run
 };
 
 // Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.

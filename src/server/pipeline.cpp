@@ -89,6 +89,7 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
       block_(counters != nullptr ? counters : own_block_.get()),
       counters_(block_->pipeline),
       settings_(&snapshots.settings),
+      slots_source_(&snapshots.answer_slots),
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
@@ -116,6 +117,10 @@ void Pipeline::begin_batch() noexcept {
   if (const uint64_t g = settings_->generation(); g != settings_seen_) {
     settings_seen_ = g;
     if (const auto fresh = settings_->load()) apply(*fresh);
+  }
+  if (const uint64_t g = slots_source_->generation(); g != slots_seen_) {
+    slots_seen_ = g;
+    slots_ = slots_source_->load();
   }
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
@@ -207,6 +212,30 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
                                   : n >= 4                        ? (out[3] & 0x0FU)
                                                                   : 2U]);
   return n;
+}
+
+void Pipeline::count_steered(const zone::Zone& zone, int32_t rule) noexcept {
+  counters_.bump(counters_.steered);
+  if (decision_.failed_open) counters_.bump(counters_.failed_open);
+  uint16_t name_slot = 0;
+  uint16_t dc_slot = 0;
+  // The map must index the zone set being answered from: right after a reload, one of the
+  // two may be a batch ahead of the other, and those answers count as "other".
+  const zone::ZoneSet* set = zones_.get();
+  if (slots_ && set != nullptr && slots_->generation == set->generation) {
+    if (const auto* zs = slots_->find(&zone)) {
+      if (rule >= 0 && static_cast<size_t>(rule) < zs->rule.size()) {
+        name_slot = zs->rule[static_cast<size_t>(rule)];
+      }
+      if (decision_.dc >= 0 && static_cast<size_t>(decision_.dc) < zs->dc.size()) {
+        dc_slot = zs->dc[static_cast<size_t>(decision_.dc)];
+      }
+    }
+  }
+  auto& a = block_->answers;
+  counters_.bump(a.by_name[name_slot]);
+  if (decision_.failed_open) counters_.bump(a.failed_open[name_slot]);
+  if (decision_.dc >= 0) counters_.bump(a.by_datacenter[dc_slot]);
 }
 
 void Pipeline::truncate() noexcept {
@@ -393,8 +422,7 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
   static const steer::HealthView kAllUp;  // before any view is published: nothing is down
   const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
   steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
-  counters_.bump(counters_.steered);
-  if (decision_.failed_open) counters_.bump(counters_.failed_open);
+  count_steered(zone, node.rule);
   uint8_t scope = decision_.scope;
   if (scope_offset != 0) scope = static_cast<uint8_t>(scope + scope_offset);
   if (q_.ecs.present) w_.set_ecs_scope(std::min(scope, q_.ecs.source_prefix));

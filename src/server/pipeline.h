@@ -14,6 +14,7 @@
 #include "dns/query.h"
 #include "dns/writer.h"
 #include "geo/database.h"
+#include "server/answer_slots.h"
 #include "server/pipeline_counters.h"
 #include "server/responder.h"
 #include "server/rrl.h"
@@ -50,6 +51,8 @@ struct Snapshots {
   // The pipeline settings a reload applies (payload, chaos, RRL, cookies). Never published:
   // each Pipeline keeps the PipelineConfig it was constructed with (tests, explain).
   Published<PipelineConfig> settings;
+  // Slots of the per-name and per-datacenter answer counters for the published ZoneSet.
+  Published<AnswerSlotMap> answer_slots;
 };
 
 // The facts behind a steered answer, for `geodns explain`.
@@ -104,6 +107,8 @@ class Pipeline final : public Responder {
                       size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
   void apply(PipelineConfig config);
+  // Counts a steered answer (decision_) by name, datacenter and fail-open, in bounded slots.
+  void count_steered(const zone::Zone& zone, int32_t rule) noexcept;
 
   std::unique_ptr<WorkerCounters> own_block_;  // only without a caller's block
   WorkerCounters* block_;
@@ -111,6 +116,9 @@ class Pipeline final : public Responder {
   PipelineConfig config_;
   const Published<PipelineConfig>* settings_;
   uint64_t settings_seen_ = 0;  // generation of `settings_` applied; 0 = never published
+  const Published<AnswerSlotMap>* slots_source_;
+  uint64_t slots_seen_ = 0;
+  std::shared_ptr<const AnswerSlotMap> slots_;  // null: every answer counts as "other"
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;

@@ -97,6 +97,10 @@ void ServingState::adopt(zone::ServerConfig config, const zone::LoadReport& repo
   chaos_host_ = std::move(chaos_host);
   generated_secret_ = generated_secret;
   geoip_stamp_ = stamp_of(running_.geoip_path);
+  if (report.zones) {
+    snapshots_.answer_slots.publish(
+        std::make_shared<const AnswerSlotMap>(answer_slots_.map_for(*report.zones)));
+  }
   snapshots_.settings.publish(std::make_shared<const PipelineConfig>(
       pipeline_config(running_, chaos_host_, generated_secret_, std::nullopt)));
   std::lock_guard lock(mutex_);
@@ -226,6 +230,9 @@ ReloadRecord ServingState::reload(const std::string& reason) {
                                 {"file", z->source_file}});
     }
   }
+  // The slot map first: a worker that sees the new zones finds their slots already there.
+  snapshots_.answer_slots.publish(
+      std::make_shared<const AnswerSlotMap>(answer_slots_.map_for(*report.zones)));
   snapshots_.zones.publish(report.zones);
 
   // Pipeline settings: published only when they changed, so that workers rebuild nothing

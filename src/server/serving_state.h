@@ -25,6 +25,7 @@
 #include "common/result.h"
 #include "dns/cookie.h"
 #include "health/prober.h"
+#include "server/answer_slots.h"
 #include "server/pipeline.h"
 #include "zone/config.h"
 #include "zone/loader.h"
@@ -104,6 +105,8 @@ class ServingState {
   uint64_t reloads_total() const;
   uint64_t reload_errors_total() const;
   std::string geoip_description() const;
+  // Labels of the answer counters' slots (any thread).
+  const AnswerSlots& answer_slots() const noexcept { return answer_slots_; }
 
  private:
   void run();
@@ -112,6 +115,7 @@ class ServingState {
   const Clock& clock_;
   ConfigSource source_;
   Snapshots snapshots_;
+  AnswerSlots answer_slots_;
   health::Prober* prober_ = nullptr;
   Done on_done_;
 

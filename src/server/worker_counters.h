@@ -5,6 +5,7 @@
 // outlives the worker (the pool stops first), so reading it never races its destruction.
 #pragma once
 
+#include "server/answer_slots.h"
 #include "server/pipeline_counters.h"
 #include "server/rrl.h"
 #include "server/transport_stats.h"
@@ -15,6 +16,7 @@ struct WorkerCounters {
   Counters pipeline;            // queries, rcodes (as sent, after RRL), types, cookies, steering
   RrlCounters rrl;              // responses dropped / slipped by rate limiting
   TransportCounters transport;  // sockets: sends dropped, TCP rejected, idle/stall closes
+  AnswerCounters answers;       // steered answers by name and by datacenter (answer_slots.h)
 };
 
 }  // namespace geodns::server

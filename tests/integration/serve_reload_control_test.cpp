@@ -207,6 +207,68 @@ TEST(ServeReloadControl, RequestsDuringAReloadAreCoalesced) {
   EXPECT_EQ(first_address(rs.server().udp("marker.big.test.", LDNS_RR_TYPE_A)), "192.0.2.3");
 }
 
+std::string steered_zone(const std::string& fra_address) {
+  return R"([zone]
+name = "steer.test."
+ttl = 300
+[zone.soa]
+mname = "ns1.steer.test."
+rname = "hostmaster.steer.test."
+[records]
+"@" = "NS ns1.steer.test."
+ns1 = "A 192.0.2.53"
+[datacenters.fra]
+addresses = [")" +
+         fra_address + R"("]
+[datacenters.iad]
+addresses = ["198.51.100.10"]
+[steer.www]
+ttl = 30
+policy = "failover"
+datacenters = ["fra", "iad"]
+)";
+}
+
+// Answers by steered name and by datacenter: labels stay the same across a reload that
+// rebuilds the zone, and the counts carry on from where they were.
+TEST(ServeReloadControl, AnswersAreCountedByNameAndDatacenterAcrossReloads) {
+  TempDir zones;
+  zones.write("steer.test.toml", steered_zone("192.0.2.10"));
+  ServeOptions o;
+  o.zones_dir = zones.path();
+  o.geoip = "";
+  o.v6 = false;
+  Server server(o);
+  ASSERT_TRUE(server.ready) << server.process->stderr_text();
+  auto scrape = [&] {
+    auto r = ops::http_call("127.0.0.1:" + std::to_string(server.control_port), "GET", "/metrics",
+                            "", "", 5s);
+    return r ? r->body : std::string();
+  };
+  const std::string by_name = R"(geodns_steered_answers_by_name_total{name="www.steer.test."})";
+  const std::string by_fra =
+      R"(geodns_answers_by_datacenter_total{zone="steer.test.",datacenter="fra"})";
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(first_address(server.udp("www.steer.test.", LDNS_RR_TYPE_A)), "192.0.2.10");
+  }
+  auto m = scrape();
+  EXPECT_EQ(metric(m, by_name), 5) << m;
+  EXPECT_EQ(metric(m, by_fra), 5);
+  EXPECT_EQ(metric(m, R"(geodns_fail_open_by_name_total{name="www.steer.test."})"), 0);
+
+  zones.write("steer.test.toml", steered_zone("192.0.2.11"));
+  auto r = ops::http_call("127.0.0.1:" + std::to_string(server.control_port), "POST", "/reload", "",
+                          "", 60s);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(first_address(server.udp("www.steer.test.", LDNS_RR_TYPE_A)), "192.0.2.11");
+  }
+  m = scrape();
+  EXPECT_EQ(metric(m, by_name), 8) << m;
+  EXPECT_EQ(metric(m, by_fra), 8);
+}
+
 TEST(ServeReloadControl, PipelineSettingsApplyAndRestartOnlyOnesAreReported) {
   ReloadServer rs(0, "[server.chaos]\nversion = \"before\"\n");
   ASSERT_TRUE(rs.server().ready) << rs.server().process->stderr_text();

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "zone/loader.h"
+
 namespace geodns::server {
 namespace {
 
@@ -80,6 +84,63 @@ TEST(PipelineConfigOf, ARetiredSecretIsStillAcceptedAfterTheNewOne) {
             (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
   EXPECT_EQ(pipeline_config(c, "h", secret(9), secret(2)).cookie_secrets,
             (std::vector<dns::CookieSecret>{secret(2), secret(1)}));
+}
+
+}  // namespace
+}  // namespace geodns::server
+
+namespace geodns::server {
+namespace {
+
+zone::ZoneSetPtr zone_set(size_t steered_names, uint64_t generation) {
+  std::string text =
+      "[zone]\nname = \"s.test.\"\n[zone.soa]\nmname = \"ns1\"\nrname = \"h\"\n[records]\n"
+      "\"@\" = \"NS ns1\"\nns1 = \"A 192.0.2.1\"\n[datacenters.fra]\naddresses = "
+      "[\"192.0.2.10\"]\n";
+  for (size_t i = 0; i < steered_names; ++i) {
+    text += "[steer.n" + std::to_string(i) + "]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n";
+  }
+  auto z = zone::load_zone_text(text, "s.test.toml", zone::ServerConfig{}, nullptr);
+  EXPECT_TRUE(z) << (z ? "" : z.error().to_string());
+  auto set = std::make_shared<zone::ZoneSet>();
+  if (z) set->zones.push_back(z.value());
+  set->generation = generation;
+  set->reindex();
+  return set;
+}
+
+TEST(AnswerSlotsTest, LabelsKeepTheirSlotAcrossLoadsAndOverflowIntoOther) {
+  AnswerSlots slots;
+  const auto first = zone_set(2, 1);
+  const auto m1 = slots.map_for(*first);
+  EXPECT_EQ(m1.generation, 1u);
+  const auto* zs = m1.find(first->zones[0].get());
+  ASSERT_NE(zs, nullptr);
+  ASSERT_EQ(zs->rule.size(), 2u);
+  EXPECT_NE(zs->rule[0], 0);
+  EXPECT_NE(zs->rule[0], zs->rule[1]);
+  ASSERT_EQ(zs->dc.size(), 1u);
+  EXPECT_NE(zs->dc[0], 0);
+  EXPECT_EQ(slots.name_labels()[zs->rule[0]], first->zones[0]->rules[0].owner);
+  EXPECT_EQ(slots.datacenter_labels()[zs->dc[0]],
+            (std::pair<std::string, std::string>{"s.test.", "fra"}));
+
+  // A rebuilt zone (another Zone object) with the same names keeps the same slots.
+  const auto second = zone_set(2, 2);
+  const auto m2 = slots.map_for(*second);
+  EXPECT_EQ(m2.find(first->zones[0].get()), nullptr);
+  const auto* zs2 = m2.find(second->zones[0].get());
+  ASSERT_NE(zs2, nullptr);
+  EXPECT_EQ(zs2->rule, zs->rule);
+  EXPECT_EQ(zs2->dc, zs->dc);
+
+  // More names than slots: the ones beyond the cap count as "other" (slot 0).
+  const auto big = zone_set(kAnswerSlots + 10, 3);
+  const auto m3 = slots.map_for(*big);
+  const auto* zs3 = m3.find(big->zones[0].get());
+  ASSERT_NE(zs3, nullptr);
+  EXPECT_EQ(slots.name_labels().size(), kAnswerSlots);
+  EXPECT_EQ(std::count(zs3->rule.begin(), zs3->rule.end(), 0), 11);  // 1 slot is "other"
 }
 
 }  // namespace
