@@ -1,16 +1,15 @@
 #include "ops/state.h"
 
-// <stdbool.h> first: without it ldns/common.h #defines bool/true/false.
-#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
-
-#include <ldns/ldns.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include "dns/type_names.h"
+#include "dns/wire.h"
 
 namespace geodns::ops {
 namespace {
@@ -105,19 +104,12 @@ Json time_json(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 std::string qtype_name(size_t type) {
-  if (type == 0) return "other";  // types >= 256 share slot 0 (Counters)
-  const ldns_rr_descriptor* d = ldns_rr_descript(static_cast<uint16_t>(type));
-  if (d != nullptr && d->_name != nullptr) return d->_name;
-  return "TYPE" + std::to_string(type);
+  if (type == 0 || type > 0xFFFF) return "other";  // types >= 256 share slot 0 (Counters)
+  return dns::type_name(static_cast<uint16_t>(type));
 }
 
 std::string rcode_name(size_t rcode) {
-  static constexpr const char* kNames[] = {
-      "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-      "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
-      "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",  "BADVERS"};
-  if (rcode < std::size(kNames)) return kNames[rcode];
-  return "RCODE" + std::to_string(rcode);
+  return dns::rcode_name(static_cast<uint16_t>(std::min<size_t>(rcode, 0xFFFF)));
 }
 
 void TrafficTotals::add(const server::Counters& c) {
@@ -226,7 +218,7 @@ std::string render_metrics(const DaemonState& s) {
            "DNS queries by query type (types above 255 count as \"other\").");
   for (size_t i = 0; i < t.qtypes.size(); ++i) {
     // A and AAAA always appear so that dashboards have a series from the start.
-    if (t.qtypes[i] != 0 || i == LDNS_RR_TYPE_A || i == LDNS_RR_TYPE_AAAA) {
+    if (t.qtypes[i] != 0 || i == dns::rrtype::A || i == dns::rrtype::AAAA) {
       m.sample("geodns_queries_by_type_total", {{"qtype", qtype_name(i)}},
                static_cast<double>(t.qtypes[i]));
     }
