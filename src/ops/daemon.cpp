@@ -325,14 +325,16 @@ int Daemon::shutdown(int exit_code) {
   log::info("stopping");
   notify_systemd("STOPPING=1");
   if (control_) control_->close();
-  // A reload under way finishes first: it hands targets to the prober and zones to the workers.
+  // The sockets close at once, even during a reload: nothing is answered after SIGTERM.
+  if (pool_) pool_->stop();
+  // A reload under way finishes first (a zone build cannot be interrupted): it publishes
+  // snapshots and hands targets to the prober, both of which still exist until it is over.
   if (serving_.progress().in_progress) log::info("stopping_waits_for_reload");
   serving_.stop();
   {
     std::lock_guard lock(replies_mutex_);
     replies_.clear();  // their connections are closed
   }
-  if (pool_) pool_->stop();
   if (query_log_) drain_query_logs();  // the workers are gone: log what they left
   if (prober_) prober_->stop();
   if (loop_ready_) {

@@ -5,6 +5,7 @@
 // The large zone has GEODNS_RELOAD_TEST_NAMES names (default 200000: about a second to build
 // on a quiet machine); set it to 1000000 to reproduce the million-name figures.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -186,6 +187,28 @@ TEST(ServeReloadControl, ScrapesAndQueriesAreAnsweredWhileALargeZoneReloads) {
             << " s (server: " << j["duration_s"].get<double>() << " s); " << scrapes_during_reload
             << " scrape pairs answered during it, slowest /metrics+/status pair "
             << std::chrono::duration<double, std::milli>(slowest_scrape).count() << " ms\n";
+}
+
+// SIGTERM while a large zone rebuilds: the signal is taken at once (the DNS sockets close),
+// the running reload is let finish, and the server exits cleanly rather than being killed.
+TEST(ServeReloadControl, SigtermDuringAReloadStopsCleanly) {
+  ReloadServer rs(big_zone_names());
+  ASSERT_TRUE(rs.server().ready) << rs.server().process->stderr_text();
+  rs.edit_big("192.0.2.4");
+  ASSERT_EQ(::kill(rs.server().process->pid(), SIGHUP), 0);
+  Json status;
+  for (int i = 0; i < 500; ++i) {
+    status = rs.status();
+    if (status["reload"]["in_progress"] == true) break;
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(status["reload"]["in_progress"], true) << "the reload was over before SIGTERM";
+  ASSERT_EQ(::kill(rs.server().process->pid(), SIGTERM), 0);
+  ASSERT_TRUE(rs.server().process->wait_exit(60s)) << rs.server().process->stderr_text();
+  EXPECT_EQ(rs.server().process->exit_code(), 0);
+  const std::string log = rs.server().process->stderr_text();
+  EXPECT_NE(log.find("event=stopping_waits_for_reload"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=stopped"), std::string::npos) << log;
 }
 
 TEST(ServeReloadControl, RequestsDuringAReloadAreCoalesced) {
