@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "../support/edns_option.h"
 #include "harness.h"
 #include "ops/ctl.h"
 #include "serve_fixture.h"
@@ -290,6 +291,57 @@ TEST(ServeReloadControl, AnswersAreCountedByNameAndDatacenterAcrossReloads) {
   m = scrape();
   EXPECT_EQ(metric(m, by_name), 8) << m;
   EXPECT_EQ(metric(m, by_fra), 8);
+}
+
+// Cookie secret rollover by reload: a cookie made with the secret that ran before the reload
+// is still accepted after it (also after another reload that keeps the new secret), and no
+// longer after the secret changes again.
+TEST(ServeReloadControl, ACookieSecretChangedByReloadKeepsTheOldOneAccepted) {
+  const std::string s1 = "11111111111111111111111111111111";
+  const std::string s2 = "22222222222222222222222222222222";
+  const std::string s3 = "33333333333333333333333333333333";
+  auto cookies = [](const std::string& secret) {
+    return "[server.cookies]\nsecret = \"" + secret + "\"\n";
+  };
+  ReloadServer rs(0, cookies(s1));
+  ASSERT_TRUE(rs.server().ready) << rs.server().process->stderr_text();
+  QueryOptions o;
+  o.edns_payload = 1232;
+  o.edns_options = {0, 10, 0, 8, 0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+  auto first = udp_query(rs.server().port, make_query("www.small.test.", LDNS_RR_TYPE_A, o));
+  ASSERT_TRUE(first);
+  Packet p = decode(*first);
+  const std::vector<uint8_t> cookie = geodns::testing::edns_option(p.get(), 10);
+  ASSERT_EQ(cookie.size(), 24u);
+  o.edns_options = {0, 10, 0, 24};
+  o.edns_options.insert(o.edns_options.end(), cookie.begin(), cookie.end());
+  const auto with_cookie = make_query("www.small.test.", LDNS_RR_TYPE_A, o);
+  const std::string valid = R"(geodns_cookie_queries_total{result="valid"})";
+  const std::string fresh = R"(geodns_cookie_queries_total{result="new"})";
+  auto count = [&](const std::string& series) {
+    return metric(rs.http("GET", "/metrics").body, series);
+  };
+  auto reload = [&](const std::string& config) {
+    rs.rewrite_config(config);
+    auto r = rs.http("POST", "/reload", 60s);
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+
+  reload(cookies(s2));
+  const double valid0 = count(valid);
+  ASSERT_TRUE(udp_query(rs.server().port, with_cookie));
+  EXPECT_EQ(count(valid), valid0 + 1) << "the retired secret is not accepted";
+  // A reload that keeps s2 keeps s1 accepted too.
+  auto r = rs.http("POST", "/reload", 60s);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(udp_query(rs.server().port, with_cookie));
+  EXPECT_EQ(count(valid), valid0 + 2);
+  // s3 retires s2: s1 is gone.
+  reload(cookies(s3));
+  const double fresh0 = count(fresh);
+  ASSERT_TRUE(udp_query(rs.server().port, with_cookie));
+  EXPECT_EQ(count(valid), valid0 + 2);
+  EXPECT_EQ(count(fresh), fresh0 + 1);
 }
 
 TEST(ServeReloadControl, PipelineSettingsApplyAndRestartOnlyOnesAreReported) {
