@@ -242,6 +242,7 @@ int Daemon::run() {
   steer_compiler_ = std::make_unique<server::SteerCompiler>(snapshots_.zones, snapshots_.geoip,
                                                             &snapshots_.steering);
   steer_compiler_->changed();
+  steer_compiler_->wait_idle();  // the first answers already carry the merged scopes
   release_free_memory();
   for (const auto& z : report.zones->zones) {
     log::info("zone_loaded", {{"zone", z->origin_text},
