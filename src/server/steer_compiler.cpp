@@ -19,7 +19,11 @@ const steer::CompiledRule* CompiledSteering::find(const steer::Rule* rule) const
 
 size_t CompiledSteering::bytes() const noexcept {
   size_t n = index ? index->bytes() : 0;
-  for (const auto& [key, table] : tables) n += key.size() + table->bytes();
+  for (const auto& [key, base] : bases.bases) {
+    n += base->runs->bytes();
+    for (const steer::DcList& l : base->lists) n += sizeof(l) + l.capacity() * sizeof(uint32_t);
+  }
+  for (const auto& [key, table] : tables) n += key.size() + table->own_bytes();
   return n;
 }
 
@@ -40,6 +44,9 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
   } else {
     out->index = geo::NetworkIndex::empty();
   }
+  // Bases of the previous compile are reused when the network index is the same; only those
+  // still used are kept (the new set holds no pointer to the old one).
+  out->bases.previous = same_db ? &previous->bases : nullptr;
   if (out->zones) {
     for (const zone::ZonePtr& z : out->zones->zones) {
       for (const steer::Rule& rule : z->rules) {
@@ -51,9 +58,12 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
           if (same_db) {
             if (auto old = previous->tables.find(key); old != previous->tables.end()) {
               table = old->second;
+              out->bases.bases.emplace(table->base()->key, table->base());
             }
           }
-          if (!table) table = steer::CompiledRule::compile(rule, z->datacenters, *out->index);
+          if (!table) {
+            table = steer::CompiledRule::compile(rule, z->datacenters, *out->index, &out->bases);
+          }
           if (!table) continue;
           it = out->tables.emplace(std::move(key), std::move(table)).first;
         }
@@ -61,6 +71,7 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
       }
     }
   }
+  out->bases.previous = nullptr;
   std::sort(out->by_rule.begin(), out->by_rule.end(), [](const auto& a, const auto& b) {
     return std::less<const steer::Rule*>()(a.first, b.first);
   });

@@ -34,10 +34,12 @@ struct CompiledSteering {
   // Owners, one per distinct targeting (canonical_key); reused by the next compile when the
   // database is the same.
   std::unordered_map<std::string, std::shared_ptr<const steer::CompiledRule>> tables;
+  // The database runs the tables share (one per distinct map), for the next compile.
+  steer::CompileCache bases;
 
   // Nullptr when the rule is not compiled here.
   const steer::CompiledRule* find(const steer::Rule* rule) const noexcept;
-  size_t bytes() const noexcept;  // tables and index
+  size_t bytes() const noexcept;  // index, bases and tables, each counted once
 };
 
 // Builds the compiled set for (zones, database). `previous` (may be nullptr) lends its network

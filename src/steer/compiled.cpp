@@ -18,6 +18,7 @@ bool is_compiled_policy(const Rule& rule) noexcept {
   return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest);
 }
 
+// Each distinct list once, so that equal decisions get equal values (and runs merge).
 class Interner {
  public:
   uint32_t intern(const DcList& list) {
@@ -58,25 +59,26 @@ void append_double(std::string* out, double v) {
 
 }  // namespace
 
-size_t CompiledRule::bytes() const noexcept {
-  size_t n = map_.bytes() + lists_.capacity() * sizeof(DcList);
+size_t CompiledRule::own_bytes() const noexcept {
+  size_t n = map_.patch_bytes() + lists_.capacity() * sizeof(DcList);
   for (const DcList& l : lists_) n += l.capacity() * sizeof(uint32_t);
   return n;
 }
 
 std::shared_ptr<const CompiledRule> CompiledRule::compile(const Rule& rule,
                                                           std::span<const Datacenter> dcs,
-                                                          const geo::NetworkIndex& index) {
+                                                          const geo::NetworkIndex& index,
+                                                          CompileCache* cache) {
   if (!is_compiled_policy(rule)) return nullptr;
-  Interner lists;
-  std::vector<uint32_t> class_values(index.classes().size());
-  uint32_t not_found = 0;
+  // 1. The decision for every location class (a few hundred), with the query path's code.
+  std::vector<DcList> per_class(index.classes().size());
+  DcList not_found;
   const geo::Location missing;  // found = false: the runtime's "no record" (and "no database")
   if (rule.policy == Policy::geo) {
-    for (size_t c = 0; c < class_values.size(); ++c) {
-      class_values[c] = lists.intern(map_list(rule, &index.classes()[c], nullptr));
+    for (size_t c = 0; c < per_class.size(); ++c) {
+      per_class[c] = map_list(rule, &index.classes()[c], nullptr);
     }
-    not_found = lists.intern(map_list(rule, &missing, nullptr));
+    not_found = map_list(rule, &missing, nullptr);
   } else {
     Rule datacenters_only;
     DcList pools;
@@ -87,20 +89,49 @@ std::shared_ptr<const CompiledRule> CompiledRule::compile(const Rule& rule,
         datacenters_only.datacenters.push_back(e);
       }
     }
-    for (size_t c = 0; c < class_values.size(); ++c) {
-      class_values[c] =
-          lists.intern(nearest_list(datacenters_only, pools, dcs, &index.classes()[c]));
+    for (size_t c = 0; c < per_class.size(); ++c) {
+      per_class[c] = nearest_list(datacenters_only, pools, dcs, &index.classes()[c]);
     }
-    not_found = lists.intern(nearest_list(datacenters_only, pools, dcs, &missing));
+    not_found = nearest_list(datacenters_only, pools, dcs, &missing);
   }
+  // 2. The database runs of that class -> list function: shared with every rule that has it.
+  std::string key;
+  for (const DcList& l : per_class) append_list(&key, l);
+  append_list(&key, not_found);
+  std::shared_ptr<const CompiledBase> base;
+  if (cache != nullptr) {
+    if (auto it = cache->bases.find(key); it != cache->bases.end()) {
+      base = it->second;
+    } else if (cache->previous != nullptr) {
+      if (auto old = cache->previous->bases.find(key); old != cache->previous->bases.end()) {
+        base = old->second;
+      }
+    }
+  }
+  if (!base) {
+    Interner lists;
+    std::vector<uint32_t> class_values(per_class.size());
+    for (size_t c = 0; c < per_class.size(); ++c) class_values[c] = lists.intern(per_class[c]);
+    const uint32_t nf = lists.intern(not_found);
+    auto built = std::make_shared<CompiledBase>();
+    built->key = key;
+    built->runs = geo::PrefixMap::make_base(index, class_values, nf);
+    built->lists = lists.take();
+    base = std::move(built);
+  }
+  if (cache != nullptr) cache->bases.emplace(std::move(key), base);
+  // 3. The rule's nets as a patch over the base.
+  auto out = std::make_shared<CompiledRule>();
+  out->lists_ = base->lists;
   std::vector<geo::PrefixMap::Overlay> overlays;
   overlays.reserve(rule.nets.size());
   for (const auto& [prefix, list] : rule.nets) {
-    overlays.push_back(geo::PrefixMap::Overlay{prefix, lists.intern(list)});
+    auto it = std::find(out->lists_.begin(), out->lists_.end(), list);
+    if (it == out->lists_.end()) it = out->lists_.insert(out->lists_.end(), list);
+    overlays.push_back({prefix, static_cast<uint32_t>(it - out->lists_.begin())});
   }
-  auto out = std::make_shared<CompiledRule>();
-  out->map_ = geo::PrefixMap::build(index, class_values, not_found, overlays);
-  out->lists_ = lists.take();
+  out->map_ = geo::PrefixMap::with_overlays(base->runs, overlays);
+  out->base_ = std::move(base);
   return out;
 }
 

@@ -1,14 +1,16 @@
-// A geo or nearest rule compiled against every network of the GeoIP database: one prefix map
-// from client address to the rule's candidate list, built at load time with the same
-// map_list() / nearest_order() the query path uses, so the packet path of a compiled rule does
-// no database lookup and no map matching. Immutable once built; rules with identical targeting
-// share one table (see canonical_key()).
+// A geo or nearest rule compiled against every network of the GeoIP database: one map from
+// client address to the rule's candidate list, built at load time with the same map_list() /
+// nearest_order() the query path uses, so the packet path of a compiled rule does no database
+// lookup and no map matching. Immutable once built. Rules with identical targeting share one
+// table (canonical_key()); rules whose map decides alike share the database part of it and
+// differ only by the small patch their `nets` make (CompileCache).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "geo/mmdb_walk.h"
@@ -16,6 +18,20 @@
 #include "steer/rule.h"
 
 namespace geodns::steer {
+
+// The database runs of one class -> list function, with the lists its values index.
+struct CompiledBase {
+  std::string key;  // the function, as CompileCache keys it
+  std::shared_ptr<const geo::PrefixMap::Base> runs;
+  std::vector<DcList> lists;
+};
+
+// Bases built during one compile of a ZoneSet, keyed by the class -> list function. `previous`
+// (bases of the last compile against the same network index) is consulted first.
+struct CompileCache {
+  std::unordered_map<std::string, std::shared_ptr<const CompiledBase>> bases;
+  const CompileCache* previous = nullptr;
+};
 
 class CompiledRule {
  public:
@@ -31,17 +47,21 @@ class CompiledRule {
 
   const geo::PrefixMap& map() const noexcept { return map_; }
   std::span<const DcList> lists() const noexcept { return lists_; }
-  size_t bytes() const noexcept;
+  const std::shared_ptr<const CompiledBase>& base() const noexcept { return base_; }
+  size_t own_bytes() const noexcept;  // without the (shared) base
 
   // Nullptr for a rule that does not depend on the client's location (failover, weighted,
-  // roundrobin): those stay on the runtime path, which needs no lookup anyway.
+  // roundrobin): those stay on the runtime path, which needs no lookup anyway. `cache` may
+  // be nullptr.
   static std::shared_ptr<const CompiledRule> compile(const Rule& rule,
                                                      std::span<const Datacenter> dcs,
-                                                     const geo::NetworkIndex& index);
+                                                     const geo::NetworkIndex& index,
+                                                     CompileCache* cache = nullptr);
 
  private:
+  std::shared_ptr<const CompiledBase> base_;
   geo::PrefixMap map_;
-  std::vector<DcList> lists_;  // interned: each distinct list once
+  std::vector<DcList> lists_;  // the base's lists, then the nets lists it lacks
 };
 
 // Everything a compiled table depends on, as bytes: two rules with equal keys compile to the

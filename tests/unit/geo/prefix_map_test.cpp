@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -43,7 +44,7 @@ TEST(PrefixMap, SiblingsWithEqualValuesMergeIntoTheWidestSupernet) {
                               {b4("160.0.0.0"), 3, 8},
                               {b4("192.0.0.0"), 2, 9}};
   const PrefixMap m = PrefixMap::from_pieces(v4, v6_all(0), {});
-  ASSERT_EQ(m.size4(), 3u);
+  ASSERT_EQ(m.prefixes4().size(), 3u);
   EXPECT_MATCH(m, "10.0.0.1", 7, 1);
   EXPECT_MATCH(m, "130.0.0.1", 8, 2);
   EXPECT_MATCH(m, "200.0.0.1", 9, 2);
@@ -53,7 +54,7 @@ TEST(PrefixMap, MergingCascadesUpToTheRoot) {
   const std::vector<P4> v4 = {
       {b4("0.0.0.0"), 1, 3}, {b4("128.0.0.0"), 2, 3}, {b4("192.0.0.0"), 2, 3}};
   const PrefixMap m = PrefixMap::from_pieces(v4, v6_all(0), {});
-  ASSERT_EQ(m.size4(), 1u);
+  ASSERT_EQ(m.prefixes4().size(), 1u);
   EXPECT_MATCH(m, "255.255.255.255", 3, 0);
 }
 
@@ -67,7 +68,7 @@ TEST(PrefixMap, OverlayInsideADatabaseNetworkSplitsItAlongThePath) {
   EXPECT_MATCH(m, "0.0.0.0", 0, 5);
   EXPECT_MATCH(m, "16.0.0.0", 0, 4);
   EXPECT_MATCH(m, "200.0.0.0", 0, 1);
-  EXPECT_EQ(m.size4(), 9u);  // 10/8 and its eight siblings
+  EXPECT_EQ(m.prefixes4().size(), 9u);  // 10/8 and its eight siblings
 }
 
 TEST(PrefixMap, OverlayAcrossDatabaseNetworksReplacesThemAndTheLongestWins) {
@@ -84,7 +85,7 @@ TEST(PrefixMap, OverlayAcrossDatabaseNetworksReplacesThemAndTheLongestWins) {
 TEST(PrefixMap, OverlayEqualToItsNeighbourMergesWithIt) {
   const std::vector<P4> v4 = {{b4("0.0.0.0"), 1, 1}, {b4("128.0.0.0"), 1, 2}};
   const PrefixMap m = PrefixMap::from_pieces(v4, v6_all(0), std::vector{overlay("128.0.0.0/1", 1)});
-  ASSERT_EQ(m.size4(), 1u);
+  ASSERT_EQ(m.prefixes4().size(), 1u);
   EXPECT_MATCH(m, "1.2.3.4", 1, 0);
 }
 
@@ -128,7 +129,7 @@ TEST(PrefixMap, RandomPartitionsAgreeWithBruteForce) {
       }
     }
     std::vector<PrefixMap::Overlay> overlays;
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < 12; ++k) {
       const unsigned len = rng() % 25;
       const uint32_t start = len == 0 ? 0 : (rng() & ~((len >= 32 ? 0U : (1U << (32 - len))) - 1));
       IpPrefix p{v4_address(start), static_cast<uint8_t>(len)};
@@ -137,9 +138,10 @@ TEST(PrefixMap, RandomPartitionsAgreeWithBruteForce) {
       if (!dup) overlays.push_back({p, 10 + rng() % 2});
     }
     const PrefixMap m = PrefixMap::from_pieces(base, v6_all(0), overlays);
-    for (size_t i = 0; i + 1 < m.size4(); ++i) {
-      const auto a = m.entry4(i);
-      const auto b = m.entry4(i + 1);
+    const auto parts = m.prefixes4();
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      const auto a = parts[i];
+      const auto b = parts[i + 1];
       const uint64_t end = uint64_t{a.start} + (uint64_t{1} << (32 - a.length));
       ASSERT_EQ(end, b.start);
       const bool siblings =
@@ -166,6 +168,11 @@ TEST(PrefixMap, RandomPartitionsAgreeWithBruteForce) {
       PrefixMap::Match got;
       ASSERT_TRUE(m.lookup(v4_address(addr), &got));
       ASSERT_EQ(got.value, brute(addr)) << v4_address(addr).to_string();
+      // The scope is the piece of the coarsest prefix partition that holds the address.
+      auto piece = std::upper_bound(parts.begin(), parts.end(), addr,
+                                    [](uint32_t v, const P4& p) { return v < p.start; });
+      --piece;
+      ASSERT_EQ(got.length, piece->length) << v4_address(addr).to_string();
       // Scope honesty: every address of the merged prefix gets the same value.
       const uint32_t host = got.length == 0    ? ~0U
                             : got.length >= 32 ? 0U
