@@ -45,24 +45,22 @@ uint8_t scope_length(T key, T lo, T hi) noexcept {
 
 template <typename T>
 void append_run(PrefixMap::Runs<T>* r, T start, uint32_t value) {
-  if (!r->values.empty() && r->values.back() == value) return;  // the run goes on
-  r->starts.push_back(start);
-  r->values.push_back(value);
+  if (!r->runs.empty() && r->runs.back().value == value) return;  // the run goes on
+  r->runs.push_back({start, value});
 }
 
 template <typename T>
 void build_index(PrefixMap::Runs<T>* r) {
   constexpr unsigned kShift = kBits<T> - kIndexBits;
-  r->starts.shrink_to_fit();
-  r->values.shrink_to_fit();
+  r->runs.shrink_to_fit();
   r->index.resize((size_t{1} << kIndexBits) + 1);
   size_t i = 0;
   for (size_t h = 0; h < (size_t{1} << kIndexBits); ++h) {
     const T at = static_cast<T>(h) << kShift;
-    while (i + 1 < r->starts.size() && r->starts[i + 1] <= at) ++i;
+    while (i + 1 < r->runs.size() && r->runs[i + 1].start <= at) ++i;
     r->index[h] = static_cast<uint32_t>(i);
   }
-  r->index[size_t{1} << kIndexBits] = static_cast<uint32_t>(r->starts.size() - 1);
+  r->index[size_t{1} << kIndexBits] = static_cast<uint32_t>(r->runs.size() - 1);
 }
 
 template <typename T>
@@ -70,14 +68,16 @@ size_t find_run(const PrefixMap::Runs<T>& r, T key) noexcept {
   constexpr unsigned kShift = kBits<T> - kIndexBits;
   const auto h = static_cast<size_t>(key >> kShift);
   // The run lies between the one holding this slice's first address and the next slice's.
-  const T* lo = r.starts.data() + r.index[h];
-  const T* hi = r.starts.data() + r.index[h + 1] + 1;
-  return static_cast<size_t>(std::upper_bound(lo, hi, key) - r.starts.data()) - 1;
+  const PrefixMap::Run<T>* lo = r.runs.data() + r.index[h];
+  const PrefixMap::Run<T>* hi = r.runs.data() + r.index[h + 1] + 1;
+  const auto* it = std::upper_bound(
+      lo, hi, key, [](T k, const PrefixMap::Run<T>& run) { return k < run.start; });
+  return static_cast<size_t>(it - r.runs.data()) - 1;
 }
 
 template <typename T>
 T run_end(const PrefixMap::Runs<T>& r, size_t i) noexcept {
-  return i + 1 < r.starts.size() ? static_cast<T>(r.starts[i + 1] - 1) : kMax<T>;
+  return i + 1 < r.runs.size() ? static_cast<T>(r.runs[i + 1].start - 1) : kMax<T>;
 }
 
 template <typename T>
@@ -132,7 +132,7 @@ PrefixMap::Patch<T> make_patch(const PrefixMap::Runs<T>& base, std::vector<Inter
     size_t a = find_run(base, o.start);
     size_t b = find_run(base, o.end);
     if (a > 0) --a;
-    if (b + 1 < base.starts.size()) ++b;
+    if (b + 1 < base.runs.size()) ++b;
     groups.emplace_back(a, b);
   }
   std::sort(groups.begin(), groups.end());
@@ -147,7 +147,7 @@ PrefixMap::Patch<T> make_patch(const PrefixMap::Runs<T>& base, std::vector<Inter
   for (const auto& [a, b] : merged) {
     std::vector<Interval<T>> local;
     for (size_t i = a; i <= b; ++i)
-      local.push_back({base.starts[i], run_end(base, i), base.values[i]});
+      local.push_back({base.runs[i].start, run_end(base, i), base.runs[i].value});
     const T lo = local.front().start;
     const T hi = local.back().end;
     for (size_t k : order) {
@@ -181,7 +181,8 @@ void lookup_in(const PrefixMap::Runs<T>& base, const PrefixMap::Patch<T>& patch,
     }
   }
   const size_t i = find_run(base, key);
-  *out = PrefixMap::Match{base.values[i], scope_length(key, base.starts[i], run_end(base, i))};
+  const PrefixMap::Run<T>& run = base.runs[i];
+  *out = PrefixMap::Match{run.value, scope_length(key, run.start, run_end(base, i))};
 }
 
 // The minimal aligned prefixes covering [lo, hi]: the greedy split, widest block first.
@@ -200,8 +201,8 @@ template <typename T>
 std::vector<PrefixMap::Piece<T>> prefixes(const PrefixMap::Runs<T>& base,
                                           const PrefixMap::Patch<T>& patch) {
   std::vector<Interval<T>> all;
-  for (size_t i = 0; i < base.starts.size(); ++i) {
-    all.push_back({base.starts[i], run_end(base, i), base.values[i]});
+  for (size_t i = 0; i < base.runs.size(); ++i) {
+    all.push_back({base.runs[i].start, run_end(base, i), base.runs[i].value});
   }
   for (size_t k = 0; k < patch.starts.size(); ++k) {
     paint(&all, Interval<T>{patch.starts[k], patch.ends[k], patch.values[k]});
@@ -250,8 +251,8 @@ IpAddress v6_address(Uint128 bits) noexcept {
 }
 
 size_t PrefixMap::Base::bytes() const noexcept {
-  return vector_bytes(v4.starts) + vector_bytes(v4.values) + vector_bytes(v4.index) +
-         vector_bytes(v6.starts) + vector_bytes(v6.values) + vector_bytes(v6.index);
+  return vector_bytes(v4.runs) + vector_bytes(v4.index) + vector_bytes(v6.runs) +
+         vector_bytes(v6.index);
 }
 
 std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& index,
@@ -325,7 +326,7 @@ std::vector<PrefixMap::Piece<Uint128>> PrefixMap::prefixes6() const {
 }
 
 size_t PrefixMap::runs() const noexcept {
-  return base_->v4.starts.size() + base_->v6.starts.size() + patch4_.starts.size() +
+  return base_->v4.runs.size() + base_->v6.runs.size() + patch4_.starts.size() +
          patch6_.starts.size();
 }
 

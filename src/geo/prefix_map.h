@@ -31,9 +31,14 @@ class PrefixMap {
     uint32_t value = 0;
   };
   template <typename T>
-  struct Runs {  // complete: starts[0] == 0; run i ends where run i + 1 starts
-    std::vector<T> starts;
-    std::vector<uint32_t> values;
+  struct Run {
+    T start;
+    uint32_t value;
+  };
+  template <typename T>
+  struct Runs {  // complete: runs[0].start == 0; run i ends where run i + 1 starts
+    // Start and value side by side: a lookup reads both from one cache line.
+    std::vector<Run<T>> runs;
     // index[h]: the run holding the first address of the h-th of 2^16 top-bit slices, so the
     // binary search only runs among the runs that start inside one slice.
     std::vector<uint32_t> index;
