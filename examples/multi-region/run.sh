@@ -72,8 +72,9 @@ count_dcs() { # reads addresses, one a line; prints how many each datacenter got
     total=$((total + 1))
   done
   for dc in "${!count[@]}"; do
-    printf '    %-8s %4d of %d %s  (%d %%)\n' "$dc" "${count[$dc]}" "$total" "$1" \
-      $((count[$dc] * 100 / total))
+    local permille=$((count[$dc] * 1000 / total))
+    printf '    %-8s %4d of %d %s  (%d.%d %%)\n' "$dc" "${count[$dc]}" "$total" "$1" \
+      $((permille / 10)) $((permille % 10))
   done | sort -k2 -nr
 }
 tally() { # $1 = "a.b", $2 = count: which datacenter answers each client /24 in a.b.0.0/16

@@ -677,7 +677,7 @@ bool Builder::check_steered_owner(const SteerDef& s, const OwnerName& owner,
   if (rule.policy == steer::Policy::roundrobin) {
     // Several datacenters in one answer: several CNAMEs at one owner do not exist in DNS.
     for (size_t k = 0; k < rule.datacenters.size(); ++k) {
-      if (!dcs[rule.datacenters[k]].target.empty()) {
+      if (rule.datacenters[k] < dcs.size() && !dcs[rule.datacenters[k]].target.empty()) {
         fail(s.datacenters[k].pos,
              "policy \"roundrobin\" answers from several datacenters at "
              "once and cannot use \"" +
