@@ -666,7 +666,14 @@ bool Builder::check_steered_owner(const SteerDef& s, const OwnerName& owner,
   const steer::Datacenter* target_dc = nullptr;
   auto visit = [&](const steer::DcList& list) {
     for (const uint32_t i : list) {
-      if (i < dcs.size() && !dcs[i].target.empty() && target_dc == nullptr) target_dc = &dcs[i];
+      if (i >= dcs.size() || dcs[i].target.empty()) continue;
+      if (target_dc == nullptr) target_dc = &dcs[i];
+      if (lower_wire(dcs[i].target) == owner.wire_lower) {
+        fail(s.owner_pos, "steered name \"" + owner.text +
+                              "\" can answer with a CNAME to itself "
+                              "(datacenter \"" +
+                              dcs[i].name + "\" has it as its target)");
+      }
     }
   };
   for (const auto& [key, list] : rule.map) visit(list);

@@ -189,6 +189,7 @@ const Case kCases[] = {
   {"CnameSteerAtApex", with_dc() + kCdn + "[steer.\"@\"]\npolicy = \"failover\"\ndatacenters = [\"cdn\"]\n", 20, 8, "CNAME, which is not allowed at the apex"},
   {"CnameSteerBesideStatic", base() + "t = 'TXT \"x\"'\n" + kDc + kCdn + "[steer.t]\npolicy = \"failover\"\ndatacenters = [\"fra\", \"cdn\"]\n", 21, 8, "can answer with a CNAME (datacenter \"cdn\" has a target) and also has a static TXT record (line 10)"},
   {"CnameSteerFallbackBesideStatic", base() + "t = 'TXT \"x\"'\n" + kDc + kCdn + "[steer.t]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\non_all_down = \"cdn\"\n", 21, 8, "can answer with a CNAME"},
+  {"CnameSteerToItself", base() + "[checks.c]\ntype = \"tcp\"\nport = 80\nprobe_address = \"192.0.2.80\"\n[datacenters.self]\ntarget = \"WWW.example.com.\"\ncheck = \"c\"\n[steer.www]\npolicy = \"failover\"\ndatacenters = [\"self\"]\n", 17, 8, "can answer with a CNAME to itself (datacenter \"self\""},
   {"SteeredTwice", with_dc() + "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n[steer.\"www.example.com.\"]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 16, 8, "steered twice"},
 };
 // clang-format on
