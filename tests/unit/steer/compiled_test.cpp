@@ -228,6 +228,41 @@ TEST_F(CompiledTest, CanonicalKeySharesIdenticalTargetingOnly) {
   EXPECT_EQ(CompiledRule::compile(f, dcs_, *geo::NetworkIndex::empty()), nullptr);
 }
 
+TEST_F(CompiledTest, RulesThatMapAlikeShareTheDatabaseRuns) {
+  auto db = geo::Database::open(kDemo);
+  ASSERT_TRUE(db.ok());
+  auto index = geo::NetworkIndex::build(**db);
+  ASSERT_TRUE(index.ok());
+  CompileCache cache;
+  const Rule a = geo_rule();
+  Rule b = geo_rule();  // same map, other nets: shares the base, not the patch
+  b.nets = {{prefix("198.18.0.0/15"), {2}}};
+  ASSERT_TRUE(b.compile(dcs_.size()));
+  Rule c = geo_rule();  // another map: its own base
+  c.map = {{"EU", {1}}, {"default", {0}}};
+  c.nets.clear();
+  ASSERT_TRUE(c.compile(dcs_.size()));
+  auto ta = CompiledRule::compile(a, dcs_, **index, &cache);
+  auto tb = CompiledRule::compile(b, dcs_, **index, &cache);
+  auto tc = CompiledRule::compile(c, dcs_, **index, &cache);
+  EXPECT_EQ(ta->base(), tb->base());
+  EXPECT_NE(ta->base(), tc->base());
+  EXPECT_EQ(cache.bases.size(), 2u);
+  // A later compile finds the bases of the previous one.
+  CompileCache next;
+  next.previous = &cache;
+  auto again = CompiledRule::compile(c, dcs_, **index, &next);
+  EXPECT_EQ(again->base(), tc->base());
+  // Sharing does not leak nets: b's entry answers only in b.
+  const DcList* list = nullptr;
+  uint8_t len = 0;
+  ASSERT_TRUE(tb->lookup(*IpAddress::parse("198.18.1.1"), &list, &len));
+  EXPECT_EQ(*list, (DcList{2}));
+  ASSERT_TRUE(ta->lookup(*IpAddress::parse("198.18.1.1"), &list, &len));
+  EXPECT_EQ(*list, runtime_list(a, db.value().get(), *IpAddress::parse("198.18.1.1")));
+  EXPECT_NE(*list, (DcList{2}));
+}
+
 TEST_F(CompiledTest, RealDatabaseDecidesAsTheRuntimePath) {
   if (!std::filesystem::exists(kReal)) GTEST_SKIP() << kReal << " absent (geoip/fetch-real-db.sh)";
   auto db = geo::Database::open(kReal);
