@@ -88,6 +88,7 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
+      steering_(snapshots.steering),
       rotation_(seed),
       rrl_(config_.rrl, seed) {
   config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
@@ -101,6 +102,7 @@ void Pipeline::begin_batch() noexcept {
   zones_.refresh();
   health_.refresh();
   geoip_.refresh();
+  steering_.refresh();
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
     now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -350,6 +352,13 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   steer::ClientView view;
   uint8_t scope_offset = 0;  // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
+  // A compiled table counts only if it was built against the database we serve with.
+  const CompiledSteering* compiled = steering_.get();
+  const steer::CompiledRule* table = nullptr;
+  if (rule.depends_on_client && compiled != nullptr && compiled->database.get() == db) {
+    table = compiled->find(&rule);
+  }
+  uint8_t merged_len = 0;
   if (rule.depends_on_client) {
     const dns::EcsOption& ecs = q_.ecs;
     if (ecs.present && ecs.source_prefix > 0) {
@@ -369,7 +378,14 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
       view.address = client.address.unmapped();
       view.max_scope = ecs.present ? 0 : view.address.bit_length();
     }
-    if (db != nullptr) {
+    if (table != nullptr && table->lookup(view.address, &view.list, &merged_len)) {
+      // The merged network may be longer than the source prefix (RFC 7871 7.2.1: the answer
+      // holds only for part of the client's subnet) and is then announced as such; an ECS /0
+      // opt-out still gets scope 0.
+      view.list_scope = view.max_scope == 0 ? 0 : merged_len;
+    }
+    // libmaxminddb only for rules that are not compiled (and for explain's trace).
+    if (db != nullptr && (view.list == nullptr || explain_ != nullptr)) {
       db->lookup(view.address, &location_);
       view.location = &location_;
     }
@@ -377,16 +393,28 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   steer::Trace* trace = explain_ != nullptr ? &explain_->trace : nullptr;
   static const steer::HealthView kAllUp;  // before any view is published: nothing is down
   const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
-  steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
+  if (explain_ != nullptr && view.list != nullptr) {
+    // Explain walks the runtime path for its trace, then answers with the compiled scope.
+    steer::ClientView runtime = view;
+    runtime.list = nullptr;
+    runtime.list_scope = 0;
+    steer::evaluate(rule, zone.datacenters, family, runtime, health, rotation_++, &decision_,
+                    trace);
+    decision_.scope = view.list_scope;
+  } else {
+    steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
+  }
   counters_.bump(counters_.steered);
   if (decision_.failed_open) counters_.bump(counters_.failed_open);
   uint8_t scope = decision_.scope;
   if (scope_offset != 0) scope = static_cast<uint8_t>(scope + scope_offset);
+  // The runtime scope never exceeds the source prefix; a compiled one may (see above).
+  if (view.list == nullptr) scope = std::min(scope, q_.ecs.source_prefix);
   // A CNAME chain through several steered names is one response with one ECS option: it
   // carries the longest scope any of them needs, so no resolver caches it too widely.
   chain_scope_ = std::max(chain_scope_, scope);
   scope = chain_scope_;
-  if (q_.ecs.present) w_.set_ecs_scope(std::min(scope, q_.ecs.source_prefix));
+  if (q_.ecs.present) w_.set_ecs_scope(scope);
   if (explain_ != nullptr) {
     explain_->steered = true;
     explain_->zone = &zone;
@@ -395,7 +423,11 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     explain_->location = location_;
     explain_->lookup_address = view.address;
     explain_->decision = decision_;
-    explain_->response_scope = q_.ecs.present ? std::min(scope, q_.ecs.source_prefix) : 0;
+    explain_->response_scope = q_.ecs.present ? scope : 0;
+    explain_->compiled = view.list != nullptr;
+    if (view.list != nullptr) {
+      explain_->compiled_network = IpPrefix{view.address.masked(merged_len), merged_len};
+    }
   }
   if (decision_.count == 0) return {SteeredAnswer::nodata, {}};
   if (decision_.dc >= 0) {

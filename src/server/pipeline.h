@@ -17,6 +17,7 @@
 #include "geo/database.h"
 #include "server/responder.h"
 #include "server/rrl.h"
+#include "server/steer_compiler.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
 #include "zone/zone_set.h"
@@ -40,6 +41,8 @@ struct Snapshots {
   Published<zone::ZoneSet> zones;
   Published<geo::Database> geoip;  // may hold nullptr: no database configured
   const Published<steer::HealthView>* health = nullptr;
+  // Published by a SteerCompiler; used only while it matches `zones` and `geoip`.
+  Published<CompiledSteering> steering;
 };
 
 // Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
@@ -70,6 +73,10 @@ struct SteerExplanation {
   steer::Decision decision;
   steer::Trace trace;
   uint8_t response_scope = 0;
+  // A compiled table holds the rule: what a query gets is its merged network (the trace above
+  // is the runtime path's, which decides alike).
+  bool compiled = false;
+  IpPrefix compiled_network;
 };
 
 class Pipeline final : public Responder {
@@ -112,6 +119,7 @@ class Pipeline final : public Responder {
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;
+  Published<CompiledSteering>::Reader steering_;
   dns::Query q_;
   dns::ResponseWriter w_;
   geo::Location location_;
