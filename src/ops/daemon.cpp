@@ -28,6 +28,7 @@
 #include "server/listen_config.h"
 #include "server/pipeline.h"
 #include "server/serving_state.h"
+#include "server/steer_compiler.h"
 #include "server/worker_counters.h"
 #include "server/worker_pool.h"
 #include "zone/loader.h"
@@ -127,6 +128,8 @@ class Daemon final : public ControlBackend {
   SystemClock clock_;
   server::ServingState serving_;
   server::Snapshots& snapshots_ = serving_.snapshots();
+  // Compiles steering tables off the control thread; told whenever zones or GeoIP change.
+  std::unique_ptr<server::SteerCompiler> steer_compiler_;
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<server::WorkerPool> pool_;
   std::chrono::system_clock::time_point started_{};
@@ -232,6 +235,10 @@ int Daemon::run() {
   }
   snapshots_.health = &prober_->view();
   snapshots_.zones.publish(report.zones);
+  steer_compiler_ = std::make_unique<server::SteerCompiler>(snapshots_.zones, snapshots_.geoip,
+                                                            &snapshots_.steering);
+  steer_compiler_->changed();
+  steer_compiler_->wait_idle();  // the first answers already carry the merged scopes
   release_free_memory();
   for (const auto& z : report.zones->zones) {
     log::info("zone_loaded", {{"zone", z->origin_text},
@@ -408,6 +415,8 @@ void Daemon::reload(std::function<void(const ReloadRecord&)> done) {
 
 // Reload thread.
 void Daemon::on_reload_done(const ReloadRecord& record) {
+  // Zones or GeoIP may have been published again: compile the steering tables anew.
+  if (steer_compiler_) steer_compiler_->changed();
   notify_systemd(record.ok ? "READY=1\nSTATUS=serving"
                            : "READY=1\nSTATUS=serving; last reload reported errors");
 }

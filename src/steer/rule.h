@@ -31,6 +31,10 @@ struct Datacenter {
   double latitude = 0;
   double longitude = 0;
   std::string check;  // name of its check, "" = none
+  // A CDN hostname this datacenter answers with as a CNAME (wire format, case as written),
+  // or "" for a datacenter of addresses. A target datacenter holds its probe address as the
+  // one DcAddress of both v4 and v6, so that the policies and health treat it like any other.
+  std::string target;
 };
 
 enum class Policy : uint8_t { geo, nearest, failover, weighted, roundrobin };

@@ -74,7 +74,8 @@ std::string server_definitions_used(const Zone& zone, const ServerConfig& config
     const DatacenterDef* d = config.find_datacenter(dc.name);
     if (d == nullptr) continue;
     out += "dc " + d->name + " " + std::to_string(d->has_location) + " " +
-           std::to_string(d->latitude) + " " + std::to_string(d->longitude) + " " + d->check;
+           std::to_string(d->latitude) + " " + std::to_string(d->longitude) + " " + d->check +
+           " target=" + d->target;
     for (const auto& ip : d->addresses) out += " " + ip.to_string();
     out += "\n";
     add_check(d->check);
