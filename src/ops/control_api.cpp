@@ -194,8 +194,12 @@ Result<health::OverrideKey> resolve_override_target(const OverrideRequest& reque
   return health::OverrideKey::for_datacenter(matches[0].first, matches[0].second);
 }
 
-HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
-                            std::string_view token) {
+namespace {
+
+// Every route but /reload answers at once; /reload returns nullopt and answers through
+// `reply` when the reload is over.
+std::optional<HttpResponse> route(const HttpRequest& request, ControlBackend& backend,
+                                  std::string_view token, const ControlReply& reply) {
   if (!authorized(request, token)) {
     HttpResponse r = error_response(401, "missing or wrong bearer token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"geodns\"");
@@ -235,12 +239,14 @@ HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
   }
   if (path == "/reload") {
     if (method != "POST") return method_not_allowed("POST");
-    const ReloadRecord rec = backend.reload();
-    HttpResponse r;
-    r.status = rec.ok ? 200 : 422;
-    r.content_type = "application/json";
-    r.body = render_reload_json(rec);
-    return r;
+    backend.reload([reply](const ReloadRecord& rec) {
+      HttpResponse r;
+      r.status = rec.ok ? 200 : 422;
+      r.content_type = "application/json";
+      r.body = render_reload_json(rec);
+      reply(std::move(r));
+    });
+    return std::nullopt;
   }
   if (path == "/override" || path == "/override/clear") {
     const bool clear = path == "/override/clear" ? method == "POST" : method == "DELETE";
@@ -274,6 +280,21 @@ HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
     return r;
   }
   return error_response(404, "no such endpoint: " + path);
+}
+
+}  // namespace
+
+void handle_control(const HttpRequest& request, ControlBackend& backend, std::string_view token,
+                    const ControlReply& reply) {
+  if (auto r = route(request, backend, token, reply)) reply(std::move(*r));
+}
+
+HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
+                            std::string_view token) {
+  std::optional<HttpResponse> out;
+  handle_control(request, backend, token, [&out](HttpResponse r) { out = std::move(r); });
+  if (!out) return HttpResponse{500, "text/plain; charset=utf-8", "no answer yet\n", {}};
+  return std::move(*out);
 }
 
 }  // namespace geodns::ops

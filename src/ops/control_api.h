@@ -5,12 +5,14 @@
 //   GET    /metrics          Prometheus text format
 //   GET    /status           JSON
 //   GET    /explain?name=N&client=ADDR[/LEN][&type=A|AAAA]   text, with live health
-//   POST   /reload           runs a reload; JSON result (422 when it reported errors)
+//   POST   /reload           runs a reload (off the control loop); its JSON result when it is
+//                            over (422 when it reported errors)
 //   POST   /override         {"datacenter"|"address", "state": "down"|"up", "expires", "reason"}
 //   DELETE /override?datacenter=...|address=...    (or POST /override/clear with a body)
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,13 +38,22 @@ class ControlBackend {
  public:
   virtual ~ControlBackend() = default;
   virtual DaemonState state() = 0;
-  virtual ReloadRecord reload() = 0;
+  // Starts a reload (or joins the next one) and returns at once; `done` runs on the control
+  // loop's thread once the reload is over.
+  virtual void reload(std::function<void(const ReloadRecord&)> done) = 0;
   virtual Status set_override(const OverrideRequest& request) = 0;
   virtual Status clear_override(const OverrideRequest& request) = 0;
   virtual Result<std::string> explain(const ExplainRequest& request) = 0;
 };
 
+// Gives the response to one request: at once, or later on the control loop's thread (a
+// reload). Called exactly once.
+using ControlReply = std::function<void(HttpResponse)>;
+
 // Routes one request. `token` empty = no authentication required.
+void handle_control(const HttpRequest& request, ControlBackend& backend, std::string_view token,
+                    const ControlReply& reply);
+// Same, for a backend that answers every request at once (tests): the response itself.
 HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,
                             std::string_view token);
 

@@ -19,6 +19,7 @@ struct ControlServer::Connection {
   HttpParser parser;
   std::string out;
   int open_handles = 0;
+  uint64_t serial = 0;
   bool closing = false;
   char read_buf[4096];
 
@@ -26,6 +27,7 @@ struct ControlServer::Connection {
     if (closing) return;
     closing = true;
     server->connections_.erase(this);
+    server->waiting_.erase(serial);
     auto on_closed = [](uv_handle_t* h) {
       auto* c = static_cast<Connection*>(h->data);
       if (--c->open_handles == 0) delete c;
@@ -115,6 +117,7 @@ void ControlServer::on_connection(uv_stream_t* listener, int status) {
   c->tcp.data = c;
   c->timer.data = c;
   c->open_handles = 2;
+  c->serial = ++self->next_serial_;
   self->connections_.insert(c);
   if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     c->close();
@@ -157,15 +160,30 @@ void ControlServer::on_connection(uv_stream_t* listener, int status) {
               code, "text/plain; charset=utf-8", conn->parser.error_message() + "\n", {}});
           return;
         }
-        HttpResponse response;
+        ControlServer* server = conn->server;
+        const uint64_t serial = conn->serial;
+        // Reads no more: one request per connection, and a deferred one waits for its reply.
+        uv_read_stop(s);
+        server->waiting_.emplace(serial, conn);
+        auto reply = [server, serial](HttpResponse response) {
+          auto it = server->waiting_.find(serial);
+          if (it == server->waiting_.end()) return;  // closed meanwhile (timeout, shutdown)
+          Connection* waiting = it->second;
+          server->waiting_.erase(it);
+          waiting->respond(response);
+        };
         try {
-          response = conn->server->handler_(conn->parser.request());
+          server->handler_(conn->parser.request(), reply);
         } catch (const std::exception& e) {
           // A handler bug must not take the daemon down with it.
           log::error("control_handler_error", {{"error", e.what()}});
-          response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+          reply(HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}});
         }
-        conn->respond(response);
+        if (server->waiting_.count(serial) != 0) {
+          // Deferred: the request deadline becomes the (longer) deadline of the work.
+          uv_timer_set_repeat(&conn->timer, static_cast<uint64_t>(kDeferredTimeout.count()));
+          uv_timer_again(&conn->timer);
+        }
       });
 }
 

@@ -1,5 +1,5 @@
 // The control endpoint's transport: an HTTP/1.1 listener on the daemon's control loop (the
-// thread that also reloads, so handlers read daemon state without locks). One request per
+// thread that owns the daemon's state, so handlers read it without locks). One request per
 // connection; every connection has a deadline and bounded buffers, and at most
 // kMaxConnections are open, so a slow or hostile client can neither block the loop nor
 // exhaust memory.
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/ip.h"
@@ -20,9 +21,14 @@ namespace geodns::ops {
 
 class ControlServer {
  public:
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Answers a request, at once or later (work done on another thread): called exactly once,
+  // on the loop's thread. A reply for a connection closed meanwhile is dropped.
+  using Reply = std::function<void(HttpResponse)>;
+  using Handler = std::function<void(const HttpRequest&, Reply)>;
   static constexpr size_t kMaxConnections = 32;
   static constexpr std::chrono::milliseconds kRequestTimeout{10000};
+  // A request whose answer is deferred (a reload of a large zone) may take this long.
+  static constexpr std::chrono::milliseconds kDeferredTimeout{120000};
 
   ControlServer(uv_loop_t* loop, Handler handler);
   ControlServer(const ControlServer&) = delete;
@@ -48,6 +54,10 @@ class ControlServer {
   bool closed_ = false;
   uint16_t port_ = 0;
   std::unordered_set<Connection*> connections_;
+  // Connections waiting for a deferred reply, by serial number: a reply finds its connection
+  // only while it is open (an address could be reused by a later connection, a number not).
+  std::unordered_map<uint64_t, Connection*> waiting_;
+  uint64_t next_serial_ = 0;
 };
 
 // True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104.

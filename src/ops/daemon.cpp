@@ -27,7 +27,9 @@
 #include "ops/system.h"
 #include "server/listen_config.h"
 #include "server/pipeline.h"
+#include "server/serving_state.h"
 #include "server/steer_compiler.h"
+#include "server/worker_counters.h"
 #include "server/worker_pool.h"
 #include "zone/loader.h"
 
@@ -58,22 +60,6 @@ dns::CookieSecret random_secret() {
   return s;
 }
 
-// What identifies a version of a file: a replaced database (rename over it, or a copy within
-// the same second) changes the inode, the size or the nanosecond mtime.
-struct FileStamp {
-  ino_t inode = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  friend bool operator==(const FileStamp&, const FileStamp&) = default;
-};
-
-FileStamp stamp_of(const std::string& path) {
-  struct stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {};
-  return FileStamp{st.st_ino, st.st_size,
-                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
-
 std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
   std::vector<std::pair<steer::DcId, std::string>> out;
   for (const auto& z : zones.zones) {
@@ -100,26 +86,31 @@ constexpr size_t kStatusTransitions = 50;     // recent state changes shown by /
 constexpr uint32_t kQueryLogPerSecond = 100;  // query log lines per worker and second
 
 // Runs on the calling thread; the control loop owns every member below except what the
-// prober and workers publish (snapshots, counters), so the control endpoint's handlers read
-// daemon state without locks.
+// prober, the workers and the reload thread publish (snapshots, counters, reload records), so
+// the control endpoint's handlers read daemon state without locks of their own.
 class Daemon final : public ControlBackend {
  public:
   Daemon(zone::ServerConfig config, CommonOptions options)
-      : config_(std::move(config)), options_(std::move(options)) {}
+      : config_(std::move(config)),
+        options_(std::move(options)),
+        serving_(clock_, [this]() -> Result<zone::ServerConfig> {
+          // Without a config file there is nothing to read again (the command line is fixed).
+          if (config_.source_file.empty() && options_.config_path.empty()) return config_;
+          return resolve_config(options_);
+        }) {}
 
   int run();
 
   // ControlBackend (called on the control loop by ControlServer).
   DaemonState state() override;
-  ReloadRecord reload() override { return reload("control"); }
+  void reload(std::function<void(const ReloadRecord&)> done) override;
   Status set_override(const OverrideRequest& request) override;
   Status clear_override(const OverrideRequest& request) override;
   Result<std::string> explain(const ExplainRequest& request) override;
 
  private:
-  ReloadRecord reload(const char* why);
-  void record_reload(ReloadRecord record);
   void count_transitions();
+  void on_reload_done(const ReloadRecord& record);
   void drain_query_logs();
   void schedule_reload();
   void watch(const std::string& dir);
@@ -128,29 +119,32 @@ class Daemon final : public ControlBackend {
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_fs_event(uv_fs_event_t* handle, const char* filename, int events, int status);
   static void on_settle(uv_timer_t* handle);
+  static void on_replies(uv_async_t* handle);
 
+  // The config the server started with: the restart-only settings it runs (sockets, control
+  // endpoint, query log). What a reload changes lives in serving_.
   zone::ServerConfig config_;
   CommonOptions options_;
   SystemClock clock_;
-  server::Snapshots snapshots_;
+  server::ServingState serving_;
+  server::Snapshots& snapshots_ = serving_.snapshots();
   // Compiles steering tables off the control thread; told whenever zones or GeoIP change.
   std::unique_ptr<server::SteerCompiler> steer_compiler_;
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<server::WorkerPool> pool_;
-  FileStamp geoip_stamp_;
-  std::string geoip_description_;
   std::chrono::system_clock::time_point started_{};
-  // Counters of every worker's pipeline, registered by the factory on the worker threads
-  // (hence the mutex); the pipelines outlive every reader (the pool stops last).
+  // Replies to POST /reload, handed from the reload thread to the control loop.
+  std::mutex replies_mutex_;
+  std::vector<std::function<void()>> replies_;
+  uv_async_t replies_async_{};
+  // One counter block per worker (pipeline, RRL, transport), created and registered by the
+  // factory on the worker threads (hence the mutex). The daemon owns them, so they outlive
+  // the workers and every reader.
   std::mutex counters_mutex_;
-  std::vector<const server::Counters*> counters_;
-  std::vector<const server::RrlCounters*> rrl_counters_;
+  std::vector<std::unique_ptr<server::WorkerCounters>> counters_;
   std::vector<std::unique_ptr<QueryLogRing>> query_logs_;  // --query-log only
   uint64_t query_log_dropped_ = 0;
   bool query_log_ = false;  // [server] query_log or --query-log, fixed at start-up
-  ReloadRecord last_reload_;
-  uint64_t reloads_total_ = 0;
-  uint64_t reload_errors_total_ = 0;
   // The prober keeps a ring of recent transitions; counting what is new in it every few
   // seconds turns it into a monotonic counter for metrics.
   uint64_t transitions_total_ = 0;
@@ -168,7 +162,7 @@ class Daemon final : public ControlBackend {
 
 int Daemon::run() {
   started_ = clock_.wall_now();
-  query_log_ = config_.query_log;
+  query_log_ = config_.logging.query_log;
   // The control loop and the file watchers come first, so that an edit made while the
   // initial load or the first health round is under way is not missed: its events wait in
   // the loop and trigger a reload once the loop runs.
@@ -177,6 +171,8 @@ int Daemon::run() {
   loop_.data = this;
   uv_timer_init(&loop_, &settle_);
   settle_.data = this;
+  uv_async_init(&loop_, &replies_async_, on_replies);
+  replies_async_.data = this;
   // Signals are caught from here on: a SIGTERM that arrives while zones load or after the
   // workers have started answering (but before the loop runs) waits in the loop and stops the
   // server cleanly, instead of killing it with the default action.
@@ -198,6 +194,7 @@ int Daemon::run() {
     watched_files_.push_back(p.filename().string());
     watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
+  const auto load_started = clock_.now();
   // 1. Zones: a broken file at start-up is fatal, with every error printed.
   auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr);
   if (!report.errors.empty()) {
@@ -215,17 +212,16 @@ int Daemon::run() {
       log::error("config_error", {{"error", db.error().to_string()}});
       return shutdown(1);
     }
-    geoip_stamp_ = stamp_of(config_.geoip_path);
-    geoip_description_ = db.value()->description();
+    serving_.adopt_geoip(db.value()->description());
     snapshots_.geoip.publish(db.value());
-    log::info("geoip_loaded", {{"path", config_.geoip_path}, {"db", geoip_description_}});
+    log::info("geoip_loaded", {{"path", config_.geoip_path}, {"db", db.value()->description()}});
   } else {
     snapshots_.geoip.publish(nullptr);
   }
   // 3. Health: the first round finishes (bounded by the checks' timeout) before any steered
   // name is answered, so the first answers already reflect reality.
   health::ProberOptions popts;
-  popts.state_dir = config_.state_dir;
+  popts.state_dir = config_.prober.state_dir;
   prober_ = std::make_unique<health::Prober>(clock_, popts);
   if (auto st = prober_->start(); !st) {
     log::error("health_error", {{"error", st.error().to_string()}});
@@ -249,62 +245,40 @@ int Daemon::run() {
                               {"serial", std::to_string(z->serial)},
                               {"file", z->source_file}});
   }
-  last_reload_.at = clock_.wall_now();
-  last_reload_.reason = "startup";
-  last_reload_.zones = report.zones->zones.size();
+  serving_.adopt(
+      config_, report, host_name(), random_secret(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - load_started));
 
   // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
   // server that answers queries can also be scraped and steered.
-  if (!config_.control_listen.empty()) {
-    control_ = std::make_unique<ControlServer>(&loop_, [this](const HttpRequest& request) {
-      return handle_control(request, *this, config_.control_token);
-    });
-    if (auto st = control_->listen(config_.control_listen, !config_.control_token.empty()); !st) {
+  if (!config_.control.listen.empty()) {
+    control_ = std::make_unique<ControlServer>(
+        &loop_, [this](const HttpRequest& request, ControlServer::Reply reply) {
+          handle_control(request, *this, config_.control.token, reply);
+        });
+    if (auto st = control_->listen(config_.control.listen, !config_.control.token.empty()); !st) {
       log::error("control_error", {{"error", st.error().to_string()}});
       return shutdown(1);
     }
-    log::info("control_listening", {{"endpoint", config_.control_listen},
+    log::info("control_listening", {{"endpoint", config_.control.listen},
                                     {"port", std::to_string(control_->port())},
-                                    {"auth", config_.control_token.empty() ? "none" : "bearer"}});
+                                    {"auth", config_.control.token.empty() ? "none" : "bearer"}});
   }
   // 5. Sockets and workers.
-  server::ListenConfig lc;
-  for (const auto& text : config_.listen) {
-    auto ep = server::parse_endpoint(text);
-    if (!ep) {
-      log::error("config_error", {{"error", ep.error().to_string()}});
-      return shutdown(1);
-    }
-    lc.endpoints.push_back(ep.value());
+  auto listen = server::listen_config(config_.listen, std::thread::hardware_concurrency());
+  if (!listen) {
+    log::error("config_error", {{"error", listen.error().to_string()}});
+    return shutdown(1);
   }
-  lc.threads =
-      config_.threads != 0 ? config_.threads : std::max(1U, std::thread::hardware_concurrency());
-  lc.tcp_idle_timeout = config_.tcp_idle_timeout;
-  lc.tcp_stall_timeout = config_.tcp_stall_timeout;
-  lc.tcp_max_connections = config_.tcp_max_connections;
-  server::PipelineConfig pc;
-  pc.max_udp_payload = config_.max_udp_payload;
-  pc.chaos_enabled = config_.chaos_enabled;
-  pc.chaos_id = config_.chaos_id.empty() ? host_name() : config_.chaos_id;
-  pc.chaos_version = config_.chaos_version;
-  pc.rrl.enabled = config_.rrl_enabled;
-  pc.rrl.responses_per_second = config_.rrl_responses_per_second;
-  pc.rrl.window = config_.rrl_window;
-  pc.rrl.slip = config_.rrl_slip;
-  pc.rrl.table_entries = config_.rrl_table_entries;
-  if (config_.cookies_enabled) {
-    // Without a configured secret, a random one per start: clients simply learn a new
-    // cookie after a restart. Servers behind one address share theirs through the config.
-    pc.cookie_secrets.push_back(config_.cookie_secret ? *config_.cookie_secret : random_secret());
-    if (config_.cookie_previous_secret)
-      pc.cookie_secrets.push_back(*config_.cookie_previous_secret);
-  }
+  const server::ListenConfig& lc = listen.value();
+  // What the workers start with; each picks up later settings between batches.
+  const server::PipelineConfig pc = *snapshots_.settings.load();
   std::atomic<uint64_t> seed{static_cast<uint64_t>(clock_.now().time_since_epoch().count())};
   auto pool = server::WorkerPool::start(lc, [this, pc, &seed]() {
-    auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9));
     std::lock_guard lock(counters_mutex_);
-    counters_.push_back(&pipeline->counters());
-    rrl_counters_.push_back(&pipeline->rrl_counters());
+    counters_.push_back(std::make_unique<server::WorkerCounters>());
+    auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9),
+                                                       counters_.back().get());
     if (!query_log_) return std::unique_ptr<server::Responder>(std::move(pipeline));
     // Only with --query-log does the wrapper exist: without it, the packet path is untouched.
     query_logs_.push_back(std::make_unique<QueryLogRing>());
@@ -321,6 +295,9 @@ int Daemon::run() {
               {{"endpoint", server::format_endpoint(lc.endpoints[i].address, pool_->bound_port(i))},
                {"threads", std::to_string(lc.threads)}});
   }
+
+  // Reloads from here on run on their own thread; the control loop only asks for them.
+  serving_.start(prober_.get(), [this](const ReloadRecord& record) { on_reload_done(record); });
 
   // 6. Signals and file watching on the control loop.
   // Every socket is bound: the privileged part is over.
@@ -355,7 +332,16 @@ int Daemon::shutdown(int exit_code) {
   log::info("stopping");
   notify_systemd("STOPPING=1");
   if (control_) control_->close();
+  // The sockets close at once, even during a reload: nothing is answered after SIGTERM.
   if (pool_) pool_->stop();
+  // A reload under way finishes first (a zone build cannot be interrupted): it publishes
+  // snapshots and hands targets to the prober, both of which still exist until it is over.
+  if (serving_.progress().in_progress) log::info("stopping_waits_for_reload");
+  serving_.stop();
+  {
+    std::lock_guard lock(replies_mutex_);
+    replies_.clear();  // their connections are closed
+  }
   if (query_log_) drain_query_logs();  // the workers are gone: log what they left
   if (prober_) prober_->stop();
   if (loop_ready_) {
@@ -388,7 +374,8 @@ void Daemon::watch(const std::string& dir) {
 void Daemon::on_signal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<Daemon*>(handle->data);
   if (signum == SIGHUP) {
-    (void)self->reload("SIGHUP");
+    notify_systemd("RELOADING=1");
+    self->serving_.request_reload("SIGHUP");
     return;
   }
   uv_stop(&self->loop_);
@@ -410,88 +397,38 @@ void Daemon::schedule_reload() {
 }
 
 void Daemon::on_settle(uv_timer_t* handle) {
-  (void)static_cast<Daemon*>(handle->data)->reload("file change");
+  notify_systemd("RELOADING=1");
+  static_cast<Daemon*>(handle->data)->serving_.request_reload("file change");
 }
 
-ReloadRecord Daemon::reload(const char* why) {
-  log::info("reload_start", {{"reason", why}});
+void Daemon::reload(std::function<void(const ReloadRecord&)> done) {
   notify_systemd("RELOADING=1");
-  ReloadRecord record;
-  record.at = clock_.wall_now();
-  record.reason = why;
-  // The server config: shared datacenters/checks and paths. Listen addresses and threads
-  // need a restart; a broken config keeps the running one.
-  if (!config_.source_file.empty() || !options_.config_path.empty()) {
-    auto fresh = resolve_config(options_);
-    if (!fresh) {
-      log::error("reload_error", {{"error", fresh.error().to_string()}});
-      record.errors.push_back(fresh.error().to_string());
-    } else {
-      if (fresh->listen != config_.listen || fresh->threads != config_.threads ||
-          fresh->control_listen != config_.control_listen ||
-          fresh->control_token != config_.control_token) {
-        log::warn("reload_needs_restart", {{"what", "listen/threads/control"}});
-        // The running endpoint keeps its address and token until a restart.
-        fresh->control_listen = config_.control_listen;
-        fresh->control_token = config_.control_token;
-      }
-      config_ = std::move(fresh.value());
+  // The reply goes back through the control loop: connections live on its thread.
+  serving_.request_reload("control", [this, done = std::move(done)](const ReloadRecord& record) {
+    {
+      std::lock_guard lock(replies_mutex_);
+      replies_.push_back([done, record] { done(record); });
     }
-  }
-  const auto current = snapshots_.zones.load();
-  auto report = zone::load_zone_dir(config_.zones_dir, config_, current.get());
-  for (const auto& e : report.errors) {
-    log::error("reload_error", {{"error", e.to_string()}});  // the old zone keeps serving
-    record.errors.push_back(e.to_string());
-  }
-  prober_->set_datacenters(datacenter_names(*report.zones));
-  prober_->set_targets(report.zones->targets);
-  for (const auto& z : report.zones->zones) {
-    const zone::Zone* old = nullptr;
-    if (current) {
-      if (auto it = current->by_origin.find(z->origin); it != current->by_origin.end()) {
-        old = current->zones[it->second].get();
-      }
-    }
-    if (old == nullptr || old->serial != z->serial) {
-      log::info("zone_loaded", {{"zone", z->origin_text},
-                                {"serial", std::to_string(z->serial)},
-                                {"file", z->source_file}});
-    }
-  }
-  snapshots_.zones.publish(report.zones);
-  release_free_memory();
-  // GeoIP: reopened when the file changed; a broken file keeps the old database.
-  if (!config_.geoip_path.empty()) {
-    const FileStamp stamp = stamp_of(config_.geoip_path);
-    if (!(stamp == geoip_stamp_)) {
-      auto db = geo::Database::open(config_.geoip_path);
-      if (!db) {
-        log::error("reload_error", {{"error", db.error().to_string()}});
-        record.errors.push_back(db.error().to_string());
-      } else {
-        geoip_stamp_ = stamp;
-        geoip_description_ = db.value()->description();
-        snapshots_.geoip.publish(db.value());
-        log::info("geoip_loaded", {{"path", config_.geoip_path}, {"db", geoip_description_}});
-      }
-    }
-  }
+    uv_async_send(&replies_async_);
+  });
+}
+
+// Reload thread.
+void Daemon::on_reload_done(const ReloadRecord& record) {
+  // Zones or GeoIP may have been published again: compile the steering tables anew.
   if (steer_compiler_) steer_compiler_->changed();
-  record.ok = record.errors.empty();
-  record.zones = report.zones->zones.size();
-  log::info("reload_done", {{"zones", std::to_string(record.zones)},
-                            {"errors", std::to_string(record.errors.size())}});
   notify_systemd(record.ok ? "READY=1\nSTATUS=serving"
                            : "READY=1\nSTATUS=serving; last reload reported errors");
-  record_reload(record);
-  return record;
 }
 
-void Daemon::record_reload(ReloadRecord record) {
-  ++reloads_total_;
-  if (!record.ok) ++reload_errors_total_;
-  last_reload_ = std::move(record);
+void Daemon::on_replies(uv_async_t* handle) {
+  auto* self = static_cast<Daemon*>(handle->data);
+  std::vector<std::function<void()>> replies;
+  {
+    std::lock_guard lock(self->replies_mutex_);
+    replies.swap(self->replies_);
+  }
+  for (auto& r : replies) r();
 }
 
 void Daemon::count_transitions() {
@@ -529,7 +466,7 @@ DaemonState Daemon::state() {
   DaemonState s;
   s.now = clock_.wall_now();
   s.started = started_;
-  s.geoip = geoip_description_;
+  s.geoip = serving_.geoip_description();
   s.targets = prober_->status();
   s.overrides = prober_->overrides();
   s.transitions = prober_->recent_transitions(kStatusTransitions);
@@ -537,13 +474,21 @@ DaemonState Daemon::state() {
   if (const auto zones = snapshots_.zones.load()) {
     s.zones = describe_zones(*zones, s.targets, s.overrides);
   }
-  s.last_reload = last_reload_;
-  s.reloads_total = reloads_total_;
-  s.reload_errors_total = reload_errors_total_;
+  s.last_reload = serving_.last_reload();
+  s.reload_progress = serving_.progress();
+  s.answer_names = serving_.answer_slots().name_labels();
+  s.answer_datacenters = serving_.answer_slots().datacenter_labels();
+  s.reloads_total = serving_.reloads_total();
+  s.reload_errors_total = serving_.reload_errors_total();
   std::lock_guard lock(counters_mutex_);
-  for (const auto* c : counters_) s.traffic.add(*c);
-  for (const auto* c : rrl_counters_) s.traffic.add(*c);
-  s.rrl_enabled = config_.rrl_enabled;
+  for (const auto& block : counters_) {
+    s.traffic.add(block->pipeline);
+    s.traffic.add(block->rrl);
+    s.traffic.add(block->answers);
+    s.transport += block->transport.snapshot();
+  }
+  // What the workers run (the published settings), not what the file says.
+  s.rrl_enabled = snapshots_.settings.load()->rrl.enabled;
   return s;
 }
 

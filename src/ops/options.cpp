@@ -19,16 +19,17 @@ Result<zone::ServerConfig> resolve_config(const CommonOptions& options) {
   }
   if (options.zones_dir) config.zones_dir = *options.zones_dir;
   if (options.geoip_path) config.geoip_path = *options.geoip_path;
-  if (!options.listen.empty()) config.listen = options.listen;
-  if (options.threads) config.threads = *options.threads;
-  if (options.log_level) config.log_level = *options.log_level;
-  if (options.state_dir) config.state_dir = *options.state_dir;
-  if (options.control_listen) config.control_listen = *options.control_listen;
-  if (options.control_token) config.control_token = *options.control_token;
-  if (options.query_log) config.query_log = true;
+  if (!options.listen.empty()) config.listen.addresses = options.listen;
+  if (options.threads) config.listen.threads = *options.threads;
+  if (options.log_level) config.logging.level = *options.log_level;
+  if (options.state_dir) config.prober.state_dir = *options.state_dir;
+  if (options.control_listen) config.control.listen = *options.control_listen;
+  if (options.control_token) config.control.token = *options.control_token;
+  if (options.query_log) config.logging.query_log = true;
   log::Level level{};
-  if (!log::parse_level(config.log_level, &level)) {
-    return make_error("unknown log level \"" + config.log_level + "\" (debug, info, warn, error)");
+  if (!log::parse_level(config.logging.level, &level)) {
+    return make_error("unknown log level \"" + config.logging.level +
+                      "\" (debug, info, warn, error)");
   }
   log::set_level(level);
   return config;

@@ -56,6 +56,9 @@ class LoggingResponder final : public server::Responder {
       : inner_(std::move(inner)), ring_(ring), clock_(clock), per_second_(per_second) {}
 
   void begin_batch() noexcept override { inner_->begin_batch(); }
+  server::TransportCounters* transport_counters() noexcept override {
+    return inner_->transport_counters();
+  }
   size_t respond(std::span<const uint8_t> query, const server::ClientInfo& client,
                  std::span<uint8_t> out) noexcept override;
 

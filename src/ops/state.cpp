@@ -1,16 +1,15 @@
 #include "ops/state.h"
 
-// <stdbool.h> first: without it ldns/common.h #defines bool/true/false.
-#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
-
-#include <ldns/ldns.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include "dns/type_names.h"
+#include "dns/wire.h"
 
 namespace geodns::ops {
 namespace {
@@ -105,19 +104,12 @@ Json time_json(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 std::string qtype_name(size_t type) {
-  if (type == 0) return "other";  // types >= 256 share slot 0 (Counters)
-  const ldns_rr_descriptor* d = ldns_rr_descript(static_cast<uint16_t>(type));
-  if (d != nullptr && d->_name != nullptr) return d->_name;
-  return "TYPE" + std::to_string(type);
+  if (type == 0 || type > 0xFFFF) return "other";  // types >= 256 share slot 0 (Counters)
+  return dns::type_name(static_cast<uint16_t>(type));
 }
 
 std::string rcode_name(size_t rcode) {
-  static constexpr const char* kNames[] = {
-      "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-      "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
-      "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",  "BADVERS"};
-  if (rcode < std::size(kNames)) return kNames[rcode];
-  return "RCODE" + std::to_string(rcode);
+  return dns::rcode_name(static_cast<uint16_t>(std::min<size_t>(rcode, 0xFFFF)));
 }
 
 void TrafficTotals::add(const server::Counters& c) {
@@ -139,6 +131,15 @@ void TrafficTotals::add(const server::RrlCounters& c) {
   rrl_dropped += c.dropped.load(r);
   rrl_slipped += c.slipped.load(r);
   rrl_evicted += c.evicted.load(r);
+}
+
+void TrafficTotals::add(const server::AnswerCounters& c) {
+  constexpr auto r = std::memory_order_relaxed;
+  for (size_t i = 0; i < server::kAnswerSlots; ++i) {
+    answers_by_name[i] += c.by_name[i].load(r);
+    failed_open_by_name[i] += c.failed_open[i].load(r);
+    answers_by_datacenter[i] += c.by_datacenter[i].load(r);
+  }
 }
 
 double unix_seconds(std::chrono::system_clock::time_point t) {
@@ -217,7 +218,7 @@ std::string render_metrics(const DaemonState& s) {
            "DNS queries by query type (types above 255 count as \"other\").");
   for (size_t i = 0; i < t.qtypes.size(); ++i) {
     // A and AAAA always appear so that dashboards have a series from the start.
-    if (t.qtypes[i] != 0 || i == LDNS_RR_TYPE_A || i == LDNS_RR_TYPE_AAAA) {
+    if (t.qtypes[i] != 0 || i == dns::rrtype::A || i == dns::rrtype::AAAA) {
       m.sample("geodns_queries_by_type_total", {{"qtype", qtype_name(i)}},
                static_cast<double>(t.qtypes[i]));
     }
@@ -238,6 +239,31 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_fail_open_total", "counter",
            "Steered answers given while every candidate was down (failing open).");
   m.sample("geodns_fail_open_total", {}, static_cast<double>(t.failed_open));
+  // Bounded: one series per steered name / datacenter ever loaded, at most
+  // server::kAnswerSlots, the rest under "other" (server/answer_slots.h).
+  m.family("geodns_steered_answers_by_name_total", "counter",
+           "Steered answers by name (\"other\" beyond the label cap).");
+  for (size_t i = 0; i < s.answer_names.size() && i < t.answers_by_name.size(); ++i) {
+    if (i == 0 && t.answers_by_name[0] == 0) continue;
+    m.sample("geodns_steered_answers_by_name_total", {{"name", s.answer_names[i]}},
+             static_cast<double>(t.answers_by_name[i]));
+  }
+  m.family("geodns_fail_open_by_name_total", "counter",
+           "Steered answers given failing open (every candidate down), by name.");
+  for (size_t i = 0; i < s.answer_names.size() && i < t.failed_open_by_name.size(); ++i) {
+    if (i == 0 && t.failed_open_by_name[0] == 0) continue;
+    m.sample("geodns_fail_open_by_name_total", {{"name", s.answer_names[i]}},
+             static_cast<double>(t.failed_open_by_name[i]));
+  }
+  m.family("geodns_answers_by_datacenter_total", "counter",
+           "Steered answers served from each datacenter (answers mixing several count in none).");
+  for (size_t i = 0; i < s.answer_datacenters.size() && i < t.answers_by_datacenter.size(); ++i) {
+    if (i == 0 && t.answers_by_datacenter[0] == 0) continue;
+    m.sample(
+        "geodns_answers_by_datacenter_total",
+        {{"zone", s.answer_datacenters[i].first}, {"datacenter", s.answer_datacenters[i].second}},
+        static_cast<double>(t.answers_by_datacenter[i]));
+  }
 
   m.family("geodns_cookie_queries_total", "counter",
            "Queries with a DNS cookie: result=valid (a server cookie of ours came back, the "
@@ -256,6 +282,31 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_rrl_evicted_total", "counter",
            "Rate-limit buckets reused for another client while the table was full.");
   m.sample("geodns_rrl_evicted_total", {}, static_cast<double>(t.rrl_evicted));
+
+  // The transport's own counters (server/transport_stats.h), summed over the workers.
+  const auto& x = s.transport;
+  m.family("geodns_udp_send_dropped_total", "counter",
+           "UDP responses the kernel did not take (send buffer full, send error).");
+  m.sample("geodns_udp_send_dropped_total", {}, static_cast<double>(x.udp_send_dropped));
+  m.family("geodns_udp_oversized_dropped_total", "counter",
+           "UDP datagrams too large for a receive slot, dropped unanswered.");
+  m.sample("geodns_udp_oversized_dropped_total", {}, static_cast<double>(x.udp_truncated));
+  m.family("geodns_tcp_connections_total", "counter",
+           "TCP connections, by outcome: accepted, or rejected over tcp_max_connections.");
+  m.sample("geodns_tcp_connections_total", {{"result", "accepted"}},
+           static_cast<double>(x.tcp_accepted));
+  m.sample("geodns_tcp_connections_total", {{"result", "rejected"}},
+           static_cast<double>(x.tcp_rejected));
+  m.family("geodns_tcp_connections_open", "gauge", "TCP connections open now.");
+  m.sample("geodns_tcp_connections_open", {}, static_cast<double>(x.tcp_open));
+  m.family("geodns_tcp_closed_total", "counter",
+           "TCP connections closed by the server's timeouts, by reason.");
+  m.sample("geodns_tcp_closed_total", {{"reason", "idle"}}, static_cast<double>(x.tcp_idle_closed));
+  m.sample("geodns_tcp_closed_total", {{"reason", "stall"}},
+           static_cast<double>(x.tcp_stall_closed));
+  m.family("geodns_tcp_backpressure_total", "counter",
+           "Times a TCP connection stopped reading because its client did not read.");
+  m.sample("geodns_tcp_backpressure_total", {}, static_cast<double>(x.tcp_backpressure));
 
   m.family("geodns_health_target_up", "gauge",
            "1 when the target (address, check) answers as up, overrides included.");
@@ -299,6 +350,21 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_last_reload_timestamp_seconds", "gauge",
            "When the last (re)load ran, seconds since the epoch.");
   m.sample("geodns_last_reload_timestamp_seconds", {}, std::floor(unix_seconds(s.last_reload.at)));
+  m.family("geodns_last_reload_duration_seconds", "gauge",
+           "How long the last (re)load took, from reading the config to publishing.");
+  m.sample("geodns_last_reload_duration_seconds", {},
+           std::chrono::duration<double>(s.last_reload.duration).count());
+  m.family("geodns_last_reload_zones", "gauge",
+           "Zones of the last (re)load, rebuilt from their file or reused unchanged.");
+  m.sample("geodns_last_reload_zones", {{"result", "rebuilt"}},
+           static_cast<double>(s.last_reload.zones_rebuilt));
+  m.sample("geodns_last_reload_zones", {{"result", "reused"}},
+           static_cast<double>(s.last_reload.zones_reused));
+  m.family("geodns_reload_in_progress", "gauge", "1 while a reload is running.");
+  m.sample("geodns_reload_in_progress", {}, s.reload_progress.in_progress ? 1 : 0);
+  m.family("geodns_config_restart_required", "gauge",
+           "1 when the config file changes a setting that only a restart applies.");
+  m.sample("geodns_config_restart_required", {}, s.last_reload.restart_required.empty() ? 0 : 1);
   m.family("geodns_zone_serial", "gauge", "SOA serial of each served zone.");
   for (const auto& z : s.zones) m.sample("geodns_zone_serial", {{"zone", z.origin}}, z.serial);
   m.family("geodns_zone_records", "gauge", "Static records of each served zone.");
@@ -314,6 +380,11 @@ static Json reload_json(const ReloadRecord& r) {
   j["time"] = time_json(r.at);
   j["reason"] = r.reason;
   j["zones"] = r.zones;
+  j["zones_rebuilt"] = r.zones_rebuilt;
+  j["zones_reused"] = r.zones_reused;
+  j["duration_s"] = std::chrono::duration<double>(r.duration).count();
+  j["restart_required"] = r.restart_required;
+  j["sequence"] = r.sequence;
   j["errors"] = r.errors;
   return j;
 }
@@ -404,6 +475,10 @@ std::string render_status_json(const DaemonState& s) {
   }
   j["transitions"] = std::move(transitions);
   j["last_reload"] = reload_json(s.last_reload);
+  j["reload"] = {{"in_progress", s.reload_progress.in_progress},
+                 {"reason", s.reload_progress.reason},
+                 {"since", time_json(s.reload_progress.since)},
+                 {"requested", s.reload_progress.requested}};
   j["reloads_total"] = s.reloads_total;
   j["reload_errors_total"] = s.reload_errors_total;
   const auto& t = s.traffic;
@@ -411,6 +486,17 @@ std::string render_status_json(const DaemonState& s) {
                   {"dropped", t.dropped},         {"truncated", t.truncated},
                   {"steered", t.steered},         {"failed_open", t.failed_open},
                   {"rrl_dropped", t.rrl_dropped}, {"rrl_slipped", t.rrl_slipped}};
+  const auto& x = s.transport;
+  j["transport"] = {{"udp_received", x.udp_received},
+                    {"udp_sent", x.udp_sent},
+                    {"udp_send_dropped", x.udp_send_dropped},
+                    {"udp_truncated", x.udp_truncated},
+                    {"tcp_accepted", x.tcp_accepted},
+                    {"tcp_rejected", x.tcp_rejected},
+                    {"tcp_open", x.tcp_open},
+                    {"tcp_idle_closed", x.tcp_idle_closed},
+                    {"tcp_stall_closed", x.tcp_stall_closed},
+                    {"tcp_backpressure", x.tcp_backpressure}};
   return dump(j);
 }
 

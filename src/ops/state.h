@@ -12,19 +12,15 @@
 #include "health/overrides.h"
 #include "health/prober.h"
 #include "server/pipeline.h"
+#include "server/serving_state.h"
+#include "server/transport_stats.h"
 
 namespace geodns::ops {
 
 inline constexpr const char* kVersion = "0.1.0";
 
-// The outcome of one (re)load: kept by the daemon for status, metrics and the page.
-struct ReloadRecord {
-  std::chrono::system_clock::time_point at{};
-  std::string reason;               // "startup", "SIGHUP", "file change", "control"
-  bool ok = true;                   // no error at all (every file loaded)
-  std::vector<std::string> errors;  // "file:line:column: message"
-  size_t zones = 0;                 // zones served after it
-};
+// The outcome of one (re)load, kept by the serving state (server/serving_state.h).
+using ReloadRecord = server::ReloadRecord;
 
 // The sum of every worker's Counters (plain numbers: a copy, not the atomics).
 struct TrafficTotals {
@@ -41,10 +37,15 @@ struct TrafficTotals {
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
   uint64_t rrl_evicted = 0;
+  // By answer slot (server/answer_slots.h); labels in DaemonState.
+  std::vector<uint64_t> answers_by_name = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> failed_open_by_name = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> answers_by_datacenter = std::vector<uint64_t>(server::kAnswerSlots);
 
   // Relaxed loads: each counter is exact, the set is not one instant (good enough to scrape).
   void add(const server::Counters& c);
   void add(const server::RrlCounters& c);
+  void add(const server::AnswerCounters& c);
 };
 
 struct AddressState {
@@ -82,10 +83,14 @@ struct DaemonState {
   std::vector<health::Transition> transitions;  // newest last
   uint64_t transitions_total = 0;
   ReloadRecord last_reload;
+  server::ReloadProgress reload_progress;  // a reload running now
   uint64_t reloads_total = 0;
   uint64_t reload_errors_total = 0;
   TrafficTotals traffic;
-  bool rrl_enabled = false;
+  server::TransportStats transport;       // the workers' sockets
+  std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
+  std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
+  bool rrl_enabled = false;                                             // what the workers run
 };
 
 // Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.

@@ -54,6 +54,7 @@ constexpr const char kPage[] = R"PAGE(<!doctype html>
   .banner { grid-column:1 / -1; border-radius:8px; padding:12px 16px; font-weight:600; }
   .banner.bad { background:var(--bad-bg); color:var(--bad); border:1px solid #ff8182; }
   .banner.ok { background:var(--ok-bg); color:var(--ok); border:1px solid #4ac26b; }
+  .banner.warn { background:var(--warn-bg); color:var(--warn); border:1px solid #d4a72c; }
   .banner ul { margin:6px 0 0; padding-left:20px; font-weight:400; color:#1f2328; }
   .muted { color:var(--mute); }
   h2 .sum { text-transform:none; letter-spacing:0; font-weight:400; margin-left:8px; }
@@ -111,12 +112,19 @@ function render(s) {
   rb.style.display = "";
   if (lr.ok) {
     rb.className = "banner ok";
-    rb.innerHTML = `Configuration loaded (${esc(lr.reason)}, ${ago(lr.time)}): ${lr.zones} zone(s) serving`;
+    rb.innerHTML = `Configuration loaded (${esc(lr.reason)}, ${ago(lr.time)}): ${lr.zones} zone(s) serving` +
+      ` (${lr.zones_rebuilt || 0} rebuilt, ${lr.zones_reused || 0} reused, ${(lr.duration_s || 0).toFixed(1)} s)`;
+    if ((lr.restart_required || []).length) {
+      rb.className = "banner warn";
+      rb.innerHTML += ` — a restart is needed to apply: <span class="mono">${lr.restart_required.map(esc).join(", ")}</span>`;
+    }
   } else {
     rb.className = "banner bad";
     rb.innerHTML = `Last reload FAILED (${esc(lr.reason)}, ${ago(lr.time)}) — the previous version keeps serving` +
       "<ul>" + (lr.errors || []).map(e => `<li class="mono">${esc(e)}</li>`).join("") + "</ul>";
   }
+  const rl = s.reload || {};
+  if (rl.in_progress) rb.innerHTML += ` · reloading now (${esc(rl.reason)}, since ${ago(rl.since)})`;
   const targets = new Map((s.targets || []).map(t => [t.address + "|" + t.check, t]));
   const byAddr = {};
   for (const t of s.targets || []) (byAddr[t.address] = byAddr[t.address] || []).push(t);

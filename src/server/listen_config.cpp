@@ -1,5 +1,7 @@
 #include "server/listen_config.h"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace geodns::server {
@@ -59,6 +61,20 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   endpoint.port = static_cast<uint16_t>(port);
   endpoint.text = format_endpoint(endpoint.address, endpoint.port);
   return endpoint;
+}
+
+Result<ListenConfig> listen_config(const zone::ListenSettings& settings, unsigned cores) {
+  ListenConfig lc;
+  for (const auto& text : settings.addresses) {
+    auto ep = parse_endpoint(text);
+    if (!ep) return ep.error();
+    lc.endpoints.push_back(ep.value());
+  }
+  lc.threads = settings.threads != 0 ? settings.threads : std::max(1U, cores);
+  lc.tcp_idle_timeout = settings.tcp_idle_timeout;
+  lc.tcp_stall_timeout = settings.tcp_stall_timeout;
+  lc.tcp_max_connections = settings.tcp_max_connections;
+  return lc;
 }
 
 }  // namespace geodns::server

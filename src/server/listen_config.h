@@ -11,6 +11,7 @@
 
 #include "common/ip.h"
 #include "common/result.h"
+#include "zone/config.h"
 
 namespace geodns::server {
 
@@ -23,18 +24,24 @@ struct Endpoint {
 struct ListenConfig {
   std::vector<Endpoint> endpoints;
   unsigned threads = 1;
+  // The defaults are the config file's (zone::ListenSettings), written there once.
   // RFC 7766 6.2.3: close connections that carry no traffic for this long.
-  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::chrono::milliseconds tcp_idle_timeout = zone::ListenSettings{}.tcp_idle_timeout;
   // A client that started a message and did not complete it within this time is cut off
   // (slowloris); the timer restarts only when a complete message arrives.
-  std::chrono::milliseconds tcp_stall_timeout{3000};
-  unsigned tcp_max_connections = 1024;  // per worker; beyond it, accepted and closed at once
+  std::chrono::milliseconds tcp_stall_timeout = zone::ListenSettings{}.tcp_stall_timeout;
+  // Per worker; beyond it, accepted and closed at once.
+  unsigned tcp_max_connections = zone::ListenSettings{}.tcp_max_connections;
   // Datagrams per recvmmsg/sendmmsg batch (the worker does its own batched I/O; at most 64).
   size_t udp_batch = 64;
 };
 
 // "127.0.0.1:5353", "[::1]:5353", "0.0.0.0:53", "[::]:53". IPv6 needs the brackets.
 Result<Endpoint> parse_endpoint(std::string_view text);
+
+// The one conversion from the file's [server] listen settings: endpoints parsed, threads 0
+// resolved to `cores` (at least 1).
+Result<ListenConfig> listen_config(const zone::ListenSettings& settings, unsigned cores);
 
 // Formats an address and port the way parse_endpoint() reads them.
 std::string format_endpoint(const IpAddress& address, uint16_t port);

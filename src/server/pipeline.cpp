@@ -83,15 +83,26 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
 
 }  // namespace
 
-Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed)
-    : config_(std::move(config)),
+Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed,
+                   WorkerCounters* counters)
+    : own_block_(counters == nullptr ? std::make_unique<WorkerCounters>() : nullptr),
+      block_(counters != nullptr ? counters : own_block_.get()),
+      counters_(block_->pipeline),
+      settings_(&snapshots.settings),
+      slots_source_(&snapshots.answer_slots),
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
       steering_(snapshots.steering),
       rotation_(seed),
-      rrl_(config_.rrl, seed) {
-  config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
+      rrl_(config.rrl, seed, &block_->rrl) {
+  apply(std::move(config));
+}
+
+void Pipeline::apply(PipelineConfig config) {
+  config.max_udp_payload = std::clamp<uint32_t>(config.max_udp_payload, 512, 4096);
+  if (!(config.rrl == config_.rrl)) rrl_.configure(config.rrl);
+  config_ = std::move(config);
   chaos_id_txt_ = txt_rdata(config_.chaos_id);
   chaos_version_txt_ = txt_rdata(config_.chaos_version);
 }
@@ -102,6 +113,16 @@ void Pipeline::begin_batch() noexcept {
   zones_.refresh();
   health_.refresh();
   geoip_.refresh();
+  // New settings from a reload: strings copied and maybe an RRL table allocated, between
+  // batches on this worker's thread (the same cost as picking up a zone snapshot).
+  if (const uint64_t g = settings_->generation(); g != settings_seen_) {
+    settings_seen_ = g;
+    if (const auto fresh = settings_->load()) apply(*fresh);
+  }
+  if (const uint64_t g = slots_source_->generation(); g != slots_seen_) {
+    slots_seen_ = g;
+    slots_ = slots_source_->load();
+  }
   steering_.refresh();
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
@@ -174,12 +195,9 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   if (overflow_) truncate();
   const size_t n = w_.finish();
   counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
-  // The rcode as sent: header bits, BADVERS (16) lives in the OPT record's extended bits.
-  counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
-                                  : n >= 4                        ? (out[3] & 0x0FU)
-                                                                  : 2U]);
   if (client.transport == Transport::udp && rrl_.enabled() && !proven_address) {
-    // Only UDP can be spoofed, so only UDP is limited (server/rrl.h).
+    // Only UDP can be spoofed, so only UDP is limited (server/rrl.h). A dropped or slipped
+    // response is counted by the limiter, not as its rcode: the rcodes are what was sent.
     switch (rrl_.account(client.address, q_, out.first(n))) {
       case RrlAction::send:
         break;
@@ -191,7 +209,35 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
         return w_.finish();
     }
   }
+  // The rcode as sent: header bits, BADVERS (16) lives in the OPT record's extended bits.
+  counters_.bump(counters_.rcodes[st == dns::ParseStatus::badvers ? 16U
+                                  : n >= 4                        ? (out[3] & 0x0FU)
+                                                                  : 2U]);
   return n;
+}
+
+void Pipeline::count_steered(const zone::Zone& zone, int32_t rule) noexcept {
+  counters_.bump(counters_.steered);
+  if (decision_.failed_open) counters_.bump(counters_.failed_open);
+  uint16_t name_slot = 0;
+  uint16_t dc_slot = 0;
+  // The map must index the zone set being answered from: right after a reload, one of the
+  // two may be a batch ahead of the other, and those answers count as "other".
+  const zone::ZoneSet* set = zones_.get();
+  if (slots_ && set != nullptr && slots_->generation == set->generation) {
+    if (const auto* zs = slots_->find(&zone)) {
+      if (rule >= 0 && static_cast<size_t>(rule) < zs->rule.size()) {
+        name_slot = zs->rule[static_cast<size_t>(rule)];
+      }
+      if (decision_.dc >= 0 && static_cast<size_t>(decision_.dc) < zs->dc.size()) {
+        dc_slot = zs->dc[static_cast<size_t>(decision_.dc)];
+      }
+    }
+  }
+  auto& a = block_->answers;
+  counters_.bump(a.by_name[name_slot]);
+  if (decision_.failed_open) counters_.bump(a.failed_open[name_slot]);
+  if (decision_.dc >= 0) counters_.bump(a.by_datacenter[dc_slot]);
 }
 
 void Pipeline::truncate() noexcept {
@@ -404,8 +450,7 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   } else {
     steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
   }
-  counters_.bump(counters_.steered);
-  if (decision_.failed_open) counters_.bump(counters_.failed_open);
+  count_steered(zone, node.rule);
   uint8_t scope = decision_.scope;
   if (scope_offset != 0) scope = static_cast<uint8_t>(scope + scope_offset);
   // The runtime scope never exceeds the source prefix; a compiled one may (see above).

@@ -15,24 +15,33 @@
 #include "dns/query.h"
 #include "dns/writer.h"
 #include "geo/database.h"
+#include "server/answer_slots.h"
+#include "server/pipeline_counters.h"
 #include "server/responder.h"
 #include "server/rrl.h"
 #include "server/steer_compiler.h"
+#include "server/worker_counters.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
+#include "zone/config.h"
 #include "zone/zone_set.h"
 
 namespace geodns::server {
 
+// The resolved pipeline settings (serving_state.h pipeline_config() makes them from the file's
+// zone::PipelineSettings, whose defaults these repeat by reference, not by value).
 struct PipelineConfig {
-  uint32_t max_udp_payload = 1232;  // our ceiling for UDP responses (512..4096)
-  bool chaos_enabled = true;
+  // Our ceiling for UDP responses (512..4096).
+  uint32_t max_udp_payload = zone::PipelineSettings{}.max_udp_payload;
+  bool chaos_enabled = zone::PipelineSettings{}.chaos_enabled;
   std::string chaos_id;       // id.server / hostname.bind
   std::string chaos_version;  // version.bind / version.server; "" = refuse
   RrlConfig rrl;              // response rate limiting over UDP (off by default)
   // DNS cookies (RFC 7873, RFC 9018 server cookies): the secret new cookies are made with,
   // then any older one still accepted. Empty: cookies are ignored (no server cookie sent).
   std::vector<dns::CookieSecret> cookie_secrets;
+
+  friend bool operator==(const PipelineConfig&, const PipelineConfig&) = default;
 };
 
 // What every worker's pipeline reads: the published snapshots. Owned by the daemon; the
@@ -41,25 +50,14 @@ struct Snapshots {
   Published<zone::ZoneSet> zones;
   Published<geo::Database> geoip;  // may hold nullptr: no database configured
   const Published<steer::HealthView>* health = nullptr;
+  // The pipeline settings a reload applies (payload, chaos, RRL, cookies), published by the
+  // serving state. Until something is published (tests), a Pipeline keeps the
+  // PipelineConfig it was constructed with.
+  Published<PipelineConfig> settings;
+  // Slots of the per-name and per-datacenter answer counters for the published ZoneSet.
+  Published<AnswerSlotMap> answer_slots;
   // Published by a SteerCompiler; used only while it matches `zones` and `geoip`.
   Published<CompiledSteering> steering;
-};
-
-// Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
-// read by the control thread for metrics.
-struct Counters {
-  static constexpr size_t kRcodes = 24;
-  std::atomic<uint64_t> queries_udp{0};
-  std::atomic<uint64_t> queries_tcp{0};
-  std::atomic<uint64_t> dropped{0};
-  std::atomic<uint64_t> truncated{0};
-  std::atomic<uint64_t> steered{0};
-  std::atomic<uint64_t> failed_open{0};
-  std::atomic<uint64_t> cookies_valid{0};  // a server cookie of ours came back (kept or renewed)
-  std::atomic<uint64_t> cookies_new{0};    // a client cookie without a valid server cookie
-  std::array<std::atomic<uint64_t>, kRcodes> rcodes{};
-  std::array<std::atomic<uint64_t>, 256> qtypes{};  // types >= 256 counted in slot 0
-  void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
 };
 
 // The facts behind a steered answer, for `geodns explain`.
@@ -81,7 +79,10 @@ struct SteerExplanation {
 
 class Pipeline final : public Responder {
  public:
-  Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed);
+  // `counters`: the worker's block, owned by the caller and outliving the pipeline; null = a
+  // block of its own (tests, explain).
+  Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t seed,
+           WorkerCounters* counters = nullptr);
 
   void begin_batch() noexcept override;
   size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
@@ -93,6 +94,12 @@ class Pipeline final : public Responder {
 
   const Counters& counters() const noexcept { return counters_; }
   const RrlCounters& rrl_counters() const noexcept { return rrl_.counters(); }
+  // The caller's block only: a block of its own dies with the pipeline, before its worker.
+  TransportCounters* transport_counters() noexcept override {
+    return own_block_ ? nullptr : &block_->transport;
+  }
+  // The settings this pipeline answers with now (the last published ones it picked up).
+  const PipelineConfig& config() const noexcept { return config_; }
 
  private:
   void answer(const ClientInfo& client) noexcept;
@@ -114,8 +121,19 @@ class Pipeline final : public Responder {
   SteeredAnswer answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
                                size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
+  void apply(PipelineConfig config);
+  // Counts a steered answer (decision_) by name, datacenter and fail-open, in bounded slots.
+  void count_steered(const zone::Zone& zone, int32_t rule) noexcept;
 
+  std::unique_ptr<WorkerCounters> own_block_;  // only without a caller's block
+  WorkerCounters* block_;
+  Counters& counters_;
   PipelineConfig config_;
+  const Published<PipelineConfig>* settings_;
+  uint64_t settings_seen_ = 0;  // generation of `settings_` applied; 0 = never published
+  const Published<AnswerSlotMap>* slots_source_;
+  uint64_t slots_seen_ = 0;
+  std::shared_ptr<const AnswerSlotMap> slots_;  // null: every answer counts as "other"
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;
@@ -128,7 +146,6 @@ class Pipeline final : public Responder {
   uint8_t scratch_[2][dns::kMaxNameLength + 2];  // lower-cased names while following CNAMEs
   std::string chaos_id_txt_;
   std::string chaos_version_txt_;
-  Counters counters_;
   SteerExplanation* explain_ = nullptr;
   bool overflow_ = false;    // a required record did not fit: the answer gets TC
   uint8_t chain_scope_ = 0;  // longest ECS scope of the steered names answered so far

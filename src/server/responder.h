@@ -10,6 +10,7 @@
 #include <span>
 
 #include "common/ip.h"
+#include "server/transport_stats.h"
 
 namespace geodns::server {
 
@@ -31,6 +32,10 @@ class Responder {
   // or 0 to send nothing (e.g. the message was itself a response).
   virtual size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
                          std::span<uint8_t> out) noexcept = 0;
+  // Where the worker counts its transport events: the responder's counter block when it has
+  // one (worker_counters.h), so that one block holds everything a worker counts; null = the
+  // worker keeps its own.
+  virtual TransportCounters* transport_counters() noexcept { return nullptr; }
 };
 
 // Called once per worker thread, on that thread, before it starts serving.

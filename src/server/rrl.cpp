@@ -43,12 +43,20 @@ uint64_t add_bytes(uint64_t h, const uint8_t* p, size_t n) noexcept {
 
 }  // namespace
 
-Rrl::Rrl(const RrlConfig& config, uint64_t seed)
-    : enabled_(config.enabled && config.responses_per_second > 0),
-      v4_prefix_(std::min<uint8_t>(config.ipv4_prefix_length, 32)),
-      v6_prefix_(std::min<uint8_t>(config.ipv6_prefix_length, 128)),
-      seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)),
-      clock_(config.clock != nullptr ? config.clock : &kSystemClock) {
+Rrl::Rrl(const RrlConfig& config, uint64_t seed, RrlCounters* counters)
+    : seed_(mix(seed ^ 0x5252'4c5f'7365'6564ULL)),
+      counters_(counters != nullptr ? counters : &own_counters_) {
+  configure(config);
+}
+
+void Rrl::configure(const RrlConfig& config) {
+  enabled_ = config.enabled && config.responses_per_second > 0;
+  v4_prefix_ = std::min<uint8_t>(config.ipv4_prefix_length, 32);
+  v6_prefix_ = std::min<uint8_t>(config.ipv6_prefix_length, 128);
+  clock_ = config.clock != nullptr ? config.clock : &kSystemClock;
+  // A fresh table: buckets charged under other rates would carry the wrong credit.
+  table_.reset();
+  set_mask_ = 0;
   if (!enabled_) return;
   rate_ = std::min(config.responses_per_second, kMaxRate);
   capacity_ = rate_ * std::clamp<int64_t>(config.window.count(), 1, kMaxWindowS) * kScale;
@@ -101,7 +109,7 @@ Rrl::Bucket& Rrl::bucket_for(uint64_t key, int64_t now_ns) noexcept {
   // Reusing a bucket whose key has been quiet long enough to refill completely loses
   // nothing; anything else forgets a client's history, so count it.
   if (victim->key != 0 && (now_ns - victim->last_ns) * rate_ < capacity_) {
-    counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+    counters_->evicted.fetch_add(1, std::memory_order_relaxed);
   }
   *victim = Bucket{key, now_ns, capacity_, 0};
   return *victim;
@@ -126,10 +134,10 @@ RrlAction Rrl::account(const IpAddress& client, const dns::Query& query,
   }
   ++b.limited;
   if (slip_ != 0 && b.limited % slip_ == 0) {
-    counters_.slipped.fetch_add(1, std::memory_order_relaxed);
+    counters_->slipped.fetch_add(1, std::memory_order_relaxed);
     return RrlAction::slip;
   }
-  counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  counters_->dropped.fetch_add(1, std::memory_order_relaxed);
   return RrlAction::drop;
 }
 

@@ -20,23 +20,23 @@
 #include "common/clock.h"
 #include "common/ip.h"
 #include "dns/query.h"
+#include "zone/config.h"
 
 namespace geodns::server {
 
-struct RrlConfig {
-  bool enabled = false;                // off by default: operators opt in
-  uint32_t responses_per_second = 20;  // refill rate of each bucket
-  // Burst: a bucket holds responses_per_second * window tokens, so a client that was quiet
-  // may spend up to `window` seconds' worth of responses at once (1 s..1 h).
-  std::chrono::seconds window{1};
-  // Every slip-th limited response is sent truncated instead of dropped (0: drop all,
-  // 1: truncate all). 2 halves what a reflection target receives while a real client still
-  // gets a TC within two retries.
-  uint32_t slip = 2;
-  uint32_t table_entries = 16384;   // per worker, rounded up to a power of two (>= 4)
+// The file's [server.rrl] settings (zone::RrlSettings: enabled, responses_per_second, window,
+// slip, table_entries, with their defaults), plus what only the server and tests set.
+// responses_per_second refills each bucket; a bucket holds responses_per_second * window
+// tokens, so a client that was quiet may spend up to `window` seconds' worth at once (1 s..1 h).
+// Every slip-th limited response is sent truncated instead of dropped (0: drop all,
+// 1: truncate all): 2 halves what a reflection target receives while a real client still gets
+// a TC within two retries. table_entries is per worker, rounded up to a power of two (>= 4).
+struct RrlConfig : zone::RrlSettings {
   uint8_t ipv4_prefix_length = 24;  // clients in one /24 (one /56 for IPv6) share buckets
   uint8_t ipv6_prefix_length = 56;
   const Clock* clock = nullptr;  // nullptr: the system's steady clock (tests inject one)
+
+  friend bool operator==(const RrlConfig&, const RrlConfig&) = default;
 };
 
 enum class RrlAction : uint8_t {
@@ -56,16 +56,21 @@ class Rrl {
  public:
   // Allocates the table when enabled (start-up only); `seed` keys the bucket hash so that
   // colliding keys cannot be precomputed from outside.
-  Rrl(const RrlConfig& config, uint64_t seed);
+  // `counters`: where to count (the worker's block, outliving this); null = its own.
+  Rrl(const RrlConfig& config, uint64_t seed, RrlCounters* counters = nullptr);
 
   bool enabled() const noexcept { return enabled_; }
+
+  // A reload changed the settings: the table is allocated again (or freed), the counters stay.
+  // Between batches only, on the owning worker's thread.
+  void configure(const RrlConfig& config);
 
   // Charges one response to its bucket and says whether to send it. `response` is the
   // complete response built for `query` (its RCODE and ANCOUNT decide the bucket).
   RrlAction account(const IpAddress& client, const dns::Query& query,
                     std::span<const uint8_t> response) noexcept;
 
-  const RrlCounters& counters() const noexcept { return counters_; }
+  const RrlCounters& counters() const noexcept { return *counters_; }
 
  private:
   struct Bucket {
@@ -90,7 +95,8 @@ class Rrl {
   const Clock* clock_ = nullptr;
   size_t set_mask_ = 0;  // number of sets - 1
   std::unique_ptr<Bucket[]> table_;
-  RrlCounters counters_;
+  RrlCounters own_counters_;
+  RrlCounters* counters_;
 };
 
 }  // namespace geodns::server

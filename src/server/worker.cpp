@@ -127,6 +127,7 @@ void Worker::run(std::promise<Status> ready) noexcept {
 Status Worker::setup() {
   responder_ = factory_ ? factory_() : nullptr;
   if (!responder_) return make_error("worker " + std::to_string(index_) + ": no responder");
+  if (TransportCounters* block = responder_->transport_counters()) counters_ = block;
   if (const int err = uv_idle_init(&loop_, &udp_idle_); err != 0) {
     return make_error(uv_message("uv_idle_init", err));
   }
@@ -274,7 +275,7 @@ Worker::Drained Worker::drain_udp(UdpSocket& socket) noexcept {
     for (int i = 0; i < n; ++i) {
       const mmsghdr& m = recv_msgs_[static_cast<size_t>(i)];
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        counters_.add(TransportCounters::udp_truncated);
+        counters_->add(TransportCounters::udp_truncated);
         continue;
       }
       handle_datagram(socket,
@@ -293,7 +294,7 @@ void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
   if (udp_pending_ > 0 && (udp_pending_fd_ != socket.fd || udp_pending_ == udp_slots_)) {
     flush_udp();
   }
-  counters_.add(TransportCounters::udp_received);
+  counters_->add(TransportCounters::udp_received);
   const size_t slot = udp_pending_;
   uint8_t* out = udp_send_.get() + slot * kMaxResponseBytes;
   ClientInfo client;
@@ -336,8 +337,8 @@ void Worker::flush_udp() noexcept {
       ++failed;
     }
   }
-  counters_.add(TransportCounters::udp_sent, sent - failed);
-  counters_.add(TransportCounters::udp_send_dropped, udp_pending_ - (sent - failed));
+  counters_->add(TransportCounters::udp_sent, sent - failed);
+  counters_->add(TransportCounters::udp_send_dropped, udp_pending_ - (sent - failed));
   udp_pending_ = 0;
 }
 
@@ -363,7 +364,7 @@ void Worker::accept_connection(uv_stream_t* server) noexcept {
     return;
   }
   if (stopping_ || connection_count_ >= config_.tcp_max_connections) {
-    counters_.add(TransportCounters::tcp_rejected);
+    counters_->add(TransportCounters::tcp_rejected);
     connection->close();
     return;
   }
@@ -372,8 +373,8 @@ void Worker::accept_connection(uv_stream_t* server) noexcept {
   connections_ = connection;
   connection->is_listed = true;
   ++connection_count_;
-  counters_.add(TransportCounters::tcp_accepted);
-  counters_.add(TransportCounters::tcp_open);
+  counters_->add(TransportCounters::tcp_accepted);
+  counters_->add(TransportCounters::tcp_open);
   connection->start();
 }
 
@@ -389,7 +390,7 @@ void Worker::connection_closed(TcpConnection* connection) noexcept {
   connection->list_next = nullptr;
   connection->is_listed = false;
   --connection_count_;
-  counters_.subtract(TransportCounters::tcp_open);
+  counters_->subtract(TransportCounters::tcp_open);
 }
 
 }  // namespace geodns::server

@@ -63,8 +63,8 @@ class Worker {
   // A read buffer for TCP: the bytes are copied into the connection's framer at once.
   uv_buf_t tcp_read_buffer() noexcept;
   void connection_closed(TcpConnection* connection) noexcept;
-  TransportCounters& counters() noexcept { return counters_; }
-  TransportStats stats() const noexcept { return counters_.snapshot(); }
+  TransportCounters& counters() noexcept { return *counters_; }
+  TransportStats stats() const noexcept { return counters_->snapshot(); }
 
  private:
   struct UdpSocket {
@@ -141,7 +141,8 @@ class Worker {
   TcpConnection* connections_ = nullptr;     // intrusive list of open connections
   size_t connection_count_ = 0;
 
-  TransportCounters counters_;
+  TransportCounters own_counters_;
+  TransportCounters* counters_ = &own_counters_;  // the responder's block, or own_counters_
 };
 
 }  // namespace geodns::server

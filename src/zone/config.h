@@ -46,34 +46,85 @@ struct DatacenterDef {
   SourcePos target_pos;
 };
 
-struct ServerConfig {
-  std::string source_file;                               // "" when running without a config file
-  std::vector<std::string> listen = {"127.0.0.1:5353"};  // "addr:port", "[v6]:port"
-  unsigned threads = 0;                                  // 0 = one per core
-  std::string zones_dir = "zones";  // resolved against the config file's directory
-  std::string geoip_path;           // "" = no database
-  std::string state_dir;            // health state persistence; "" = none
+// The server's settings, one struct per owner. Each default is written here once (the
+// member initialisers); the owners use these structs or convert them in one place. Whether a
+// reload applies a setting or it needs a restart is decided by its owner
+// (server/serving_state.h) and listed in the README.
+
+// [server] listen, threads and [server.tcp]: the sockets and worker threads (server/).
+struct ListenSettings {
+  std::vector<std::string> addresses = {"127.0.0.1:5353"};  // "addr:port", "[v6]:port"
+  unsigned threads = 0;                                     // 0 = one per core
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::chrono::milliseconds tcp_stall_timeout{3000};
+  unsigned tcp_max_connections = 1024;
+
+  friend bool operator==(const ListenSettings&, const ListenSettings&) = default;
+};
+
+// [server.rrl]: UDP response rate limiting, off by default (server/rrl.h).
+struct RrlSettings {
+  bool enabled = false;
+  uint32_t responses_per_second = 20;
+  std::chrono::seconds window{1};  // burst: responses_per_second x window
+  uint32_t slip = 2;               // every slip-th limited response goes out with TC
+  uint32_t table_entries = 16384;  // buckets per worker thread
+
+  friend bool operator==(const RrlSettings&, const RrlSettings&) = default;
+};
+
+// [server.cookies]: DNS cookies (RFC 7873) with RFC 9018 server cookies, on by default.
+struct CookieSettings {
+  bool enabled = true;
+  std::optional<std::array<uint8_t, 16>> secret;           // none = random at start-up
+  std::optional<std::array<uint8_t, 16>> previous_secret;  // still accepted
+
+  friend bool operator==(const CookieSettings&, const CookieSettings&) = default;
+};
+
+// What the query pipeline answers with (server/pipeline.h); a reload applies all of it.
+struct PipelineSettings {
   uint32_t max_udp_payload = 1232;  // 512..4096
   bool chaos_enabled = true;
   std::string chaos_id;  // "" -> the host name (resolved by the server)
   std::string chaos_version = "geodns 0.1.0";
-  std::chrono::milliseconds tcp_idle_timeout{10000};
-  std::chrono::milliseconds tcp_stall_timeout{3000};
-  unsigned tcp_max_connections = 1024;
-  // [server.rrl]: UDP response rate limiting, off by default (server/rrl.h).
-  bool rrl_enabled = false;
-  uint32_t rrl_responses_per_second = 20;
-  std::chrono::seconds rrl_window{1};  // burst: responses_per_second x window
-  uint32_t rrl_slip = 2;               // every slip-th limited response goes out with TC
-  uint32_t rrl_table_entries = 16384;  // buckets per worker thread
-  // [server.cookies]: DNS cookies (RFC 7873) with RFC 9018 server cookies, on by default.
-  bool cookies_enabled = true;
-  std::optional<std::array<uint8_t, 16>> cookie_secret;           // "" = random at start-up
-  std::optional<std::array<uint8_t, 16>> cookie_previous_secret;  // still accepted
-  std::string control_listen = "127.0.0.1:8053";
-  std::string control_token;
-  std::string log_level = "info";
-  bool query_log = false;  // log answered queries (rate-limited per worker); read at start-up
+  RrlSettings rrl;
+  CookieSettings cookies;
+
+  friend bool operator==(const PipelineSettings&, const PipelineSettings&) = default;
+};
+
+// The health prober (health/prober.h).
+struct ProberSettings {
+  std::string state_dir;  // health state persistence; "" = none
+
+  friend bool operator==(const ProberSettings&, const ProberSettings&) = default;
+};
+
+// [control]: the HTTP control endpoint (ops/).
+struct ControlSettings {
+  std::string listen = "127.0.0.1:8053";  // "" disables it
+  std::string token;                      // "" = no authentication (loopback only)
+
+  friend bool operator==(const ControlSettings&, const ControlSettings&) = default;
+};
+
+struct LoggingSettings {
+  std::string level = "info";
+  bool query_log = false;  // log answered queries (rate-limited per worker)
+
+  friend bool operator==(const LoggingSettings&, const LoggingSettings&) = default;
+};
+
+struct ServerConfig {
+  std::string source_file;          // "" when running without a config file
+  std::string zones_dir = "zones";  // resolved against the config file's directory
+  std::string geoip_path;           // "" = no database
+  ListenSettings listen;
+  PipelineSettings pipeline;
+  ProberSettings prober;
+  ControlSettings control;
+  LoggingSettings logging;
 
   // Shared definitions usable by every zone; a zone's own definition of a name shadows these.
   // A shared datacenter's `check` refers to a shared check (validated at config load).

@@ -58,8 +58,33 @@ Result<ZonePtr> load_zone_file(const std::string& path, const ServerConfig& conf
   return load_text(*text, path, config, previous);
 }
 
+std::string server_definitions_used(const Zone& zone, const ServerConfig& config) {
+  std::string out;
+  auto add_check = [&](std::string_view name) {
+    if (name.empty()) return;
+    if (const CheckDef* c = config.find_check(name)) {
+      const auto& s = c->spec;
+      out += "check " + s.name + " " + s.key() + " " + std::to_string(s.interval.count()) + " " +
+             std::to_string(s.timeout.count()) + " " + std::to_string(s.fall) + " " +
+             std::to_string(s.rise) + "\n";
+    }
+  };
+  for (const auto& dc : zone.datacenters) {
+    add_check(dc.check);
+    const DatacenterDef* d = config.find_datacenter(dc.name);
+    if (d == nullptr) continue;
+    out += "dc " + d->name + " " + std::to_string(d->has_location) + " " +
+           std::to_string(d->latitude) + " " + std::to_string(d->longitude) + " " + d->check +
+           " target=" + d->target;
+    for (const auto& ip : d->addresses) out += " " + ip.to_string();
+    out += "\n";
+    add_check(d->check);
+  }
+  return out;
+}
+
 LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
-                         const ZoneSet* previous) {
+                         const ZoneSet* previous, const ServerConfig* previous_config) {
   LoadReport report;
   auto set = std::make_shared<ZoneSet>();
   set->generation = previous ? previous->generation + 1 : 1;
@@ -115,6 +140,17 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
       if (auto old = previous_by_file(file)) loaded.push_back({old, false});
       continue;
     }
+    if (previous_config != nullptr) {
+      // Parsing and building a million-name zone takes seconds; an unchanged one is reused.
+      ZonePtr old = previous_by_file(file);
+      if (old && old->text_hash == content_hash_of(*text) &&
+          server_definitions_used(*old, *previous_config) ==
+              server_definitions_used(*old, config)) {
+        loaded.push_back({old, true});
+        ++report.reused;
+        continue;
+      }
+    }
     auto src = read_zone_source(*text, file);
     Result<ZonePtr> zone = src.ok() ? Result<ZonePtr>(nullptr) : Result<ZonePtr>(src.error());
     if (src.ok()) {
@@ -137,6 +173,7 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
       continue;
     }
     loaded.push_back({*zone, true});
+    ++report.rebuilt;
   }
 
   for (size_t i = 0; i < loaded.size(); ++i) {

@@ -25,6 +25,8 @@ Result<ZonePtr> load_zone_text(std::string_view text, const std::string& display
 struct LoadReport {
   ZoneSetPtr zones;           // never null
   std::vector<Error> errors;  // one per file that failed (or clashed)
+  size_t rebuilt = 0;         // zones built from their file by this load
+  size_t reused = 0;          // unchanged zones taken as they were from `previous`
 };
 
 // Loads every *.toml in `dir` (sorted by file name). A file that fails keeps the zone it
@@ -32,8 +34,18 @@ struct LoadReport {
 // with the same origin is an error (the first file in name order wins). A zone file that
 // disappeared is dropped; an unreadable directory keeps every previous zone. The result is
 // reindex()ed; generation = previous's + 1 (1 without previous).
+//
+// With `previous_config` (the config `previous` was built with), a zone whose file text is
+// unchanged and whose shared definitions (server_definitions_used) are equal in both configs
+// is reused as it is instead of being built again: a reload after one edit costs one zone.
 LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
-                         const ZoneSet* previous);
+                         const ZoneSet* previous, const ServerConfig* previous_config = nullptr);
+
+// Canonical text of every server datacenter and check `zone` may have taken from `config`
+// (any of its datacenters' names, any of their checks' names). It over-approximates (a zone
+// datacenter shadowing a server one of the same name counts too): a needless rebuild is
+// harmless, a missed one would serve stale addresses.
+std::string server_definitions_used(const Zone& zone, const ServerConfig& config);
 
 // The automatic serial: `previous` unchanged (same content hash) keeps its serial; otherwise
 // max(now, previous + 1) in RFC 1982 serial arithmetic, so it never goes backwards.

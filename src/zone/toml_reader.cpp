@@ -676,77 +676,81 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
                  "query_log", "chaos", "tcp", "rrl", "cookies"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
-      c.listen.clear();
+      c.listen.addresses.clear();
       if (ln->is_array()) {
         if (ln->as_array()->empty()) r.fail(*ln, "listen: empty list");
-        for (const auto& e : *ln->as_array()) c.listen.push_back(listen_address(r, e, "listen"));
+        for (const auto& e : *ln->as_array())
+          c.listen.addresses.push_back(listen_address(r, e, "listen"));
       } else {
-        c.listen.push_back(listen_address(r, *ln, "listen"));
+        c.listen.addresses.push_back(listen_address(r, *ln, "listen"));
       }
     }
     if (auto* x = t.get("threads"))
-      c.threads = static_cast<unsigned>(r.integer(*x, "threads", 0, 1024));
+      c.listen.threads = static_cast<unsigned>(r.integer(*x, "threads", 0, 1024));
     if (auto* x = t.get("zones")) {
       c.zones_dir = r.string(*x, "zones");
       if (c.zones_dir.empty()) r.fail(*x, "zones must name a directory");
     }
     if (auto* x = t.get("geoip")) c.geoip_path = r.string(*x, "geoip");
-    if (auto* x = t.get("state_dir")) c.state_dir = r.string(*x, "state_dir");
+    if (auto* x = t.get("state_dir")) c.prober.state_dir = r.string(*x, "state_dir");
     if (auto* x = t.get("max_udp_payload")) {
-      c.max_udp_payload = static_cast<uint32_t>(r.integer(*x, "max_udp_payload", 512, 4096));
+      c.pipeline.max_udp_payload =
+          static_cast<uint32_t>(r.integer(*x, "max_udp_payload", 512, 4096));
     }
-    if (auto* x = t.get("query_log")) c.query_log = r.boolean(*x, "query_log");
+    if (auto* x = t.get("query_log")) c.logging.query_log = r.boolean(*x, "query_log");
     if (auto* x = t.get("log_level")) {
-      c.log_level = r.string(*x, "log_level");
+      c.logging.level = r.string(*x, "log_level");
       log::Level level;
-      if (!log::parse_level(c.log_level, &level)) {
-        r.fail(*x, "unknown log_level \"" + c.log_level + "\" (debug, info, warn, error)");
+      if (!log::parse_level(c.logging.level, &level)) {
+        r.fail(*x, "unknown log_level \"" + c.logging.level + "\" (debug, info, warn, error)");
       }
     }
     if (auto* x = t.get("chaos")) {
       const auto& ct = r.table(*x, "[server.chaos]");
       r.only_keys(ct, {"enabled", "id", "version"}, "[server.chaos]");
-      if (auto* y = ct.get("enabled")) c.chaos_enabled = r.boolean(*y, "enabled");
-      if (auto* y = ct.get("id")) c.chaos_id = r.string(*y, "id");
-      if (auto* y = ct.get("version")) c.chaos_version = r.string(*y, "version");
+      if (auto* y = ct.get("enabled")) c.pipeline.chaos_enabled = r.boolean(*y, "enabled");
+      if (auto* y = ct.get("id")) c.pipeline.chaos_id = r.string(*y, "id");
+      if (auto* y = ct.get("version")) c.pipeline.chaos_version = r.string(*y, "version");
     }
     if (auto* x = t.get("tcp")) {
       const auto& tt = r.table(*x, "[server.tcp]");
       r.only_keys(tt, {"idle_timeout", "stall_timeout", "max_connections"}, "[server.tcp]");
       if (auto* y = tt.get("idle_timeout")) {
-        c.tcp_idle_timeout = r.millis(*y, "idle_timeout", 100, 3600 * 1000);
+        c.listen.tcp_idle_timeout = r.millis(*y, "idle_timeout", 100, 3600 * 1000);
       }
       if (auto* y = tt.get("stall_timeout")) {
-        c.tcp_stall_timeout = r.millis(*y, "stall_timeout", 100, 3600 * 1000);
+        c.listen.tcp_stall_timeout = r.millis(*y, "stall_timeout", 100, 3600 * 1000);
       }
       if (auto* y = tt.get("max_connections")) {
-        c.tcp_max_connections = static_cast<unsigned>(r.integer(*y, "max_connections", 1, 1000000));
+        c.listen.tcp_max_connections =
+            static_cast<unsigned>(r.integer(*y, "max_connections", 1, 1000000));
       }
     }
     if (auto* x = t.get("rrl")) {
       const auto& rt = r.table(*x, "[server.rrl]");
       r.only_keys(rt, {"enabled", "responses_per_second", "window", "slip", "table_size"},
                   "[server.rrl]");
-      if (auto* y = rt.get("enabled")) c.rrl_enabled = r.boolean(*y, "enabled");
+      if (auto* y = rt.get("enabled")) c.pipeline.rrl.enabled = r.boolean(*y, "enabled");
       if (auto* y = rt.get("responses_per_second")) {
-        c.rrl_responses_per_second =
+        c.pipeline.rrl.responses_per_second =
             static_cast<uint32_t>(r.integer(*y, "responses_per_second", 1, 1000000));
       }
       if (auto* y = rt.get("window")) {
-        c.rrl_window = std::chrono::duration_cast<std::chrono::seconds>(
+        c.pipeline.rrl.window = std::chrono::duration_cast<std::chrono::seconds>(
             r.millis(*y, "window", 1000, 3600 * 1000));
       }
       if (auto* y = rt.get("slip")) {
-        c.rrl_slip = static_cast<uint32_t>(r.integer(*y, "slip", 0, 10));
+        c.pipeline.rrl.slip = static_cast<uint32_t>(r.integer(*y, "slip", 0, 10));
       }
       if (auto* y = rt.get("table_size")) {
-        c.rrl_table_entries = static_cast<uint32_t>(r.integer(*y, "table_size", 4, 1 << 24));
+        c.pipeline.rrl.table_entries =
+            static_cast<uint32_t>(r.integer(*y, "table_size", 4, 1 << 24));
       }
     }
     if (auto* x = t.get("cookies")) {
       const auto& kt = r.table(*x, "[server.cookies]");
       r.only_keys(kt, {"enabled", "secret", "previous_secret"}, "[server.cookies]");
-      if (auto* y = kt.get("enabled")) c.cookies_enabled = r.boolean(*y, "enabled");
+      if (auto* y = kt.get("enabled")) c.pipeline.cookies.enabled = r.boolean(*y, "enabled");
       // 16 bytes as 32 hex digits, the form RFC 9018's examples and other servers use.
       auto secret = [&r](const toml::node& node, const std::string& what) {
         const std::string text = r.string(node, what);
@@ -761,10 +765,10 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
         if (!ok) r.fail(node, what + " must be 32 hex digits (16 bytes)");
         return out;
       };
-      if (auto* y = kt.get("secret")) c.cookie_secret = secret(*y, "secret");
+      if (auto* y = kt.get("secret")) c.pipeline.cookies.secret = secret(*y, "secret");
       if (auto* y = kt.get("previous_secret")) {
-        c.cookie_previous_secret = secret(*y, "previous_secret");
-        if (!c.cookie_secret) r.fail(*y, "previous_secret needs secret");
+        c.pipeline.cookies.previous_secret = secret(*y, "previous_secret");
+        if (!c.pipeline.cookies.secret) r.fail(*y, "previous_secret needs secret");
       }
     }
   }
@@ -773,10 +777,10 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     r.only_keys(t, {"listen", "token"}, "[control]");
     if (auto* x = t.get("listen")) {
       // "" disables the control endpoint.
-      c.control_listen = r.string(*x, "listen");
-      if (!c.control_listen.empty()) c.control_listen = listen_address(r, *x, "listen");
+      c.control.listen = r.string(*x, "listen");
+      if (!c.control.listen.empty()) c.control.listen = listen_address(r, *x, "listen");
     }
-    if (auto* x = t.get("token")) c.control_token = r.string(*x, "token");
+    if (auto* x = t.get("token")) c.control.token = r.string(*x, "token");
   }
   if (auto* n = root.get("checks")) c.checks = read_checks(r, *n);
   if (auto* n = root.get("datacenters")) c.datacenters = read_datacenters(r, *n);
@@ -787,7 +791,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   }
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
-  c.state_dir = resolve_path(base_dir, c.state_dir);
+  c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
   return c;
 }
 

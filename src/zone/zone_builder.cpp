@@ -513,6 +513,7 @@ void Builder::add_soa() {
 void Builder::set_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
   // The zone's answers also depend on the server datacenters it uses (geodns.toml): an edit
   // there must move the serial like an edit of the zone file does.
+  zone_->text_hash = content_hash;
   if (!server_dcs_.empty()) content_hash ^= content_hash_of(server_dcs_) * 0x9e3779b97f4a7c15ULL;
   zone_->content_hash = content_hash;
   if (!automatic_serial_) return;

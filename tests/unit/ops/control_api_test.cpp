@@ -19,9 +19,9 @@ class FakeBackend : public ControlBackend {
     s.reloads_total = 7;
     return s;
   }
-  ReloadRecord reload() override {
+  void reload(std::function<void(const ReloadRecord&)> done) override {
     ++reload_calls;
-    return next_reload;
+    done(next_reload);
   }
   Status set_override(const OverrideRequest& r) override {
     last_set = r;

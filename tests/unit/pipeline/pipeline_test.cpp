@@ -501,3 +501,42 @@ TEST_F(PipelineTest, GarbageNeverCrashes) {
 
 }  // namespace
 }  // namespace geodns::server::testing
+
+namespace geodns::server::testing {
+namespace {
+
+// A reload publishes new settings: the pipeline answers with them from its next batch on
+// (never in the middle of one), RRL included.
+TEST_F(PipelineTest, PublishedSettingsApplyFromTheNextBatch) {
+  QueryBuilder b;
+  b.name = "version.bind";
+  b.qtype = rrtype::TXT;
+  b.qclass = dns::rrclass::CH;
+  PipelineConfig next = pipeline->config();
+  next.chaos_version = "after reload";
+  next.rrl.enabled = true;
+  next.rrl.responses_per_second = 1;
+  next.rrl.slip = 0;
+  snapshots.settings.publish(std::make_shared<const PipelineConfig>(next));
+  auto p = ask(b);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(contains(section(ldns_pkt_answer(p.get())), "\"geodns test\""));
+
+  pipeline->begin_batch();
+  EXPECT_EQ(pipeline->config().chaos_version, "after reload");
+  EXPECT_TRUE(pipeline->config().rrl.enabled);
+  // One response per second, no slip: the first goes out, the same again at once is dropped.
+  const auto query = b.build();
+  EXPECT_FALSE(raw(query).empty());
+  EXPECT_TRUE(raw(query).empty());
+  EXPECT_GE(pipeline->rrl_counters().dropped.load(), 1u);
+
+  // Off again: nothing is limited any more.
+  next.rrl.enabled = false;
+  snapshots.settings.publish(std::make_shared<const PipelineConfig>(next));
+  pipeline->begin_batch();
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(raw(query).empty());
+}
+
+}  // namespace
+}  // namespace geodns::server::testing

@@ -13,11 +13,11 @@ namespace {
 TEST(RrlConfig, OffByDefault) {
   auto c = load_server_config_text("", "geodns.toml", "/etc/geodns");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
-  EXPECT_FALSE(c.value().rrl_enabled);
-  EXPECT_EQ(c.value().rrl_responses_per_second, 20U);
-  EXPECT_EQ(c.value().rrl_window, std::chrono::seconds(1));
-  EXPECT_EQ(c.value().rrl_slip, 2U);
-  EXPECT_EQ(c.value().rrl_table_entries, 16384U);
+  EXPECT_FALSE(c.value().pipeline.rrl.enabled);
+  EXPECT_EQ(c.value().pipeline.rrl.responses_per_second, 20U);
+  EXPECT_EQ(c.value().pipeline.rrl.window, std::chrono::seconds(1));
+  EXPECT_EQ(c.value().pipeline.rrl.slip, 2U);
+  EXPECT_EQ(c.value().pipeline.rrl.table_entries, 16384U);
 }
 
 TEST(RrlConfig, EveryKey) {
@@ -30,11 +30,11 @@ table_size = 1024
 )",
                                    "geodns.toml", "/etc/geodns");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
-  EXPECT_TRUE(c.value().rrl_enabled);
-  EXPECT_EQ(c.value().rrl_responses_per_second, 50U);
-  EXPECT_EQ(c.value().rrl_window, std::chrono::seconds(5));
-  EXPECT_EQ(c.value().rrl_slip, 0U);
-  EXPECT_EQ(c.value().rrl_table_entries, 1024U);
+  EXPECT_TRUE(c.value().pipeline.rrl.enabled);
+  EXPECT_EQ(c.value().pipeline.rrl.responses_per_second, 50U);
+  EXPECT_EQ(c.value().pipeline.rrl.window, std::chrono::seconds(5));
+  EXPECT_EQ(c.value().pipeline.rrl.slip, 0U);
+  EXPECT_EQ(c.value().pipeline.rrl.table_entries, 1024U);
 }
 
 TEST(RrlConfig, ErrorsPointAtTheValue) {

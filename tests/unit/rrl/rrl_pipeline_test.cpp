@@ -130,3 +130,30 @@ TEST_F(RrlPipelineTest, MalformedQueriesAreLimitedToo) {
 
 }  // namespace
 }  // namespace geodns::server::testing
+
+namespace geodns::server::testing {
+namespace {
+
+// The rcodes are what was sent: a response the limiter dropped or slipped is counted there,
+// not as NOERROR. All of it lands in the worker's one counter block.
+TEST_F(RrlPipelineTest, RcodesAreCountedAfterRateLimitingInTheWorkersBlock) {
+  PipelineConfig pc;
+  pc.rrl.enabled = true;
+  pc.rrl.responses_per_second = 3;
+  pc.rrl.slip = 2;
+  pc.rrl.clock = &clock_;
+  WorkerCounters block;
+  Pipeline p(snapshots_, pc, 7, &block);
+  p.begin_batch();
+  for (int i = 0; i < 7; ++i) (void)ask(p, mx_query(true));
+  // 3 within the rate; then drop, slip, drop, slip.
+  EXPECT_EQ(block.rrl.dropped.load(), 2U);
+  EXPECT_EQ(block.rrl.slipped.load(), 2U);
+  EXPECT_EQ(block.pipeline.rcodes[0].load(), 3U);
+  EXPECT_EQ(block.pipeline.queries_udp.load(), 7U);
+  EXPECT_EQ(&p.counters(), &block.pipeline);
+  EXPECT_EQ(p.transport_counters(), &block.transport);
+}
+
+}  // namespace
+}  // namespace geodns::server::testing

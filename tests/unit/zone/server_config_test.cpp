@@ -10,17 +10,17 @@ namespace {
 
 TEST(ServerConfig, DefaultsAreUsable) {
   const ServerConfig c;
-  EXPECT_EQ(c.listen, std::vector<std::string>{"127.0.0.1:5353"});
-  EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.listen.addresses, std::vector<std::string>{"127.0.0.1:5353"});
+  EXPECT_EQ(c.listen.threads, 0u);
   EXPECT_EQ(c.zones_dir, "zones");
-  EXPECT_EQ(c.max_udp_payload, 1232u);
-  EXPECT_TRUE(c.chaos_enabled);
-  EXPECT_EQ(c.tcp_idle_timeout, std::chrono::milliseconds(10000));
-  EXPECT_EQ(c.control_listen, "127.0.0.1:8053");
-  EXPECT_EQ(c.log_level, "info");
-  EXPECT_FALSE(c.query_log);
-  EXPECT_TRUE(c.cookies_enabled);
-  EXPECT_FALSE(c.cookie_secret);
+  EXPECT_EQ(c.pipeline.max_udp_payload, 1232u);
+  EXPECT_TRUE(c.pipeline.chaos_enabled);
+  EXPECT_EQ(c.listen.tcp_idle_timeout, std::chrono::milliseconds(10000));
+  EXPECT_EQ(c.control.listen, "127.0.0.1:8053");
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_FALSE(c.logging.query_log);
+  EXPECT_TRUE(c.pipeline.cookies.enabled);
+  EXPECT_FALSE(c.pipeline.cookies.secret);
   EXPECT_EQ(c.find_datacenter("fra"), nullptr);
 }
 
@@ -30,7 +30,7 @@ TEST(ServerConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->source_file, "geodns.toml");
   EXPECT_EQ(c->zones_dir, "/etc/geodns/zones");
   EXPECT_EQ(c->geoip_path, "");
-  EXPECT_EQ(c->listen.size(), 1u);
+  EXPECT_EQ(c->listen.addresses.size(), 1u);
 }
 
 TEST(ServerConfig, EveryKey) {
@@ -71,28 +71,28 @@ check = "web"
 )",
                                    "/etc/geodns/geodns.toml", "/etc/geodns");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
-  EXPECT_EQ(c->listen,
+  EXPECT_EQ(c->listen.addresses,
             (std::vector<std::string>{"192.0.2.1:53", "[2001:db8::1]:53", "127.0.0.1:0"}));
-  EXPECT_EQ(c->threads, 4u);
+  EXPECT_EQ(c->listen.threads, 4u);
   EXPECT_EQ(c->zones_dir, "/srv/zones");
   EXPECT_EQ(c->geoip_path, "/etc/geodns/geo/db.mmdb");
-  EXPECT_EQ(c->state_dir, "/etc/geodns/state");
-  EXPECT_EQ(c->max_udp_payload, 4096u);
-  EXPECT_EQ(c->log_level, "debug");
-  EXPECT_TRUE(c->query_log);
-  EXPECT_FALSE(c->cookies_enabled);
-  ASSERT_TRUE(c->cookie_secret);
-  EXPECT_EQ((*c->cookie_secret)[0], 0xe5);
-  EXPECT_EQ((*c->cookie_secret)[15], 0xcf);
-  ASSERT_TRUE(c->cookie_previous_secret);
-  EXPECT_EQ((*c->cookie_previous_secret)[1], 0x55);
-  EXPECT_EQ(c->chaos_id, "ns7");
-  EXPECT_EQ(c->chaos_version, "x 1");
-  EXPECT_EQ(c->tcp_idle_timeout, std::chrono::milliseconds(30000));
-  EXPECT_EQ(c->tcp_stall_timeout, std::chrono::milliseconds(500));
-  EXPECT_EQ(c->tcp_max_connections, 10u);
-  EXPECT_EQ(c->control_listen, "");
-  EXPECT_EQ(c->control_token, "secret");
+  EXPECT_EQ(c->prober.state_dir, "/etc/geodns/state");
+  EXPECT_EQ(c->pipeline.max_udp_payload, 4096u);
+  EXPECT_EQ(c->logging.level, "debug");
+  EXPECT_TRUE(c->logging.query_log);
+  EXPECT_FALSE(c->pipeline.cookies.enabled);
+  ASSERT_TRUE(c->pipeline.cookies.secret);
+  EXPECT_EQ((*c->pipeline.cookies.secret)[0], 0xe5);
+  EXPECT_EQ((*c->pipeline.cookies.secret)[15], 0xcf);
+  ASSERT_TRUE(c->pipeline.cookies.previous_secret);
+  EXPECT_EQ((*c->pipeline.cookies.previous_secret)[1], 0x55);
+  EXPECT_EQ(c->pipeline.chaos_id, "ns7");
+  EXPECT_EQ(c->pipeline.chaos_version, "x 1");
+  EXPECT_EQ(c->listen.tcp_idle_timeout, std::chrono::milliseconds(30000));
+  EXPECT_EQ(c->listen.tcp_stall_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->listen.tcp_max_connections, 10u);
+  EXPECT_EQ(c->control.listen, "");
+  EXPECT_EQ(c->control.token, "secret");
   const CheckDef* web = c->find_check("web");
   ASSERT_NE(web, nullptr);
   EXPECT_EQ(web->spec.type, steer::CheckType::https);
@@ -158,10 +158,10 @@ type = "none"
 TEST(ServerConfig, ShippedConfigLoads) {
   auto c = load_server_config(GEODNS_SOURCE_DIR "/geodns.toml");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
-  EXPECT_EQ(c->listen, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353"}));
+  EXPECT_EQ(c->listen.addresses, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353"}));
   EXPECT_EQ(c->zones_dir, GEODNS_SOURCE_DIR "/zones");
   EXPECT_EQ(c->geoip_path, GEODNS_SOURCE_DIR "/geoip/demo.mmdb");
-  EXPECT_EQ(c->control_listen, "127.0.0.1:8053");
+  EXPECT_EQ(c->control.listen, "127.0.0.1:8053");
 }
 
 TEST(ServerConfig, MissingFile) {
