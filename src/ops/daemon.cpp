@@ -439,6 +439,11 @@ ReloadRecord Daemon::reload(const char* why) {
   }
   prober_->set_datacenters(datacenter_names(*report.zones));
   prober_->set_targets(report.zones->targets);
+  // New targets must be in the view (held until checked) before the zones that use them
+  // serve; the prober takes them within one loop iteration, the bound is for a stalled one.
+  if (!prober_->wait_targets_published(std::chrono::milliseconds(500))) {
+    log::warn("health_targets_late", {{"waited_ms", "500"}});
+  }
   for (const auto& z : report.zones->zones) {
     const zone::Zone* old = nullptr;
     if (current) {
