@@ -107,6 +107,10 @@ struct Prober::Impl {
   std::vector<std::pair<steer::DcId, std::string>> datacenters;
   OverrideSet overrides;
   std::unordered_map<steer::TargetId, ProbeTarget*> targets;
+  // Targets the last reload removed, with their last published state. A worker refreshes its
+  // zones and then its health view: for a moment it may answer from the previous zones with
+  // the new view, which must not count their targets as unknown (hence up).
+  std::unordered_map<steer::TargetId, bool> retired;
   std::deque<Transition> transitions;
   bool ready = false;
   // The last published view covers a finished round (what wait_first_round waits for: the
@@ -309,9 +313,11 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
     // name: a datacenter that is down must not return to the answers until the edited check
     // says so. Rise/fall then runs on from that state, as after a restart.
     std::unordered_map<std::string, const ProbeTarget*> predecessors;
+    retired.clear();
     for (auto it = targets.begin(); it != targets.end();) {
       if (wanted.count(it->first) == 0) {
         removed.push_back(it->second);
+        retired.emplace(it->first, effective_up_locked(*it->second, now));
         if (it->second->rf.has_state()) {
           predecessors.emplace(
               it->second->spec.check.name + "@" + it->second->spec.address.to_string(), it->second);
@@ -466,6 +472,7 @@ void Prober::Impl::publish() {
   {
     std::lock_guard lock(mu);
     const Clock::time_point now = clock.now();
+    for (const auto& [id, up] : retired) v->set_target_up(id, up);
     for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t, now));
     for (const auto& o : overrides.active()) {
       if (o.key.kind != OverrideKey::Kind::datacenter) continue;
