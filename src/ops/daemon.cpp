@@ -28,6 +28,7 @@
 #include "server/listen_config.h"
 #include "server/pipeline.h"
 #include "server/worker_pool.h"
+#include "zone/last_good.h"
 #include "zone/loader.h"
 
 namespace geodns::ops {
@@ -133,6 +134,7 @@ class Daemon final : public ControlBackend {
   SystemClock clock_;
   server::Snapshots snapshots_;
   std::unique_ptr<health::Prober> prober_;
+  std::unique_ptr<zone::LastGoodStore> last_good_;  // state_dir/last-good
   std::unique_ptr<server::WorkerPool> pool_;
   FileStamp geoip_stamp_;
   std::string geoip_description_;
@@ -195,14 +197,18 @@ int Daemon::run() {
     watched_files_.push_back(p.filename().string());
     watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
-  // 1. Zones: a broken file at start-up is fatal, with every error printed.
-  auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr);
-  if (!report.errors.empty()) {
-    for (const auto& e : report.errors) log::error("config_error", {{"error", e.to_string()}});
-    return shutdown(1);
+  // 1. Zones: a file broken at start-up (an edit the running server rightly refused) serves
+  // its last good version from state_dir, or is not served; the others are. Its error is
+  // the start-up's reload record: in the log, /status, metrics and the status page.
+  last_good_ = std::make_unique<zone::LastGoodStore>(
+      config_.state_dir.empty() ? std::string() : config_.state_dir + "/last-good");
+  auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr, last_good_.get());
+  for (const auto& e : report.errors) {
+    log::error("config_error", {{"error", e.to_string()}});
+    last_reload_.errors.push_back(e.to_string());
   }
   if (report.zones->zones.empty()) {
-    log::error("config_error", {{"error", "no zone files (*.toml) in " + config_.zones_dir}});
+    log::error("config_error", {{"error", "no zone to serve in " + config_.zones_dir}});
     return shutdown(1);
   }
   // 2. GeoIP database (optional).
@@ -245,6 +251,8 @@ int Daemon::run() {
   last_reload_.at = clock_.wall_now();
   last_reload_.reason = "startup";
   last_reload_.zones = report.zones->zones.size();
+  last_reload_.ok = last_reload_.errors.empty();
+  if (!last_reload_.ok) ++reload_errors_total_;
 
   // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
   // server that answers queries can also be scraped and steered.
@@ -432,7 +440,7 @@ ReloadRecord Daemon::reload(const char* why) {
     }
   }
   const auto current = snapshots_.zones.load();
-  auto report = zone::load_zone_dir(config_.zones_dir, config_, current.get());
+  auto report = zone::load_zone_dir(config_.zones_dir, config_, current.get(), last_good_.get());
   for (const auto& e : report.errors) {
     log::error("reload_error", {{"error", e.to_string()}});  // the old zone keeps serving
     record.errors.push_back(e.to_string());
