@@ -2,6 +2,7 @@
 // are checked before they are served, broken zones at start-up fall back to their last good
 // version, the automatic serial is a function of the files, https checks verify a host name,
 // and the server says when it is still warming up.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "http_backend.h"
+#include "ops/ctl.h"
 #include "serve_fixture.h"
 
 namespace geodns::test {
@@ -97,7 +99,13 @@ Seen seen_during(Server& s, const std::string& address, std::chrono::millisecond
   Seen seen;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string a = answers_of(s);
-    if (a.find(address) != std::string::npos && seen.count++ == 0) seen.first = a;
+    if (a.find(address) != std::string::npos && seen.count++ == 0) {
+      seen.first = "at " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - deadline + span)
+                                      .count()) +
+                   " ms: " + a;
+    }
     std::this_thread::sleep_for(5ms);
   }
   return seen;
@@ -202,6 +210,139 @@ path = "/"
   out =
       run_command(std::string(GEODNS_BINARY) + " check --zones " + zones.path() + " 2>&1", &status);
   EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+}
+
+// A small static zone (no health checks), `address` for ns1.
+std::string static_zone(const std::string& origin, const std::string& address) {
+  return "[zone]\nname = \"" + origin + "\"\n[zone.soa]\nmname = \"ns1." + origin +
+         "\"\nrname = \"hostmaster." + origin + "\"\n[records]\n\"@\" = \"NS ns1." + origin +
+         "\"\nns1 = \"A " + address + "\"\n";
+}
+
+void set_mtime(const std::string& path, time_t seconds) {
+  timespec times[2] = {{seconds, 0}, {seconds, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+// `geodns serve` on the given zones and state directory, with its control endpoint.
+struct Daemon {
+  Daemon(const std::string& zones, const std::string& state_dir)
+      : port(free_port()), control_port(free_port()) {
+    process = std::make_unique<ServerProcess>(
+        GEODNS_BINARY,
+        std::vector<std::string>{"serve", "--zones", zones, "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--threads", "1", "--control",
+                                 control(), "--state-dir", state_dir});
+    ready = process->wait_ready(port);
+  }
+  std::string control() const { return "127.0.0.1:" + std::to_string(control_port); }
+  std::string get(const std::string& target) {
+    auto r = ops::http_call(control(), "GET", target, "", "", 5s);
+    EXPECT_TRUE(r) << (r ? "" : r.error().to_string());
+    return r ? r->body : std::string();
+  }
+  Packet query(const std::string& name, ldns_rr_type type) {
+    auto r = udp_query(port, make_query(name, type));
+    return r ? decode(*r) : nullptr;
+  }
+  // The SOA serial of `origin`, or 0.
+  uint32_t serial(const std::string& origin) {
+    auto p = query(origin, LDNS_RR_TYPE_SOA);
+    if (!p || ldns_pkt_ancount(p.get()) == 0) return 0;
+    ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0);
+    return ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+  }
+  uint16_t port;
+  uint16_t control_port;
+  bool ready = false;
+  std::unique_ptr<ServerProcess> process;
+};
+
+// An edit the running server refused (broken file) must not take the zone down at the next
+// restart: it serves its last good version from state_dir, loudly; a broken zone with no last
+// good version is not served, and the other zones are.
+TEST(FailoverTruth, ZoneBrokenAtStartupServesItsLastGoodVersion) {
+  TempDir zones;
+  TempDir state;
+  zones.write("truth.example.toml", static_zone("truth.example.", "192.0.2.1"));
+  zones.write("other.example.toml", static_zone("other.example.", "192.0.2.2"));
+  uint32_t good_serial = 0;
+  {
+    Daemon d(zones.path(), state.path());
+    ASSERT_TRUE(d.ready) << d.process->stderr_text();
+    good_serial = d.serial("truth.example.");
+    ASSERT_NE(good_serial, 0u);
+    EXPECT_EQ(d.process->stop(), 0);
+  }
+  zones.write("truth.example.toml", static_zone("truth.example.", "192.0.2.9") + "broken = [\n");
+  zones.write("new.example.toml", static_zone("new.example.", "192.0.2.3") + "[records.x\n");
+
+  Daemon d(zones.path(), state.path());
+  ASSERT_TRUE(d.ready) << d.process->stderr_text();
+  auto p = d.query("ns1.truth.example.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(has_line(section_strings(p.get(), LDNS_SECTION_ANSWER), "192.0.2.1"));
+  EXPECT_EQ(d.serial("truth.example."), good_serial);
+  p = d.query("ns1.other.example.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(has_line(section_strings(p.get(), LDNS_SECTION_ANSWER), "192.0.2.2"));
+  p = d.query("ns1.new.example.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_REFUSED);  // not served
+  // Loud: log, /status, metrics and the status page (which renders /status).
+  const std::string log = d.process->stderr_text();
+  EXPECT_NE(log.find("truth.example.toml:"), std::string::npos) << log;
+  EXPECT_NE(log.find("serving its last good version"), std::string::npos) << log;
+  EXPECT_NE(log.find("new.example.toml:"), std::string::npos) << log;
+  EXPECT_NE(log.find("zone not served"), std::string::npos) << log;
+  const std::string status = d.get("/status");
+  EXPECT_NE(status.find("serving its last good version"), std::string::npos) << status;
+  EXPECT_NE(status.find("zone not served"), std::string::npos) << status;
+  const std::string metrics = d.get("/metrics");
+  EXPECT_NE(metrics.find("geodns_last_reload_success 0"), std::string::npos) << metrics;
+  EXPECT_NE(d.get("/").find("last_reload"), std::string::npos);
+  // `geodns check` still refuses the files.
+  ServerProcess check(GEODNS_BINARY, {"check", "--zones", zones.path()});
+  ASSERT_TRUE(check.wait_exit(10s));
+  EXPECT_NE(check.exit_code(), 0);
+  EXPECT_EQ(d.process->stop(), 0);
+}
+
+// The automatic serial is the newest modification time of the zone's inputs: equal on every
+// server given the same files, stable across restarts, and moving with every edit.
+TEST(FailoverTruth, AutomaticSerialIsTheSameOnEveryServerAndRestart) {
+  TempDir zones;
+  TempDir state_a;
+  TempDir state_b;
+  zones.write("truth.example.toml", static_zone("truth.example.", "192.0.2.1"));
+  set_mtime(zones.file("truth.example.toml"), 1'700'000'000);
+  {
+    Daemon a(zones.path(), state_a.path());
+    ASSERT_TRUE(a.ready) << a.process->stderr_text();
+    EXPECT_EQ(a.serial("truth.example."), 1'700'000'000u);
+    EXPECT_EQ(a.process->stop(), 0);
+  }
+  std::this_thread::sleep_for(1100ms);  // a clock-based serial would move now
+  {
+    Daemon a(zones.path(), state_a.path());  // restart
+    Daemon b(zones.path(), state_b.path());  // another server of the same NS set
+    ASSERT_TRUE(a.ready && b.ready) << a.process->stderr_text() << b.process->stderr_text();
+    EXPECT_EQ(a.serial("truth.example."), 1'700'000'000u);
+    EXPECT_EQ(b.serial("truth.example."), 1'700'000'000u);
+    // An edit moves it, on both.
+    zones.write("truth.example.toml", static_zone("truth.example.", "192.0.2.7"));
+    set_mtime(zones.file("truth.example.toml"), 1'700'000'500);
+    kill(a.process->pid(), SIGHUP);
+    kill(b.process->pid(), SIGHUP);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (a.serial("truth.example.") != 1'700'000'500u ||
+            b.serial("truth.example.") != 1'700'000'500u)) {
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(a.serial("truth.example."), 1'700'000'500u);
+    EXPECT_EQ(b.serial("truth.example."), 1'700'000'500u);
+  }
 }
 
 }  // namespace
