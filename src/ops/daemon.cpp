@@ -161,6 +161,8 @@ class Daemon final : public ControlBackend {
   uv_timer_t settle_{};
   uv_timer_t housekeeping_{};
   uv_timer_t query_log_timer_{};
+  uv_timer_t warming_timer_{};  // only while answering before the first round completed
+  bool stopping_ = false;       // SIGINT/SIGTERM seen
   std::vector<std::unique_ptr<uv_fs_event_t>> watchers_;
   std::vector<std::string> watched_files_;  // basenames that trigger a reload
 };
@@ -236,11 +238,8 @@ int Daemon::run() {
   }
   prober_->set_datacenters(datacenter_names(*report.zones));
   prober_->set_targets(report.zones->targets);
-  const auto budget = first_round_budget(*report.zones);
-  if (budget.count() > 0 && !prober_->wait_first_round(budget)) {
-    log::warn("health_first_round_incomplete", {{"waited_ms", std::to_string(budget.count())}});
-  }
   snapshots_.health = &prober_->view();
+  // No worker reads the snapshots yet: published now, /status shows the zones while warming.
   snapshots_.zones.publish(report.zones);
   release_free_memory();
   for (const auto& z : report.zones->zones) {
@@ -254,8 +253,8 @@ int Daemon::run() {
   last_reload_.ok = last_reload_.errors.empty();
   if (!last_reload_.ok) ++reload_errors_total_;
 
-  // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
-  // server that answers queries can also be scraped and steered.
+  // 4. The control loop and its endpoint, bound before the first round and the DNS sockets,
+  // so that a warming server already says so and a serving one can be scraped and steered.
   if (!config_.control_listen.empty()) {
     control_ = std::make_unique<ControlServer>(&loop_, [this](const HttpRequest& request) {
       return handle_control(request, *this, config_.control_token);
@@ -268,6 +267,20 @@ int Daemon::run() {
                                     {"port", std::to_string(control_->port())},
                                     {"auth", config_.control_token.empty() ? "none" : "bearer"}});
   }
+  // The first round: the control loop runs meanwhile (/status says "warming"; a SIGTERM
+  // stops the server), and the DNS sockets open after it, or after its bound.
+  notify_systemd("STATUS=warming");
+  const auto budget = first_round_budget(*report.zones);
+  const auto give_up = clock_.now() + budget;
+  while (budget.count() > 0 && !stopping_ &&
+         !prober_->wait_first_round(std::chrono::milliseconds(20))) {
+    if (clock_.now() >= give_up) {
+      log::warn("health_first_round_incomplete", {{"waited_ms", std::to_string(budget.count())}});
+      break;
+    }
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  if (stopping_) return shutdown(0);
   // 5. Sockets and workers.
   server::ListenConfig lc;
   for (const auto& text : config_.listen) {
@@ -347,7 +360,24 @@ int Daemon::run() {
               {{"max_lines_per_second_per_worker", std::to_string(kQueryLogPerSecond)}});
   }
   log::info("ready");
-  notify_systemd("READY=1\nSTATUS=serving");
+  if (prober_->view().load()->ready()) {
+    notify_systemd("READY=1\nSTATUS=serving");
+  } else {
+    // Answering (the wait is bounded) but still warming: say so until the round completes.
+    notify_systemd("READY=1\nSTATUS=warming");
+    uv_timer_init(&loop_, &warming_timer_);
+    warming_timer_.data = this;
+    uv_timer_start(
+        &warming_timer_,
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Daemon*>(t->data);
+          if (!self->prober_->view().load()->ready()) return;
+          uv_timer_stop(t);
+          log::info("health_warm");
+          notify_systemd("STATUS=serving");
+        },
+        250, 250);
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   return shutdown(0);
 }
@@ -392,6 +422,7 @@ void Daemon::on_signal(uv_signal_t* handle, int signum) {
     (void)self->reload("SIGHUP");
     return;
   }
+  self->stopping_ = true;  // seen by the first round's wait, which runs the loop itself
   uv_stop(&self->loop_);
 }
 
@@ -549,6 +580,7 @@ DaemonState Daemon::state() {
   for (const auto* c : counters_) s.traffic.add(*c);
   for (const auto* c : rrl_counters_) s.traffic.add(*c);
   s.rrl_enabled = config_.rrl_enabled;
+  s.warming = !prober_->view().load()->ready();
   return s;
 }
 

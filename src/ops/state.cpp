@@ -403,6 +403,7 @@ std::string render_status_json(const DaemonState& s) {
                            {"after_s", std::chrono::duration<double>(t.after).count()}});
   }
   j["transitions"] = std::move(transitions);
+  j["health"] = s.warming ? "warming" : "ready";
   j["last_reload"] = reload_json(s.last_reload);
   j["reloads_total"] = s.reloads_total;
   j["reload_errors_total"] = s.reload_errors_total;

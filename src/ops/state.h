@@ -86,6 +86,9 @@ struct DaemonState {
   uint64_t reload_errors_total = 0;
   TrafficTotals traffic;
   bool rrl_enabled = false;
+  // True until the first round of health checks has completed (or state was restored):
+  // answers may not reflect health yet.
+  bool warming = false;
 };
 
 // Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.

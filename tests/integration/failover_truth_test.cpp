@@ -4,7 +4,9 @@
 // and the server says when it is still warming up.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -343,6 +345,110 @@ TEST(FailoverTruth, AutomaticSerialIsTheSameOnEveryServerAndRestart) {
     EXPECT_EQ(a.serial("truth.example."), 1'700'000'500u);
     EXPECT_EQ(b.serial("truth.example."), 1'700'000'500u);
   }
+}
+
+// A backend that accepts connections and never answers: every check against it runs into
+// its timeout, so the first round takes that long.
+class SilentBackend {
+ public:
+  bool start(const std::string& address, uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+    return ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 && ::listen(fd_, 64) == 0;
+  }
+  ~SilentBackend() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;  // the kernel completes handshakes into the backlog; nobody reads
+};
+
+// The sd_notify socket of a service manager, as systemd passes it in NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  bool bound() const { return bound_; }
+  // Every message received so far, one per line.
+  std::string drain() {
+    char buf[512];
+    ssize_t n;
+    while ((n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+      received_.append(buf, static_cast<size_t>(n));
+      received_ += "\n";
+    }
+    return received_;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+  std::string received_;
+};
+
+// While the first round of checks runs, /status and the service manager hear "warming";
+// once it completes, "ready" and "serving".
+TEST(FailoverTruth, WarmingShowsUntilTheFirstRoundCompletes) {
+  const uint16_t port = free_port();
+  SilentBackend backend;
+  ASSERT_TRUE(backend.start("127.0.0.44", port));
+  TempDir zones;
+  TempDir state;
+  std::string text = health_zone(port, "\"127.0.0.44\"", "/");
+  const std::string interval = "interval = \"1s\"";
+  text.replace(text.find(interval), interval.size(), "interval = \"3s\"\ntimeout = \"2s\"");
+  zones.write("truth.example.toml", text);
+  NotifySocket notify(state.file("notify.sock"));
+  ASSERT_TRUE(notify.bound());
+  ::setenv("NOTIFY_SOCKET", state.file("notify.sock").c_str(), 1);
+  const uint16_t dns_port = free_port();
+  const uint16_t control_port = free_port();
+  const std::string control = "127.0.0.1:" + std::to_string(control_port);
+  ServerProcess p(GEODNS_BINARY, {"serve", "--zones", zones.path(), "--listen",
+                                  "127.0.0.1:" + std::to_string(dns_port), "--threads", "1",
+                                  "--control", control, "--state-dir", state.path()});
+  ::unsetenv("NOTIFY_SOCKET");
+  // The first /status that answers comes during the first round (it takes about 2 s).
+  std::string first;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (first.empty() && std::chrono::steady_clock::now() < deadline && p.running()) {
+    auto r = ops::http_call(control, "GET", "/status", "", "", 200ms);
+    if (r && r->status == 200) first = r->body;
+    if (first.empty()) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(first.find("\"health\": \"warming\""), std::string::npos) << first;
+  EXPECT_NE(notify.drain().find("STATUS=warming"), std::string::npos) << notify.drain();
+  ASSERT_TRUE(p.wait_ready(dns_port, 10s)) << p.stderr_text();
+  std::string later;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (later.find("\"health\": \"ready\"") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    auto r = ops::http_call(control, "GET", "/status", "", "", 1s);
+    if (r) later = r->body;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(later.find("\"health\": \"ready\""), std::string::npos) << later;
+  const std::string messages = notify.drain();
+  EXPECT_NE(messages.find("READY=1"), std::string::npos) << messages;
+  EXPECT_NE(messages.find("STATUS=serving"), std::string::npos) << messages;
+  EXPECT_GT(messages.find("STATUS=serving"), messages.find("STATUS=warming")) << messages;
+  EXPECT_EQ(p.stop(), 0);
 }
 
 }  // namespace
