@@ -1,6 +1,7 @@
 #include "health/overrides.h"
 
 #include "common/hex.h"
+#include "steer/target.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -87,7 +88,9 @@ std::optional<std::string> unescape_field(std::string_view text) {
 OverrideKey OverrideKey::for_datacenter(std::string name) {
   OverrideKey k;
   k.kind = Kind::datacenter;
-  k.datacenter = std::move(name);
+  // Canonical ("example.com./fra" -> "example.com/fra"): one identity per datacenter, also
+  // for overrides persisted before the form changed.
+  k.datacenter = steer::canonical_datacenter_key(name);
   return k;
 }
 
@@ -196,7 +199,8 @@ steer::Override OverrideSet::for_address(const IpAddress& address) const {
 
 steer::Override OverrideSet::for_datacenter(std::string_view name) const {
   for (const auto& o : items_) {
-    if (o.key.kind == OverrideKey::Kind::datacenter && o.key.datacenter == name && !is_expired(o)) {
+    if (o.key.kind == OverrideKey::Kind::datacenter &&
+        o.key.datacenter == steer::canonical_datacenter_key(name) && !is_expired(o)) {
       return o.mode;
     }
   }

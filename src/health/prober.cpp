@@ -154,8 +154,10 @@ struct Prober::Impl {
   // The DcId an override names: the current datacenter list wins (names are the identity);
   // the id carried by the key is the fallback. Under mu.
   std::optional<steer::DcId> resolve_dc(const OverrideKey& key) const {
+    // Canonical, so that overrides persisted as "example.com./fra" still find their datacenter.
+    const std::string wanted = steer::canonical_datacenter_key(key.datacenter);
     for (const auto& [id, name] : datacenters) {
-      if (name == key.datacenter) return id;
+      if (name == wanted) return id;
     }
     if (key.has_dc_id) return key.dc_id;
     return std::nullopt;

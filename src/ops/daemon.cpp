@@ -74,10 +74,15 @@ FileStamp stamp_of(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
+// Every datacenter identity once: a server datacenter used by many zones is one entry.
 std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
   std::vector<std::pair<steer::DcId, std::string>> out;
   for (const auto& z : zones.zones) {
-    for (const auto& dc : z->datacenters) out.emplace_back(dc.id, z->origin_text + "/" + dc.name);
+    for (const auto& dc : z->datacenters) {
+      if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == dc.id; })) {
+        out.emplace_back(dc.id, dc.key);
+      }
+    }
   }
   return out;
 }

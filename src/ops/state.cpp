@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "steer/target.h"
+
 namespace geodns::ops {
 namespace {
 
@@ -174,11 +176,11 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
     for (const auto& dc : z->datacenters) {
       DatacenterState ds;
       ds.name = dc.name;
-      ds.full_name = z->origin_text + "/" + dc.name;
+      ds.full_name = dc.key;
       ds.check = dc.check;
       for (const auto& o : overrides) {
         if (o.key.kind == health::OverrideKey::Kind::datacenter &&
-            o.key.datacenter == ds.full_name) {
+            steer::canonical_datacenter_key(o.key.datacenter) == ds.full_name) {
           ds.override_mode = o.mode;
         }
       }

@@ -55,7 +55,7 @@ struct AddressState {
 
 struct DatacenterState {
   std::string name;       // "fra"
-  std::string full_name;  // "example.com./fra": the override key
+  std::string full_name;  // steer::Datacenter::key, "fra" or "example.com/fra": the override key
   std::string check;      // "" = none
   std::vector<AddressState> addresses;
   steer::Override override_mode = steer::Override::none;

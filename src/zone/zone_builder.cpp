@@ -592,7 +592,8 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   }
   steer::Datacenter dc;
   dc.name = def->name;
-  dc.id = steer::dc_ids().intern(zone_->origin_text + "/" + def->name);
+  dc.key = steer::datacenter_key(zone_->origin_text, def->name, !local);
+  dc.id = steer::dc_ids().intern(dc.key);
   dc.has_location = def->has_location;
   dc.latitude = def->latitude;
   dc.longitude = def->longitude;

@@ -451,5 +451,103 @@ TEST(FailoverTruth, WarmingShowsUntilTheFirstRoundCompletes) {
   EXPECT_EQ(p.stop(), 0);
 }
 
+// `geodns ctl` against a Server; returns the exit code and everything it printed.
+std::pair<int, std::string> ctl(const Server& s, std::vector<std::string> args) {
+  args.insert(args.begin(), {"ctl", "--control", "127.0.0.1:" + std::to_string(s.control_port)});
+  ServerProcess p(GEODNS_BINARY, args);
+  EXPECT_TRUE(p.wait_exit(10s));
+  return {p.exit_code().value_or(-1), p.stdout_text() + p.stderr_text()};
+}
+
+std::string a_records(Server& s, const std::string& name) {
+  auto p = s.udp(name, LDNS_RR_TYPE_A);
+  if (!p) return "(no reply)";
+  std::string out;
+  for (const auto& rr : section_strings(p.get(), LDNS_SECTION_ANSWER)) {
+    out += rr.substr(rr.find_last_of(" \t") + 1) + " ";
+  }
+  return out;
+}
+
+bool wait_records(Server& s, const std::string& name, const std::string& want) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (a_records(s, name) == want) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+std::string steered_zone(const std::string& origin, const std::string& local_address) {
+  return static_zone(origin, "192.0.2.1") + R"([datacenters.local]
+addresses = [")" +
+         local_address +
+         R"("]
+[datacenters.dead]
+addresses = ["192.0.2.99"]
+check = "closed"
+[checks.closed]
+type = "tcp"
+port = 9
+interval = "1s"
+[steer.www]
+policy = "failover"
+datacenters = ["iad", "local"]
+[steer.www2]
+policy = "failover"
+datacenters = ["dead", "local"]
+)";
+}
+
+// A datacenter of geodns.toml is one datacenter in every zone that uses it: "iad" drains it
+// everywhere. A zone's own is "zone/name"; force-up and force-down exist beside drain.
+TEST(FailoverTruth, SharedDatacenterDrainsEverywhereAndForceUpDownExist) {
+  TempDir zones;
+  zones.write("a.example.toml", steered_zone("a.example.", "192.0.2.20"));
+  zones.write("b.example.toml", steered_zone("b.example.", "192.0.2.30"));
+  ServeOptions o = options_for(zones);
+  o.extra_config = "[datacenters.iad]\naddresses = [\"192.0.2.10\"]\n";
+  Server s(o);
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  ASSERT_EQ(a_records(s, "www.a.example"), "192.0.2.10 ");
+  ASSERT_EQ(a_records(s, "www.b.example"), "192.0.2.10 ");
+
+  auto [rc, out] = ctl(s, {"drain", "iad", "--for", "10m", "--reason", "maintenance"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.a.example", "192.0.2.20 ")) << a_records(s, "www.a.example");
+  EXPECT_TRUE(wait_records(s, "www.b.example", "192.0.2.30 ")) << a_records(s, "www.b.example");
+  std::tie(rc, out) = ctl(s, {"status"});
+  EXPECT_NE(out.find("maintenance"), std::string::npos) << out;
+  std::tie(rc, out) = ctl(s, {"undrain", "iad"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.a.example", "192.0.2.10 "));
+  EXPECT_TRUE(wait_records(s, "www.b.example", "192.0.2.10 "));
+
+  // A zone's own datacenter, for that zone only; the trailing dot of the origin is optional.
+  ASSERT_TRUE(wait_records(s, "www2.a.example", "192.0.2.20 "));  // dead is down
+  std::tie(rc, out) = ctl(s, {"force-up", "a.example/dead", "--reason", "trust me"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("forced up a.example/dead"), std::string::npos) << out;
+  EXPECT_TRUE(wait_records(s, "www2.a.example", "192.0.2.99 ")) << a_records(s, "www2.a.example");
+  EXPECT_EQ(a_records(s, "www2.b.example"), "192.0.2.30 ");
+  std::tie(rc, out) = ctl(s, {"clear", "a.example./dead"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www2.a.example", "192.0.2.20 "));
+  std::tie(rc, out) = ctl(s, {"force-down", "b.example/local", "--for", "5m"});
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = ctl(s, {"drain", "iad"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.a.example", "192.0.2.20 "));
+  // b.example: iad drained, local forced down: every candidate down, so it fails open.
+  const std::string b = a_records(s, "www.b.example");
+  EXPECT_NE(b.find("192.0.2.10"), std::string::npos) << b;
+  // A bare "local" names two zones' own datacenters: refused, naming both.
+  std::tie(rc, out) = ctl(s, {"drain", "local"});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("a.example/local"), std::string::npos) << out;
+  EXPECT_NE(out.find("b.example/local"), std::string::npos) << out;
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
 }  // namespace
 }  // namespace geodns::test
