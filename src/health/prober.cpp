@@ -313,7 +313,7 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
     // A check edited in place (new interval, path, ...) gives its targets new keys, hence new
     // ids. Each new target takes the state of the removed one with the same address and check
     // name: a datacenter that is down must not return to the answers until the edited check
-    // says so. Rise/fall then runs on from that state, as after a restart.
+    // says so; its first result then decides, as for any new check.
     std::unordered_map<std::string, const ProbeTarget*> predecessors;
     retired.clear();
     for (auto it = targets.begin(); it != targets.end();) {
@@ -341,7 +341,7 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
       t->impl = this;
       if (auto p = predecessors.find(t->spec.check.name + "@" + t->spec.address.to_string());
           p != predecessors.end() && t->spec.check.type != steer::CheckType::none) {
-        t->rf.restore(p->second->rf.state(), p->second->rf.since());
+        t->rf.inherit(p->second->rf.state(), p->second->rf.since());
       } else if (!first_targets_applied) {
         if (auto r = restored.find(t->spec.key); r != restored.end()) {
           // Map the persisted wall-clock `since` onto the steady clock.
