@@ -13,6 +13,8 @@
 #include <ostream>
 
 #include "common/ip.h"
+#include "common/socket_address.h"
+#include "common/unique_fd.h"
 #include "ops/http.h"
 #include "server/listen_config.h"
 
@@ -37,20 +39,6 @@ one datacenter in every zone that uses it: "iad" drains it everywhere; one a zon
 defines is "example.com/iad" ("iad" alone finds it when no other datacenter has that name).
 --control defaults to $GEODNS_CONTROL or 127.0.0.1:8053, --token to $GEODNS_CONTROL_TOKEN.
 )";
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -147,25 +135,11 @@ Result<HttpReply> http_call(const std::string& endpoint, const std::string& meth
   auto ep = server::parse_endpoint(endpoint);
   if (!ep) return make_error("--control " + endpoint + ": " + ep.error().message);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (ep->address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep->port);
-    std::memcpy(&sin->sin_addr, ep->address.bytes.data(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(ep->port);
-    std::memcpy(&sin6->sin6_addr, ep->address.bytes.data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
-  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+  const SocketAddress sa = to_socket_address(ep->address, ep->port);
+  UniqueFd fd(::socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.is_open()) return make_error(std::string("socket: ") + std::strerror(errno));
   const std::string unreachable = "cannot reach the control endpoint at " + endpoint;
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (::connect(fd.get(), sa.get(), sa.length) != 0) {
     if (errno != EINPROGRESS) return make_error(unreachable + ": " + std::strerror(errno));
     pollfd p{fd.get(), POLLOUT, 0};
     if (::poll(&p, 1, remaining_ms(deadline)) <= 0) {
