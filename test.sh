@@ -17,7 +17,7 @@ tsan_tests='^(Prober|ProberIntegration|Transport|ServeReload|ServeHealth)\.'
 run_tsan() {
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j"$jobs" --target "${tsan_targets[@]}"
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
     ctest --preset tsan -j"$jobs" --timeout 300 -R "$tsan_tests"
 }
 if [[ "${1:-}" == "--tsan" ]]; then
