@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the default build (warnings as errors), then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
-#   ./test.sh            both builds
+# Builds and runs every test: the default build (warnings as errors), the threaded tests
+# (prober, workers, reload) under ThreadSanitizer, then the whole suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
+#   ./test.sh            every build
 #   ./test.sh --quick    default build only
+#   ./test.sh --tsan     the ThreadSanitizer step only
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
 jobs=$(nproc)
+
+# Only the binaries whose tests run threads, to keep this step short.
+tsan_targets=(health_unit_tests health_prober_integration_test transport_integration_test
+  serve_reload_health_integration_test)
+tsan_tests='^(Prober|ProberIntegration|Transport|ServeReload|ServeHealth)\.'
+run_tsan() {
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j"$jobs" --target "${tsan_targets[@]}"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+    ctest --preset tsan -j"$jobs" --timeout 300 -R "$tsan_tests"
+}
+if [[ "${1:-}" == "--tsan" ]]; then
+  run_tsan
+  exit 0
+fi
 
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$jobs"
 ctest --preset default -j"$jobs" --timeout 120
 
 if [[ "${1:-}" != "--quick" ]]; then
+  run_tsan
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

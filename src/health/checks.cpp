@@ -12,6 +12,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/socket_address.h"
+
 namespace geodns::health {
 
 namespace {
@@ -35,21 +37,6 @@ uint16_t default_port(steer::CheckType type) {
       return 0;
   }
   return 0;
-}
-
-void to_sockaddr(const ProbeEndpoint& ep, sockaddr_storage* out) {
-  std::memset(out, 0, sizeof(*out));
-  if (ep.address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(out);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep.port);
-    std::memcpy(&sin->sin_addr, ep.address.bytes.data(), 4);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(out);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(ep.port);
-    std::memcpy(&sin6->sin6_addr, ep.address.bytes.data(), 16);
-  }
 }
 
 std::string host_for_url(const IpAddress& a) {
@@ -140,11 +127,9 @@ class TcpCheck final : public UvCheck {
     track(reinterpret_cast<uv_handle_t*>(&timer_));
     uv_timer_start(&timer_, &TcpCheck::on_timeout,
                    static_cast<uint64_t>(std::max<int64_t>(timeout.count(), 1)), 0);
-    sockaddr_storage addr;
-    to_sockaddr(ep, &addr);
+    const SocketAddress addr = to_socket_address(ep.address, ep.port);
     connect_.data = this;
-    rc = uv_tcp_connect(&connect_, &tcp_, reinterpret_cast<const sockaddr*>(&addr),
-                        &TcpCheck::on_connect);
+    rc = uv_tcp_connect(&connect_, &tcp_, addr.get(), &TcpCheck::on_connect);
     if (rc != 0) fail(rc);  // reported from the close callback, i.e. later
     return true;
   }
@@ -235,11 +220,10 @@ class DnsCheck final : public UvCheck {
     track(reinterpret_cast<uv_handle_t*>(&timer_));
     uv_timer_start(&timer_, &DnsCheck::on_timeout,
                    static_cast<uint64_t>(std::max<int64_t>(timeout.count(), 1)), 0);
-    sockaddr_storage addr;
-    to_sockaddr(ep, &addr);
+    const SocketAddress addr = to_socket_address(ep.address, ep.port);
     // A connected socket only receives from the server we asked, and an ICMP port
     // unreachable comes back as ECONNREFUSED instead of a silent timeout.
-    rc = uv_udp_connect(&udp_, reinterpret_cast<const sockaddr*>(&addr));
+    rc = uv_udp_connect(&udp_, addr.get());
     if (rc == 0) {
       rc = uv_udp_recv_start(&udp_, &DnsCheck::on_alloc, &DnsCheck::on_recv);
     }

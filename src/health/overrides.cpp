@@ -1,6 +1,7 @@
 #include "health/overrides.h"
 
 #include "common/hex.h"
+#include "steer/target.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -84,32 +85,12 @@ std::optional<std::string> unescape_field(std::string_view text) {
   return out;
 }
 
-Status write_file_atomic(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return make_error(tmp + ": cannot open for writing: " + std::strerror(errno));
-  }
-  const size_t written = std::fwrite(content.data(), 1, content.size(), f);
-  // fflush + close errors matter: a full disk shows up here, not in fwrite.
-  const bool flushed = std::fflush(f) == 0;
-  const bool closed = std::fclose(f) == 0;
-  if (written != content.size() || !flushed || !closed) {
-    std::remove(tmp.c_str());
-    return make_error(tmp + ": write failed: " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return make_error(path + ": cannot replace: " + why);
-  }
-  return {};
-}
-
 OverrideKey OverrideKey::for_datacenter(std::string name) {
   OverrideKey k;
   k.kind = Kind::datacenter;
-  k.datacenter = std::move(name);
+  // Canonical ("example.com./fra" -> "example.com/fra"): one identity per datacenter, also
+  // for overrides persisted before the form changed.
+  k.datacenter = steer::canonical_datacenter_key(name);
   return k;
 }
 
@@ -218,7 +199,8 @@ steer::Override OverrideSet::for_address(const IpAddress& address) const {
 
 steer::Override OverrideSet::for_datacenter(std::string_view name) const {
   for (const auto& o : items_) {
-    if (o.key.kind == OverrideKey::Kind::datacenter && o.key.datacenter == name && !is_expired(o)) {
+    if (o.key.kind == OverrideKey::Kind::datacenter &&
+        o.key.datacenter == steer::canonical_datacenter_key(name) && !is_expired(o)) {
       return o.mode;
     }
   }

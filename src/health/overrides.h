@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/ip.h"
 #include "common/result.h"
@@ -93,8 +94,5 @@ class OverrideSet {
 // field is one space-free token.
 std::string escape_field(std::string_view raw);
 std::optional<std::string> unescape_field(std::string_view text);
-
-// Writes `content` to `path` through `path.tmp` + rename.
-Status write_file_atomic(const std::string& path, std::string_view content);
 
 }  // namespace geodns::health

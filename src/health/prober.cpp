@@ -32,6 +32,9 @@ constexpr size_t kTransitionRing = 256;
 constexpr std::chrono::milliseconds kMaxFirstSpread{1000};
 // How often expired overrides are noticed.
 constexpr uint64_t kHousekeepingMs = 250;
+// Beyond spread + timeout, how long a new target is held out of the answers waiting for its
+// first result before it fails open (a check that cannot even be scheduled on a stalled loop).
+constexpr std::chrono::milliseconds kHoldSlack{500};
 
 std::string format_seconds(std::chrono::nanoseconds d) {
   char buf[32];
@@ -73,6 +76,10 @@ struct ProbeTarget {
   ActiveCheck* in_flight = nullptr;
   Clock::time_point check_started{};
   std::optional<std::chrono::milliseconds> last_latency;
+  // Added by a reload after the first round: held out of the answers (published down) until
+  // its first result or this deadline, so a new address is checked before it is served. An
+  // unset deadline (targets of the first round, inherited or restored ones) holds nothing.
+  std::optional<Clock::time_point> hold_until;
 
   ProbeTarget(steer::TargetSpec s, Clock::time_point now)
       : spec(std::move(s)), rf(config_of(spec.check), now) {}
@@ -90,11 +97,20 @@ struct Prober::Impl {
   mutable std::mutex mu;
   std::condition_variable first_round_cv;
   std::optional<std::vector<steer::TargetSpec>> pending_targets;
+  // set_targets() calls made, taken by the loop, and covered by a published view (what
+  // wait_targets_published waits for).
+  uint64_t targets_requested = 0;
+  uint64_t targets_taken = 0;
+  uint64_t targets_published = 0;
   bool stop_requested = false;
   bool overrides_changed = false;
   std::vector<std::pair<steer::DcId, std::string>> datacenters;
   OverrideSet overrides;
   std::unordered_map<steer::TargetId, ProbeTarget*> targets;
+  // Targets the last reload removed, with their last published state. A worker refreshes its
+  // zones and then its health view: for a moment it may answer from the previous zones with
+  // the new view, which must not count their targets as unknown (hence up).
+  std::unordered_map<steer::TargetId, bool> retired;
   std::deque<Transition> transitions;
   bool ready = false;
   // The last published view covers a finished round (what wait_first_round waits for: the
@@ -138,14 +154,16 @@ struct Prober::Impl {
   // The DcId an override names: the current datacenter list wins (names are the identity);
   // the id carried by the key is the fallback. Under mu.
   std::optional<steer::DcId> resolve_dc(const OverrideKey& key) const {
+    // Canonical, so that overrides persisted as "example.com./fra" still find their datacenter.
+    const std::string wanted = steer::canonical_datacenter_key(key.datacenter);
     for (const auto& [id, name] : datacenters) {
-      if (name == key.datacenter) return id;
+      if (name == wanted) return id;
     }
     if (key.has_dc_id) return key.dc_id;
     return std::nullopt;
   }
 
-  bool effective_up_locked(const ProbeTarget& t) const {
+  bool effective_up_locked(const ProbeTarget& t, Clock::time_point now) const {
     switch (overrides.for_address(t.spec.address)) {
       case steer::Override::force_up:
         return true;
@@ -154,7 +172,9 @@ struct Prober::Impl {
       case steer::Override::none:
         break;
     }
-    // unknown counts as up: a target nobody has checked yet is answered (fail open).
+    // A new target of a reload waits for its first result (bounded by hold_until); past
+    // that, unknown counts as up: a target nobody could check is answered (fail open).
+    if (!t.rf.has_state() && t.hold_until && now < *t.hold_until) return false;
     return t.rf.is_up();
   }
 
@@ -199,6 +219,16 @@ struct Prober::Impl {
     {
       std::lock_guard lock(self->mu);
       pruned = self->overrides.prune_expired();
+      const Clock::time_point now = self->clock.now();
+      for (auto& [id, t] : self->targets) {
+        if (!t->hold_until || now < *t->hold_until) continue;
+        t->hold_until.reset();
+        if (t->rf.has_state()) continue;
+        // No result within the bound: fail open, as a target nobody could check always has.
+        log::warn("health_hold_expired",
+                  {{"target", t->spec.address.to_string()}, {"check", t->spec.check.name}});
+        self->publish_pending = true;
+      }
     }
     if (pruned) {
       log::info("health_override_expired");
@@ -259,6 +289,7 @@ void Prober::Impl::process_inbox() {
     stop = stop_requested;
     if (!stop) specs = std::move(pending_targets);
     pending_targets.reset();
+    targets_taken = targets_requested;
     if (specs) published_round = false;
     if (overrides_changed) publish_pending = true;
     overrides_changed = false;
@@ -279,9 +310,20 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
   std::vector<ProbeTarget*> added;
   {
     std::lock_guard lock(mu);
+    // A check edited in place (new interval, path, ...) gives its targets new keys, hence new
+    // ids. Each new target takes the state of the removed one with the same address and check
+    // name: a datacenter that is down must not return to the answers until the edited check
+    // says so; its first result then decides, as for any new check.
+    std::unordered_map<std::string, const ProbeTarget*> predecessors;
+    retired.clear();
     for (auto it = targets.begin(); it != targets.end();) {
       if (wanted.count(it->first) == 0) {
         removed.push_back(it->second);
+        retired.emplace(it->first, effective_up_locked(*it->second, now));
+        if (it->second->rf.has_state()) {
+          predecessors.emplace(
+              it->second->spec.check.name + "@" + it->second->spec.address.to_string(), it->second);
+        }
         it = targets.erase(it);
       } else {
         ++it;
@@ -297,7 +339,10 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
       }
       auto* t = new ProbeTarget(std::move(s), now);
       t->impl = this;
-      if (!first_targets_applied) {
+      if (auto p = predecessors.find(t->spec.check.name + "@" + t->spec.address.to_string());
+          p != predecessors.end() && t->spec.check.type != steer::CheckType::none) {
+        t->rf.inherit(p->second->rf.state(), p->second->rf.since());
+      } else if (!first_targets_applied) {
         if (auto r = restored.find(t->spec.key); r != restored.end()) {
           // Map the persisted wall-clock `since` onto the steady clock.
           const auto age = clock.wall_now() - r->second.since;
@@ -309,6 +354,11 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
       if (t->spec.check.type == steer::CheckType::none) {
         // Never probed: up from the start and forever.
         t->rf.record(true, "no check", now, now);
+      } else if (ready && !t->rf.has_state()) {
+        // After the first round, a new target is checked before it is served: its first
+        // check starts within the spread and ends within its timeout (see below).
+        t->hold_until = now + std::min(t->spec.check.interval, kMaxFirstSpread) +
+                        t->spec.check.timeout + kHoldSlack;
       }
       targets.emplace(t->spec.id, t);
       added.push_back(t);
@@ -423,7 +473,9 @@ void Prober::Impl::publish() {
   auto v = std::make_shared<steer::HealthView>();
   {
     std::lock_guard lock(mu);
-    for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t));
+    const Clock::time_point now = clock.now();
+    for (const auto& [id, up] : retired) v->set_target_up(id, up);
+    for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t, now));
     for (const auto& o : overrides.active()) {
       if (o.key.kind != OverrideKey::Kind::datacenter) continue;
       if (auto id = resolve_dc(o.key)) v->set_dc_override(*id, o.mode);
@@ -432,8 +484,10 @@ void Prober::Impl::publish() {
     v->set_generation(++generation);
     // Publish before waking waiters, still under mu, so a woken waiter sees this view.
     view.publish(std::move(v));
+    targets_published = targets_taken;
     published_round = first_round_done_locked();
-    if (published_round) first_round_cv.notify_all();
+    // One condition variable for both waits (first round, targets published): both are rare.
+    first_round_cv.notify_all();
   }
 }
 
@@ -544,6 +598,7 @@ void Prober::set_targets(std::vector<steer::TargetSpec> targets) {
   {
     std::lock_guard lock(m.mu);
     m.pending_targets = std::move(targets);
+    ++m.targets_requested;
     running = m.running && !m.stop_requested;
   }
   if (running) uv_async_send(&m.async);
@@ -567,6 +622,14 @@ bool Prober::wait_first_round(std::chrono::milliseconds max) {
   std::unique_lock lock(m.mu);
   return m.first_round_cv.wait_for(
       lock, max, [&m] { return m.published_round && m.first_round_done_locked(); });
+}
+
+bool Prober::wait_targets_published(std::chrono::milliseconds max) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  return m.first_round_cv.wait_for(lock, max, [&m] {
+    return !m.running || m.stop_requested || m.targets_published == m.targets_requested;
+  });
 }
 
 const Published<steer::HealthView>& Prober::view() const {
@@ -623,6 +686,7 @@ std::vector<TargetStatus> Prober::status() const {
   const Impl& m = *impl_;
   std::vector<TargetStatus> out;
   std::lock_guard lock(m.mu);
+  const Clock::time_point now = m.clock.now();
   out.reserve(m.targets.size());
   for (const auto& [id, t] : m.targets) {
     TargetStatus s;
@@ -632,7 +696,7 @@ std::vector<TargetStatus> Prober::status() const {
     s.check_name = t->spec.check.name;
     s.check_type = t->spec.check.type;
     s.state = t->rf.state();
-    s.effective_up = m.effective_up_locked(*t);
+    s.effective_up = m.effective_up_locked(*t, now);
     s.last_result = t->rf.last_result();
     s.last_latency = t->last_latency;
     s.since = t->rf.since();

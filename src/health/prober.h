@@ -84,6 +84,12 @@ class Prober {
   // `max` passed first.
   bool wait_first_round(std::chrono::milliseconds max);
 
+  // Returns true once a published view covers the last set_targets() (false if `max` passed
+  // first). A reload waits for it before publishing its zones: otherwise the new zones' new
+  // target ids would be read, for a moment, against a view that has never heard of them
+  // (which counts them up), ahead of the hold that keeps new targets out until checked.
+  bool wait_targets_published(std::chrono::milliseconds max);
+
   const Published<steer::HealthView>& view() const;
 
   // Datacenter overrides must name a datacenter given to set_datacenters (when the key has

@@ -29,6 +29,15 @@ void RiseFall::restore(HealthState state, Clock::time_point since) {
   last_result_ = "restored";
 }
 
+void RiseFall::inherit(HealthState state, Clock::time_point since) {
+  state_ = state;
+  since_ = since;
+  consecutive_ok_ = 0;
+  consecutive_fail_ = 0;
+  inherited_ = state != HealthState::unknown;
+  last_result_ = "kept from the previous check definition";
+}
+
 RiseFallOutcome RiseFall::record(bool ok, std::string result_text, Clock::time_point started,
                                  Clock::time_point now) {
   RiseFallOutcome out;
@@ -48,10 +57,12 @@ RiseFallOutcome RiseFall::record(bool ok, std::string result_text, Clock::time_p
   }
 
   HealthState next = state_;
-  if (state_ == HealthState::unknown) {
-    // First result ever: it decides directly. Waiting for `rise` successes here would leave
-    // the target in limbo (and the first round unfinished) for rise × interval.
+  if (state_ == HealthState::unknown || inherited_) {
+    // First result ever (or of an edited check, whose predecessor's state only stood in for
+    // it): it decides directly. Waiting for `rise` successes here would leave the target in
+    // limbo (and the first round unfinished) for rise × interval.
     next = ok ? HealthState::up : HealthState::down;
+    inherited_ = false;
   } else if (state_ == HealthState::up && !ok && consecutive_fail_ >= fall) {
     // Up, and the `fall`-th failure in a row: the target goes down.
     next = HealthState::down;

@@ -49,6 +49,9 @@ class RiseFall {
   // A state read back from disk after a restart: the target answers with it at once, while
   // counters start from zero so the next checks still go through rise/fall.
   void restore(HealthState state, Clock::time_point since);
+  // The state of the target this one replaces (its check was edited): shown until the first
+  // result, which then decides directly, as a first result does.
+  void inherit(HealthState state, Clock::time_point since);
 
   // The check spec changed in a way that keeps the target (same id): adopt new thresholds
   // and timings without losing the state.
@@ -74,6 +77,7 @@ class RiseFall {
   uint32_t consecutive_fail_ = 0;
   uint64_t checks_ = 0;
   bool restored_ = false;
+  bool inherited_ = false;  // the state is a predecessor's until the first result
   std::string last_result_;
 };
 

@@ -1,7 +1,10 @@
 #include "ops/control_api.h"
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+
+#include "steer/target.h"
 
 namespace geodns::ops {
 namespace {
@@ -177,12 +180,22 @@ Result<health::OverrideKey> resolve_override_target(const OverrideRequest& reque
     }
     return make_error("address " + ip->to_string() + " belongs to no datacenter");
   }
-  const std::string& want = request.datacenter;
+  // A datacenter's identity (steer::Datacenter::key): "iad" for one of the server's, in every
+  // zone that uses it; "example.com/iad" for a zone's own. A bare name also finds a zone's
+  // own datacenter when no other has that name.
+  const std::string want = steer::canonical_datacenter_key(request.datacenter);
   std::vector<std::pair<steer::DcId, std::string>> matches;
   for (const auto& z : zones.zones) {
     for (const auto& dc : z->datacenters) {
-      const std::string full = z->origin_text + "/" + dc.name;
-      if (full == want || dc.name == want) matches.emplace_back(dc.id, full);
+      const bool same = std::any_of(matches.begin(), matches.end(),
+                                    [&](const auto& m) { return m.first == dc.id; });
+      if (!same && (dc.key == want || dc.name == want)) matches.emplace_back(dc.id, dc.key);
+    }
+  }
+  if (matches.size() > 1) {
+    // "iad" names the server's datacenter, even where a zone has its own "iad" too.
+    for (const auto& m : matches) {
+      if (m.second == want) return health::OverrideKey::for_datacenter(m.first, m.second);
     }
   }
   if (matches.empty()) return make_error("unknown datacenter \"" + want + "\"");

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/socket_address.h"
 #include "server/listen_config.h"
 
 namespace geodns::ops {
@@ -71,29 +72,17 @@ Status ControlServer::listen(const std::string& endpoint, bool has_token) {
                       ": refusing a non-loopback address without [control] token (the "
                       "endpoint can drain datacenters); set a token or listen on 127.0.0.1");
   }
-  sockaddr_storage ss{};
-  if (ep->address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep->port);
-    std::memcpy(&sin->sin_addr, ep->address.bytes.data(), 4);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(ep->port);
-    std::memcpy(&sin6->sin6_addr, ep->address.bytes.data(), 16);
-  }
+  const SocketAddress sa = to_socket_address(ep->address, ep->port);
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   listening_ = true;
-  int rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&ss), 0);
+  int rc = uv_tcp_bind(&listener_, sa.get(), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 64, on_connection);
   if (rc != 0) return make_error("control listen " + endpoint + ": " + uv_strerror(rc));
   sockaddr_storage bound{};
   int len = sizeof(bound);
   if (uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
-    port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                             : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    port_ = port_of(reinterpret_cast<const sockaddr*>(&bound));
   }
   return {};
 }

@@ -13,6 +13,8 @@
 #include <ostream>
 
 #include "common/ip.h"
+#include "common/socket_address.h"
+#include "common/unique_fd.h"
 #include "ops/http.h"
 #include "server/listen_config.h"
 
@@ -26,27 +28,17 @@ constexpr const char* kCtlUsage = R"(usage:
 commands:
   status                                      zones, datacenters, targets, overrides, reloads
   reload                                      reload config, zones and GeoIP now
-  drain TARGET [--for 30m] [--reason TEXT]    force a datacenter or address down
-  undrain TARGET                              remove the override
+  drain TARGET [--for 30m] [--reason TEXT]    take a datacenter or address out of the answers
+  force-down TARGET [--for 30m] [--reason TEXT]   the same, said as what it does to health
+  force-up TARGET [--for 30m] [--reason TEXT]     answer with it whatever its checks say
+  undrain TARGET, clear TARGET                remove the override (drain, force-up or force-down)
   explain NAME --client ADDR[/LEN] [--type A|AAAA]   why this client gets this answer (live)
   metrics                                     the Prometheus metrics, raw
-TARGET is a datacenter ("fra" when unambiguous, or "example.com./fra") or an IP address.
+TARGET is a datacenter or an IP address. A datacenter of the server's config (geodns.toml) is
+one datacenter in every zone that uses it: "iad" drains it everywhere; one a zone file
+defines is "example.com/iad" ("iad" alone finds it when no other datacenter has that name).
 --control defaults to $GEODNS_CONTROL or 127.0.0.1:8053, --token to $GEODNS_CONTROL_TOKEN.
 )";
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -143,25 +135,11 @@ Result<HttpReply> http_call(const std::string& endpoint, const std::string& meth
   auto ep = server::parse_endpoint(endpoint);
   if (!ep) return make_error("--control " + endpoint + ": " + ep.error().message);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (ep->address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep->port);
-    std::memcpy(&sin->sin_addr, ep->address.bytes.data(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(ep->port);
-    std::memcpy(&sin6->sin6_addr, ep->address.bytes.data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
-  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+  const SocketAddress sa = to_socket_address(ep->address, ep->port);
+  UniqueFd fd(::socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.is_open()) return make_error(std::string("socket: ") + std::strerror(errno));
   const std::string unreachable = "cannot reach the control endpoint at " + endpoint;
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (::connect(fd.get(), sa.get(), sa.length) != 0) {
     if (errno != EINPROGRESS) return make_error(unreachable + ": " + std::strerror(errno));
     pollfd p{fd.get(), POLLOUT, 0};
     if (::poll(&p, 1, remaining_ms(deadline)) <= 0) {
@@ -286,17 +264,17 @@ int run_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (pos.size() != 1) return usage("reload takes no arguments");
     method = "POST";
     target = "/reload";
-  } else if (cmd == "drain") {
-    if (pos.size() != 2) return usage("drain needs exactly one TARGET");
+  } else if (cmd == "drain" || cmd == "force-down" || cmd == "force-up") {
+    if (pos.size() != 2) return usage(cmd + " needs exactly one TARGET");
     Json j = target_json(pos[1]);
-    j["state"] = "down";
+    j["state"] = cmd == "force-up" ? "up" : "down";
     if (!expires.empty()) j["expires"] = expires;
-    j["reason"] = reason.empty() ? "drained with geodns ctl" : reason;
+    j["reason"] = reason.empty() ? cmd + " with geodns ctl" : reason;
     method = "POST";
     target = "/override";
     body = j.dump();
-  } else if (cmd == "undrain") {
-    if (pos.size() != 2) return usage("undrain needs exactly one TARGET");
+  } else if (cmd == "undrain" || cmd == "clear") {
+    if (pos.size() != 2) return usage(cmd + " needs exactly one TARGET");
     method = "POST";
     target = "/override/clear";
     body = target_json(pos[1]).dump();
@@ -347,11 +325,14 @@ int run_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (!ok) err << "the previous version of each failed file keeps serving\n";
     return ok ? 0 : 1;
   }
-  if (cmd == "drain") {
-    out << "drained " << pos[1] << (expires.empty() ? "" : " for " + expires) << "\n";
+  if (cmd == "drain" || cmd == "force-down" || cmd == "force-up") {
+    const char* done = cmd == "drain"      ? "drained "
+                       : cmd == "force-up" ? "forced up "
+                                           : "forced down ";
+    out << done << pos[1] << (expires.empty() ? "" : " for " + expires) << "\n";
     return 0;
   }
-  if (cmd == "undrain") {
+  if (cmd == "undrain" || cmd == "clear") {
     out << "override on " << pos[1] << " cleared\n";
     return 0;
   }

@@ -31,6 +31,7 @@
 #include "server/steer_compiler.h"
 #include "server/worker_counters.h"
 #include "server/worker_pool.h"
+#include "zone/last_good.h"
 #include "zone/loader.h"
 
 namespace geodns::ops {
@@ -58,14 +59,6 @@ dns::CookieSecret random_secret() {
     }
   }
   return s;
-}
-
-std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
-  std::vector<std::pair<steer::DcId, std::string>> out;
-  for (const auto& z : zones.zones) {
-    for (const auto& dc : z->datacenters) out.emplace_back(dc.id, z->origin_text + "/" + dc.name);
-  }
-  return out;
 }
 
 std::chrono::milliseconds first_round_budget(const zone::ZoneSet& zones) {
@@ -131,6 +124,7 @@ class Daemon final : public ControlBackend {
   // Compiles steering tables off the control thread; told whenever zones or GeoIP change.
   std::unique_ptr<server::SteerCompiler> steer_compiler_;
   std::unique_ptr<health::Prober> prober_;
+  std::unique_ptr<zone::LastGoodStore> last_good_;  // state_dir/last-good
   std::unique_ptr<server::WorkerPool> pool_;
   std::chrono::system_clock::time_point started_{};
   // Replies to POST /reload, handed from the reload thread to the control loop.
@@ -156,6 +150,8 @@ class Daemon final : public ControlBackend {
   uv_timer_t settle_{};
   uv_timer_t housekeeping_{};
   uv_timer_t query_log_timer_{};
+  uv_timer_t warming_timer_{};  // only while answering before the first round completed
+  bool stopping_ = false;       // SIGINT/SIGTERM seen
   std::vector<std::unique_ptr<uv_fs_event_t>> watchers_;
   std::vector<std::string> watched_files_;  // basenames that trigger a reload
 };
@@ -195,14 +191,15 @@ int Daemon::run() {
     watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
   const auto load_started = clock_.now();
-  // 1. Zones: a broken file at start-up is fatal, with every error printed.
-  auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr);
-  if (!report.errors.empty()) {
-    for (const auto& e : report.errors) log::error("config_error", {{"error", e.to_string()}});
-    return shutdown(1);
-  }
+  // 1. Zones: a file broken at start-up (an edit the running server rightly refused) serves
+  // its last good version from state_dir, or is not served; the others are. Its error is
+  // the start-up's reload record: in the log, /status, metrics and the status page.
+  last_good_ = std::make_unique<zone::LastGoodStore>(
+      config_.prober.state_dir.empty() ? std::string() : config_.prober.state_dir + "/last-good");
+  auto report = zone::load_zone_dir(config_.zones_dir, config_, nullptr, nullptr, last_good_.get());
+  for (const auto& e : report.errors) log::error("config_error", {{"error", e.to_string()}});
   if (report.zones->zones.empty()) {
-    log::error("config_error", {{"error", "no zone files (*.toml) in " + config_.zones_dir}});
+    log::error("config_error", {{"error", "no zone to serve in " + config_.zones_dir}});
     return shutdown(1);
   }
   // 2. GeoIP database (optional).
@@ -227,13 +224,10 @@ int Daemon::run() {
     log::error("health_error", {{"error", st.error().to_string()}});
     return shutdown(1);
   }
-  prober_->set_datacenters(datacenter_names(*report.zones));
+  prober_->set_datacenters(server::datacenter_names(*report.zones));
   prober_->set_targets(report.zones->targets);
-  const auto budget = first_round_budget(*report.zones);
-  if (budget.count() > 0 && !prober_->wait_first_round(budget)) {
-    log::warn("health_first_round_incomplete", {{"waited_ms", std::to_string(budget.count())}});
-  }
   snapshots_.health = &prober_->view();
+  // No worker reads the snapshots yet: published now, /status shows the zones while warming.
   snapshots_.zones.publish(report.zones);
   steer_compiler_ = std::make_unique<server::SteerCompiler>(snapshots_.zones, snapshots_.geoip,
                                                             &snapshots_.steering);
@@ -249,8 +243,8 @@ int Daemon::run() {
       config_, report, host_name(), random_secret(),
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - load_started));
 
-  // 4. The control loop and its endpoint, bound before the DNS sockets answer so that a
-  // server that answers queries can also be scraped and steered.
+  // 4. The control loop and its endpoint, bound before the first round and the DNS sockets,
+  // so that a warming server already says so and a serving one can be scraped and steered.
   if (!config_.control.listen.empty()) {
     control_ = std::make_unique<ControlServer>(
         &loop_, [this](const HttpRequest& request, ControlServer::Reply reply) {
@@ -264,6 +258,20 @@ int Daemon::run() {
                                     {"port", std::to_string(control_->port())},
                                     {"auth", config_.control.token.empty() ? "none" : "bearer"}});
   }
+  // The first round: the control loop runs meanwhile (/status says "warming"; a SIGTERM
+  // stops the server), and the DNS sockets open after it, or after its bound.
+  notify_systemd("STATUS=warming");
+  const auto budget = first_round_budget(*report.zones);
+  const auto give_up = clock_.now() + budget;
+  while (budget.count() > 0 && !stopping_ &&
+         !prober_->wait_first_round(std::chrono::milliseconds(20))) {
+    if (clock_.now() >= give_up) {
+      log::warn("health_first_round_incomplete", {{"waited_ms", std::to_string(budget.count())}});
+      break;
+    }
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  if (stopping_) return shutdown(0);
   // 5. Sockets and workers.
   auto listen = server::listen_config(config_.listen, std::thread::hardware_concurrency());
   if (!listen) {
@@ -297,7 +305,8 @@ int Daemon::run() {
   }
 
   // Reloads from here on run on their own thread; the control loop only asks for them.
-  serving_.start(prober_.get(), [this](const ReloadRecord& record) { on_reload_done(record); });
+  serving_.start(prober_.get(), last_good_.get(),
+                 [this](const ReloadRecord& record) { on_reload_done(record); });
 
   // 6. Signals and file watching on the control loop.
   // Every socket is bound: the privileged part is over.
@@ -323,7 +332,24 @@ int Daemon::run() {
               {{"max_lines_per_second_per_worker", std::to_string(kQueryLogPerSecond)}});
   }
   log::info("ready");
-  notify_systemd("READY=1\nSTATUS=serving");
+  if (prober_->view().load()->ready()) {
+    notify_systemd("READY=1\nSTATUS=serving");
+  } else {
+    // Answering (the wait is bounded) but still warming: say so until the round completes.
+    notify_systemd("READY=1\nSTATUS=warming");
+    uv_timer_init(&loop_, &warming_timer_);
+    warming_timer_.data = this;
+    uv_timer_start(
+        &warming_timer_,
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Daemon*>(t->data);
+          if (!self->prober_->view().load()->ready()) return;
+          uv_timer_stop(t);
+          log::info("health_warm");
+          notify_systemd("STATUS=serving");
+        },
+        250, 250);
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   return shutdown(0);
 }
@@ -378,6 +404,7 @@ void Daemon::on_signal(uv_signal_t* handle, int signum) {
     self->serving_.request_reload("SIGHUP");
     return;
   }
+  self->stopping_ = true;  // seen by the first round's wait, which runs the loop itself
   uv_stop(&self->loop_);
 }
 
@@ -489,6 +516,7 @@ DaemonState Daemon::state() {
   }
   // What the workers run (the published settings), not what the file says.
   s.rrl_enabled = snapshots_.settings.load()->rrl.enabled;
+  s.warming = !prober_->view().load()->ready();
   return s;
 }
 

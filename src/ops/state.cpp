@@ -10,6 +10,7 @@
 
 #include "dns/type_names.h"
 #include "dns/wire.h"
+#include "steer/target.h"
 
 namespace geodns::ops {
 namespace {
@@ -175,11 +176,11 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
     for (const auto& dc : z->datacenters) {
       DatacenterState ds;
       ds.name = dc.name;
-      ds.full_name = z->origin_text + "/" + dc.name;
+      ds.full_name = dc.key;
       ds.check = dc.check;
       for (const auto& o : overrides) {
         if (o.key.kind == health::OverrideKey::Kind::datacenter &&
-            o.key.datacenter == ds.full_name) {
+            steer::canonical_datacenter_key(o.key.datacenter) == ds.full_name) {
           ds.override_mode = o.mode;
         }
       }
@@ -474,6 +475,7 @@ std::string render_status_json(const DaemonState& s) {
                            {"after_s", std::chrono::duration<double>(t.after).count()}});
   }
   j["transitions"] = std::move(transitions);
+  j["health"] = s.warming ? "warming" : "ready";
   j["last_reload"] = reload_json(s.last_reload);
   j["reload"] = {{"in_progress", s.reload_progress.in_progress},
                  {"reason", s.reload_progress.reason},

@@ -56,7 +56,7 @@ struct AddressState {
 
 struct DatacenterState {
   std::string name;       // "fra"
-  std::string full_name;  // "example.com./fra": the override key
+  std::string full_name;  // steer::Datacenter::key, "fra" or "example.com/fra": the override key
   std::string check;      // "" = none
   std::vector<AddressState> addresses;
   steer::Override override_mode = steer::Override::none;
@@ -91,6 +91,9 @@ struct DaemonState {
   std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
   std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
   bool rrl_enabled = false;                                             // what the workers run
+  // True until the first round of health checks has completed (or state was restored):
+  // answers may not reflect health yet.
+  bool warming = false;
 };
 
 // Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.

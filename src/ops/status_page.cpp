@@ -106,7 +106,8 @@ function pill(cls, text) { return `<span class="pill ${cls}">${esc(text)}</span>
 function stateClass(st) { return st === "up" ? "ok" : st === "down" ? "bad" : "warn"; }
 
 function render(s) {
-  $("meta").textContent = `v${s.version} · started ${ago(s.started)} · GeoIP: ${s.geoip || "none"}`;
+  $("meta").textContent = `v${s.version} · started ${ago(s.started)} · GeoIP: ${s.geoip || "none"}` +
+    (s.health === "warming" ? " · health: warming (first round of checks not complete)" : "");
   const lr = s.last_reload || {};
   const rb = $("reload");
   rb.style.display = "";

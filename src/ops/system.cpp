@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace geodns::ops {
 
 void notify_systemd(std::string_view state) {
@@ -24,12 +26,11 @@ void notify_systemd(std::string_view state) {
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path, len);
   if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
+  const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.is_open()) return;
   const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-  (void)::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+  (void)::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
                  reinterpret_cast<const sockaddr*>(&addr), addr_len);
-  ::close(fd);
 }
 
 Status drop_privileges(const std::string& user) {

@@ -13,14 +13,6 @@ namespace geodns::server {
 
 namespace {
 
-std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
-  std::vector<std::pair<steer::DcId, std::string>> out;
-  for (const auto& z : zones.zones) {
-    for (const auto& dc : z->datacenters) out.emplace_back(dc.id, z->origin_text + "/" + dc.name);
-  }
-  return out;
-}
-
 // Copies every restart-only setting of `from` into `to`: what a reload leaves as it runs.
 void keep_restart_only(const zone::ServerConfig& from, zone::ServerConfig& to) {
   to.listen = from.listen;
@@ -83,6 +75,18 @@ ServingState::FileStamp ServingState::stamp_of(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
+std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
+  std::vector<std::pair<steer::DcId, std::string>> out;
+  for (const auto& z : zones.zones) {
+    for (const auto& dc : z->datacenters) {
+      if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == dc.id; })) {
+        out.emplace_back(dc.id, dc.key);
+      }
+    }
+  }
+  return out;
+}
+
 ServingState::ServingState(const Clock& clock, ConfigSource source)
     : clock_(clock), source_(std::move(source)) {}
 
@@ -114,6 +118,7 @@ void ServingState::adopt(zone::ServerConfig config, const zone::LoadReport& repo
   last_.zones_reused = report.reused;
   last_.duration = duration;
   last_.sequence = 1;
+  if (!last_.ok) ++reload_errors_total_;
 }
 
 void ServingState::adopt_geoip(const std::string& description) {
@@ -121,8 +126,10 @@ void ServingState::adopt_geoip(const std::string& description) {
   geoip_description_ = description;
 }
 
-void ServingState::start(health::Prober* prober, Done on_done) {
+void ServingState::start(health::Prober* prober, const zone::LastGoodStore* last_good,
+                         Done on_done) {
   prober_ = prober;
+  last_good_ = last_good;
   on_done_ = std::move(on_done);
   thread_ = std::thread([this] { run(); });
 }
@@ -208,7 +215,8 @@ ReloadRecord ServingState::reload(const std::string& reason) {
   }
 
   const auto current = snapshots_.zones.load();
-  auto report = zone::load_zone_dir(running_.zones_dir, running_, current.get(), &previous);
+  auto report =
+      zone::load_zone_dir(running_.zones_dir, running_, current.get(), &previous, last_good_);
   for (const auto& e : report.errors) {
     log::error("reload_error", {{"error", e.to_string()}});  // the old zone keeps serving
     record.errors.push_back(e.to_string());
@@ -216,6 +224,11 @@ ReloadRecord ServingState::reload(const std::string& reason) {
   if (prober_ != nullptr) {
     prober_->set_datacenters(datacenter_names(*report.zones));
     prober_->set_targets(report.zones->targets);
+    // New targets must be in the view (held until checked) before the zones that use them
+    // serve; the prober takes them within one loop iteration, the bound is for a stalled one.
+    if (!prober_->wait_targets_published(std::chrono::milliseconds(500))) {
+      log::warn("health_targets_late", {{"waited_ms", "500"}});
+    }
   }
   for (const auto& z : report.zones->zones) {
     const zone::Zone* old = nullptr;

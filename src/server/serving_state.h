@@ -69,6 +69,10 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
                                const dns::CookieSecret& generated_secret,
                                const std::optional<dns::CookieSecret>& retired_secret);
 
+// Every datacenter identity once, for the prober: a server datacenter used by many zones is
+// one entry (its key is "iad"), a zone's own one is "example.com/iad".
+std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones);
+
 class ServingState {
  public:
   // Reads geodns.toml again (with the command line applied); called on the reload thread.
@@ -90,8 +94,9 @@ class ServingState {
              dns::CookieSecret generated_secret, std::chrono::milliseconds duration);
   // GeoIP opened at start-up (the reload reopens it when its file changes).
   void adopt_geoip(const std::string& description);
-  // Starts the reload thread; `prober` gets the targets of every reload (thread-safe inbox).
-  void start(health::Prober* prober, Done on_done);
+  // Starts the reload thread; `prober` gets the targets of every reload (thread-safe inbox);
+  // `last_good` (may be null) stores every zone that loads and stands in for one that fails.
+  void start(health::Prober* prober, const zone::LastGoodStore* last_good, Done on_done);
   // Waits for a running reload to finish, then joins the thread. Idempotent.
   void stop();
 
@@ -117,6 +122,7 @@ class ServingState {
   Snapshots snapshots_;
   AnswerSlots answer_slots_;
   health::Prober* prober_ = nullptr;
+  const zone::LastGoodStore* last_good_ = nullptr;
   Done on_done_;
 
   // Reload thread only (and adopt(), before the thread starts).

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/socket_address.h"
+#include "common/unique_fd.h"
 #include "server/listen_config.h"
 
 namespace geodns::server {
@@ -24,22 +26,6 @@ Error socket_error(const IpAddress& address, uint16_t port, const char* what, in
   return make_error(std::move(message));
 }
 
-socklen_t to_sockaddr(const IpAddress& address, uint16_t port, sockaddr_storage* out) {
-  std::memset(out, 0, sizeof(*out));
-  if (address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(out);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    std::memcpy(&sin->sin_addr, address.bytes.data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(out);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  std::memcpy(&sin6->sin6_addr, address.bytes.data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
 }  // namespace
 
 Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_t port) {
@@ -49,37 +35,28 @@ Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_
   const int family = address.is_v4() ? AF_INET : AF_INET6;
   const int type =
       (kind == SocketKind::udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-  const int fd = ::socket(family, type, 0);
-  if (fd < 0) return socket_error(address, port, "socket", errno);
+  UniqueFd fd(::socket(family, type, 0));
+  if (!fd.is_open()) return socket_error(address, port, "socket", errno);
   const int one = 1;
   // SO_REUSEPORT: one socket per worker on the same address, the kernel spreads the load.
   // SO_REUSEADDR: restart while old TCP connections linger in TIME_WAIT.
-  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return socket_error(address, port, "setsockopt", err);
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    return socket_error(address, port, "setsockopt", errno);
   }
   // A v6 socket serves v6 only: v4 is its own endpoint, and mapped addresses would confuse
   // geolocation and ECS.
-  if (family == AF_INET6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return socket_error(address, port, "IPV6_V6ONLY", err);
+  if (family == AF_INET6 &&
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
+    return socket_error(address, port, "IPV6_V6ONLY", errno);
   }
-  sockaddr_storage storage;
-  const socklen_t length = to_sockaddr(address, port, &storage);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&storage), length) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return socket_error(address, port, nullptr, err);
+  const SocketAddress sa = to_socket_address(address, port);
+  if (::bind(fd.get(), sa.get(), sa.length) != 0)
+    return socket_error(address, port, nullptr, errno);
+  if (kind == SocketKind::tcp && ::listen(fd.get(), kListenBacklog) != 0) {
+    return socket_error(address, port, "listen", errno);
   }
-  if (kind == SocketKind::tcp && ::listen(fd, kListenBacklog) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return socket_error(address, port, "listen", err);
-  }
-  return fd;
+  return fd.release();
 }
 
 Status check_port_unused(const IpAddress& address, uint16_t port) {
@@ -87,19 +64,18 @@ Status check_port_unused(const IpAddress& address, uint16_t port) {
     return make_error("listen " + format_endpoint(address, port) + ": no address");
   }
   const int family = address.is_v4() ? AF_INET : AF_INET6;
-  sockaddr_storage storage;
-  const socklen_t length = to_sockaddr(address, port, &storage);
+  const SocketAddress sa = to_socket_address(address, port);
   for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
-    const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) return socket_error(address, port, "socket", errno);
+    UniqueFd fd(::socket(family, type | SOCK_CLOEXEC, 0));
+    if (!fd.is_open()) return socket_error(address, port, "socket", errno);
     const int one = 1;
     // TCP: SO_REUSEADDR so that our own connections left in TIME_WAIT by a previous run do
     // not count; a listening socket still does. UDP: no option at all, so any socket counts.
-    if (type == SOCK_STREAM) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    const int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&storage), length);
+    if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    const int rc = ::bind(fd.get(), sa.get(), sa.length);
     const int err = errno;
-    ::close(fd);
+    fd.reset();
     if (rc != 0 && err == EADDRINUSE) {
       return make_error("listen " + format_endpoint(address, port) + ": Address already in use (" +
                         (type == SOCK_DGRAM ? "UDP" : "TCP") +
@@ -116,10 +92,7 @@ Result<uint16_t> local_port(int fd) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
     return make_error(std::string("getsockname: ") + std::strerror(errno));
   }
-  if (storage.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  }
-  return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return port_of(reinterpret_cast<const sockaddr*>(&storage));
 }
 
 void set_socket_buffers(int fd, int bytes) noexcept {

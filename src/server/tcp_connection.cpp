@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/socket_address.h"
 #include "server/worker.h"
 
 namespace geodns::server {
@@ -23,11 +24,7 @@ void TcpConnection::start() noexcept {
   int length = sizeof(peer);
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
     client_.address = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
-    if (peer.ss_family == AF_INET) {
-      client_.port = ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
-    } else if (peer.ss_family == AF_INET6) {
-      client_.port = ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
-    }
+    client_.port = port_of(reinterpret_cast<const sockaddr*>(&peer));
   }
   // Answers are written whole; Nagle would only delay them.
   uv_tcp_nodelay(&tcp_, 1);

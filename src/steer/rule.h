@@ -24,7 +24,8 @@ struct DcAddress {
 
 struct Datacenter {
   std::string name;  // "fra"
-  DcId id = 0;       // dc_ids().intern(name)
+  std::string key;   // its identity, datacenter_key(): "fra" (server's) or "example.com/fra"
+  DcId id = 0;       // dc_ids().intern(key): one id for a server datacenter in every zone
   std::vector<DcAddress> v4;
   std::vector<DcAddress> v6;
   bool has_location = false;

@@ -1,5 +1,7 @@
 #include "steer/target.h"
 
+#include <cctype>
+
 namespace geodns::steer {
 
 std::string_view check_type_name(CheckType t) {
@@ -16,6 +18,21 @@ std::string_view check_type_name(CheckType t) {
       return "dns";
   }
   return "?";
+}
+
+std::string datacenter_key(std::string_view zone_origin_text, std::string_view name, bool shared) {
+  if (shared) return std::string(name);
+  return canonical_datacenter_key(std::string(zone_origin_text) + "/" + std::string(name));
+}
+
+std::string canonical_datacenter_key(std::string_view text) {
+  const auto slash = text.rfind('/');
+  if (slash == std::string_view::npos) return std::string(text);
+  std::string zone(text.substr(0, slash));
+  if (!zone.empty() && zone.back() == '.') zone.pop_back();
+  // Zone names compare without case (RFC 4343); datacenter names are TOML keys, exact.
+  for (char& c : zone) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return zone + "/" + std::string(text.substr(slash + 1));
 }
 
 std::string CheckSpec::key() const {

@@ -48,6 +48,13 @@ struct CheckSpec {
 
 std::string_view check_type_name(CheckType t);
 
+// A datacenter's one identity, for overrides, ids and status: a datacenter of the server's
+// config (geodns.toml) is the same datacenter in every zone that uses it, "iad"; one a zone
+// file defines is that zone's own, "example.com/iad" (origin without its final dot).
+std::string datacenter_key(std::string_view zone_origin_text, std::string_view name, bool shared);
+// The key an operator typed, in canonical form: "Example.COM./iad" -> "example.com/iad".
+std::string canonical_datacenter_key(std::string_view text);
+
 struct TargetSpec {
   TargetId id = 0;
   IpAddress address;  // the answered address

@@ -2,12 +2,15 @@
 // a broken file never takes its zone down (the previous version keeps serving).
 #include "zone/loader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "zone/last_good.h"
 #include "zone/zone_builder.h"
 #include "zone/zone_source.h"
 
@@ -19,6 +22,14 @@ uint32_t unix_now() {
   const auto s = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch());
   return static_cast<uint32_t>(s.count());
+}
+
+// A file's modification time in seconds since the epoch (0 when it cannot be read): what the
+// automatic serial starts from, the same on every server given the same files.
+uint32_t mtime_of(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_mtim.tv_sec);
 }
 
 // Zone files are small; anything huge is a mistake and must not exhaust memory.
@@ -41,7 +52,10 @@ Result<ZonePtr> load_text(std::string_view text, const std::string& display_name
                           const ServerConfig& config, const Zone* previous) {
   auto src = read_zone_source(text, display_name);
   if (!src) return src.error();
-  return build_zone(*src, config, content_hash_of(text), previous, unix_now());
+  SerialInputs serial;
+  serial.previous = previous;
+  serial.zone_time_s = unix_now();
+  return build_zone(*src, config, content_hash_of(text), serial);
 }
 
 }  // namespace
@@ -84,7 +98,8 @@ std::string server_definitions_used(const Zone& zone, const ServerConfig& config
 }
 
 LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
-                         const ZoneSet* previous, const ServerConfig* previous_config) {
+                         const ZoneSet* previous, const ServerConfig* previous_config,
+                         const LastGoodStore* last_good) {
   LoadReport report;
   auto set = std::make_shared<ZoneSet>();
   set->generation = previous ? previous->generation + 1 : 1;
@@ -133,11 +148,38 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
     bool is_fresh;
   };
   std::vector<Loaded> loaded;
+  const uint32_t config_time_s = mtime_of(config.source_file);
+  // A file that failed: its previous version keeps serving; at start-up (none in memory),
+  // its last good version from state_dir, if there is one.
+  auto keep_old = [&](const std::string& file, Error error) {
+    if (auto old = previous_by_file(file)) {
+      loaded.push_back({old, false});
+    } else if (auto stored = last_good ? last_good->find(file) : std::nullopt) {
+      auto src = read_zone_source(stored->text, file);
+      SerialInputs serial;
+      serial.stored = stored->history;
+      Result<ZonePtr> zone = src.ok()
+                                 ? build_zone(*src, config, content_hash_of(stored->text), serial)
+                                 : Result<ZonePtr>(src.error());
+      if (zone.ok()) {
+        loaded.push_back({*zone, false});
+        error.message += " (serving its last good version, serial " +
+                         std::to_string((*zone)->serial) + ", from " + last_good->path_for(file) +
+                         ")";
+      } else {
+        error.message += " (its last good version in " + last_good->path_for(file) +
+                         " does not load either: " + zone.error().to_string() + ")";
+      }
+    } else if (last_good && last_good->enabled()) {
+      error.message +=
+          " (zone not served: no last good version in " + last_good->path_for(file) + ")";
+    }
+    report.errors.push_back(std::move(error));
+  };
   for (const auto& file : files) {
     auto text = read_file(file);
     if (!text) {
-      report.errors.push_back(text.error());
-      if (auto old = previous_by_file(file)) loaded.push_back({old, false});
+      keep_old(file, text.error());
       continue;
     }
     if (previous_config != nullptr) {
@@ -153,24 +195,46 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
     }
     auto src = read_zone_source(*text, file);
     Result<ZonePtr> zone = src.ok() ? Result<ZonePtr>(nullptr) : Result<ZonePtr>(src.error());
+    std::optional<LastGoodStore::Entry> stored;
     if (src.ok()) {
       // The serial continues from the zone with the same origin, wherever it came from.
       // build_zone ignores a previous of another origin; the file usually keeps its origin,
-      // and when it does not, a second build continues from the zone that had it.
+      // and when it does not, a second build continues from the zone that had it. Without
+      // one (at start-up), from the version stored in state_dir.
       const uint64_t hash = content_hash_of(*text);
-      const uint32_t now = unix_now();
-      const Zone* prev = previous_by_file(file).get();
-      zone = build_zone(*src, config, hash, prev, now);
-      if (zone.ok() && (!prev || prev->origin != (*zone)->origin)) {
+      SerialInputs serial;
+      serial.previous = previous_by_file(file).get();
+      serial.zone_time_s = mtime_of(file);
+      serial.server_config_time_s = config_time_s;
+      if (!serial.previous && last_good) {
+        stored = last_good->find(file);
+        if (stored) serial.stored = stored->history;
+      }
+      zone = build_zone(*src, config, hash, serial);
+      if (zone.ok() && (!serial.previous || serial.previous->origin != (*zone)->origin)) {
         if (const Zone* by_origin = previous_by_origin((*zone)->origin)) {
-          zone = build_zone(*src, config, hash, by_origin, now);
+          serial.previous = by_origin;
+          zone = build_zone(*src, config, hash, serial);
         }
       }
     }
     if (!zone) {
-      report.errors.push_back(zone.error());
-      if (auto old = previous_by_file(file)) loaded.push_back({old, false});
+      keep_old(file, zone.error());
       continue;
+    }
+    if (last_good) {
+      const Zone* prev = previous_by_file(file).get();
+      const Zone& z = **zone;
+      // Unchanged since the version in memory: it was stored when that one loaded.
+      const bool unchanged =
+          prev && prev->content_hash == z.content_hash && prev->serial == z.serial;
+      if (!unchanged) {
+        if (auto st = last_good->save(file, *text, SerialHistory{z.content_hash, z.serial}); !st) {
+          // Serving matters more than the copy: say so, keep going.
+          report.errors.push_back(
+              Error{"cannot store the last good version: " + st.error().to_string(), file, 0, 0});
+        }
+      }
     }
     loaded.push_back({*zone, true});
     ++report.rebuilt;

@@ -2,6 +2,7 @@
 // toml++ or ldns, only the wire-format result.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "zone/zone_set.h"
 
 namespace geodns::zone {
+
+class LastGoodStore;
 
 // Loads one zone file. `previous` is the currently served version of the same zone (or null);
 // it keeps the automatic SOA serial stable while the file is unchanged and increasing when it
@@ -38,8 +41,13 @@ struct LoadReport {
 // With `previous_config` (the config `previous` was built with), a zone whose file text is
 // unchanged and whose shared definitions (server_definitions_used) are equal in both configs
 // is reused as it is instead of being built again: a reload after one edit costs one zone.
+// With `last_good`, every zone that loads is stored there, and a file that fails with no
+// previous version in memory (at start-up) serves its stored last good version instead; its
+// error is still reported. The stored serial also continues the automatic serial after a
+// restart.
 LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
-                         const ZoneSet* previous, const ServerConfig* previous_config = nullptr);
+                         const ZoneSet* previous, const ServerConfig* previous_config = nullptr,
+                         const LastGoodStore* last_good = nullptr);
 
 // Canonical text of every server datacenter and check `zone` may have taken from `config`
 // (any of its datacenters' names, any of their checks' names). It over-approximates (a zone
@@ -47,8 +55,19 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
 // harmless, a missed one would serve stale addresses.
 std::string server_definitions_used(const Zone& zone, const ServerConfig& config);
 
-// The automatic serial: `previous` unchanged (same content hash) keeps its serial; otherwise
-// max(now, previous + 1) in RFC 1982 serial arithmetic, so it never goes backwards.
-uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+// A version's automatic serial and the hash of what it was built from.
+struct SerialHistory {
+  uint64_t content_hash = 0;
+  uint32_t serial = 0;
+};
+
+// The automatic serial: `previous` unchanged (same content hash) keeps its serial; without
+// one, the newest modification time of the zone's inputs (its file, and geodns.toml when it
+// uses the server's datacenters), so that every server given the same files (content and
+// times, as rsync -a or a package deploy them) computes the same serial, restart or not;
+// otherwise max(that time, previous + 1) in RFC 1982 serial arithmetic, never backwards.
+uint32_t next_serial(uint64_t content_hash, std::optional<SerialHistory> previous,
+                     uint32_t newest_input_s);
+uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t newest_input_s);
 
 }  // namespace geodns::zone

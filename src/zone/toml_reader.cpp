@@ -340,6 +340,13 @@ CheckDef read_check(const Reader& r, const toml::key& key, const toml::node& nod
   }
   if (auto* n = t.get("fall")) spec.fall = static_cast<uint32_t>(r.integer(*n, "fall", 1, 100));
   if (auto* n = t.get("rise")) spec.rise = static_cast<uint32_t>(r.integer(*n, "rise", 1, 100));
+  if (spec.type == steer::CheckType::https && spec.verify_tls && spec.host.empty()) {
+    // Verified against the bare IP, nearly every real certificate fails: every address would
+    // go down and the answers would silently fail open.
+    r.fail(node, where +
+                     ": an https check that verifies certificates needs a host (the name "
+                     "the certificate is for), or verify_tls = false");
+  }
   if (spec.type == steer::CheckType::tcp && spec.port == 0 && !spec.probe_port) {
     r.fail(node, where + ": a tcp check needs a port");
   }

@@ -135,7 +135,7 @@ class Builder {
  public:
   Builder(const ZoneSource& src, const ServerConfig& config) : src_(src), config_(config) {}
 
-  ZonePtr build(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+  ZonePtr build(uint64_t content_hash, SerialInputs serial);
 
  private:
   struct PendingRRset {
@@ -174,7 +174,7 @@ class Builder {
   std::string txt_rdata(std::string_view text, const SourcePos& pos) const;
   void add_records();
   void add_soa();
-  void set_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now);
+  void set_serial(uint64_t content_hash, const SerialInputs& serial);
   void check_node_data();
   void add_datacenters();
   uint32_t dc_index(const NameRef& ref);
@@ -510,14 +510,21 @@ void Builder::add_soa() {
   zone_->negative_ttl_s = std::min(soa_ttl, minimum);
 }
 
-void Builder::set_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+void Builder::set_serial(uint64_t content_hash, const SerialInputs& serial) {
   // The zone's answers also depend on the server datacenters it uses (geodns.toml): an edit
-  // there must move the serial like an edit of the zone file does.
-  zone_->text_hash = content_hash;
-  if (!server_dcs_.empty()) content_hash ^= content_hash_of(server_dcs_) * 0x9e3779b97f4a7c15ULL;
+  // there must move the serial like an edit of the zone file does, and its time counts.
+  zone_->text_hash = content_hash;  // the file alone: a reload reuses an unchanged zone by it
+  uint32_t newest_input_s = serial.zone_time_s;
+  if (!server_dcs_.empty()) {
+    content_hash ^= content_hash_of(server_dcs_) * 0x9e3779b97f4a7c15ULL;
+    newest_input_s = std::max(newest_input_s, serial.server_config_time_s);
+  }
   zone_->content_hash = content_hash;
   if (!automatic_serial_) return;
-  zone_->serial = next_serial(content_hash, previous, unix_now);
+  std::optional<SerialHistory> history = serial.stored;
+  if (serial.previous)
+    history = SerialHistory{serial.previous->content_hash, serial.previous->serial};
+  zone_->serial = next_serial(content_hash, history, newest_input_s);
   std::string& rdata = pending(zone_->origin).find(dns::rrtype::SOA)->rdatas.front();
   std::string v;
   put_u32(v, zone_->serial);
@@ -593,7 +600,8 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   }
   steer::Datacenter dc;
   dc.name = def->name;
-  dc.id = steer::dc_ids().intern(zone_->origin_text + "/" + def->name);
+  dc.key = steer::datacenter_key(zone_->origin_text, def->name, !local);
+  dc.id = steer::dc_ids().intern(dc.key);
   dc.has_location = def->has_location;
   dc.latitude = def->latitude;
   dc.longitude = def->longitude;
@@ -922,16 +930,16 @@ void Builder::build_nodes() {
   }
 }
 
-ZonePtr Builder::build(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
+ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   resolve_origin();
   zone_->source_file = src_.display_name;
-  if (previous && previous->origin != zone_->origin) previous = nullptr;
+  if (serial.previous && serial.previous->origin != zone_->origin) serial.previous = nullptr;
   add_records();
   add_soa();
   check_node_data();
   add_datacenters();
   for (const auto& s : src_.steers) add_steer(s);
-  set_serial(content_hash, previous, unix_now);
+  set_serial(content_hash, serial);
   build_nodes();
   // Compile after every datacenter has joined: rules index into the final vector.
   for (size_t i = 0; i < zone_->rules.size(); ++i) {
@@ -954,20 +962,28 @@ uint64_t content_hash_of(std::string_view text) {
   return h;
 }
 
-uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t unix_now) {
-  if (!previous) return unix_now;
+uint32_t next_serial(uint64_t content_hash, std::optional<SerialHistory> previous,
+                     uint32_t newest_input_s) {
+  if (!previous) return newest_input_s;
   if (previous->content_hash == content_hash) return previous->serial;
   const uint32_t bumped = previous->serial + 1;  // wraps per RFC 1982
-  // RFC 1982 "greater than": now wins only if it is ahead of previous + 1.
-  const auto diff = static_cast<int32_t>(unix_now - bumped);
-  return diff > 0 ? unix_now : bumped;
+  // RFC 1982 "greater than": the input time wins only if it is ahead of previous + 1 (two
+  // edits within one second, or a file put back with an older time, still move it up).
+  const auto diff = static_cast<int32_t>(newest_input_s - bumped);
+  return diff > 0 ? newest_input_s : bumped;
+}
+
+uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t newest_input_s) {
+  if (!previous) return next_serial(content_hash, std::nullopt, newest_input_s);
+  return next_serial(content_hash, SerialHistory{previous->content_hash, previous->serial},
+                     newest_input_s);
 }
 
 Result<ZonePtr> build_zone(const ZoneSource& src, const ServerConfig& config, uint64_t content_hash,
-                           const Zone* previous, uint32_t unix_now) {
+                           const SerialInputs& serial) {
   try {
     Builder b(src, config);
-    return b.build(content_hash, previous, unix_now);
+    return b.build(content_hash, serial);
   } catch (const Failure& f) {
     return f.error;
   }

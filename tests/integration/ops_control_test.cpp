@@ -299,7 +299,7 @@ TEST(OpsControl, CtlDrainChangesAnswers) {
   EXPECT_TRUE(s.wait_www({"198.51.100.10"})) << "drained fra still answers";
   std::tie(rc, out) = ctl(s, {"status"});
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("example.test./fra"), std::string::npos) << out;
+  EXPECT_NE(out.find("example.test/fra"), std::string::npos) << out;
   EXPECT_NE(out.find("drained"), std::string::npos) << out;
   EXPECT_NE(out.find("test drain"), std::string::npos) << out;
   std::tie(rc, out) = ctl(s, {"explain", "www.example.test", "--client", "192.0.2.1"});

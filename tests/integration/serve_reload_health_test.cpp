@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "http_backend.h"
 #include "serve_fixture.h"
 
 namespace geodns::test {
@@ -80,64 +81,9 @@ TEST(ServeReload, HundredReloadsUnderContinuousUdpAndTcpQueries) {
   EXPECT_TRUE(has_line(section_strings(p.get(), LDNS_SECTION_ANSWER), "198.51.100.53"));
   const std::string log = s.process->stderr_text();
   EXPECT_EQ(log.find("reload_error"), std::string::npos) << log;
-  EXPECT_EQ(s.process->stop(), 0);
+  // A sanitizer's report (TSan exits 66) is in the log: show it.
+  EXPECT_EQ(s.process->stop(), 0) << s.process->stderr_text();
 }
-
-// A minimal HTTP/1.0 backend on a loopback address: answers every request with `status`,
-// or refuses connections while stopped (its socket is closed).
-class HttpBackend {
- public:
-  HttpBackend(const std::string& address, uint16_t port) : address_(address), port_(port) {}
-  ~HttpBackend() { stop(); }
-
-  bool start() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    // Accepted connections may linger (FIN_WAIT) after a stop; let the restart bind anyway.
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port_);
-    inet_pton(AF_INET, address_.c_str(), &sa.sin_addr);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || ::listen(fd_, 64) != 0) {
-      std::perror("backend bind/listen");
-      ::close(fd_);
-      fd_ = -1;
-      return false;
-    }
-    running_ = true;
-    thread_ = std::thread([this] { serve(); });
-    return true;
-  }
-  void stop() {
-    running_ = false;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  void serve() {
-    while (running_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      char buf[2048];
-      pollfd cp{c, POLLIN, 0};
-      if (::poll(&cp, 1, 500) > 0) (void)::read(c, buf, sizeof(buf));
-      const std::string reply = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
-      (void)::write(c, reply.data(), reply.size());
-      ::close(c);
-    }
-  }
-  std::string address_;
-  uint16_t port_;
-  int fd_ = -1;
-  std::atomic<bool> running_{false};
-  std::thread thread_;
-};
 
 std::string answers_of(Server& s) {
   auto p = s.udp("www.health.example", LDNS_RR_TYPE_A);

@@ -187,6 +187,33 @@ TEST(RiseFall, RestoredStateKeepsHysteresis) {
   EXPECT_EQ(rf.state(), HealthState::up);
 }
 
+TEST(RiseFall, InheritedStateStandsUntilTheFirstResultWhichDecides) {
+  ManualClock clock;
+  RiseFall rf(config(2, 3), clock.now());
+  const auto since = clock.now() - seconds(60);
+  rf.inherit(HealthState::down, since);
+  EXPECT_TRUE(rf.has_state());
+  EXPECT_FALSE(rf.is_up());
+  EXPECT_EQ(rf.since(), since);
+  // The edited check's first result decides at once (rise = 2 does not apply to it)...
+  EXPECT_TRUE(check(rf, clock, true).changed);
+  EXPECT_EQ(rf.state(), HealthState::up);
+  // ...and from then on rise/fall holds: one failure is not enough to go down.
+  EXPECT_FALSE(check(rf, clock, false).changed);
+  EXPECT_EQ(rf.state(), HealthState::up);
+}
+
+TEST(RiseFall, InheritedStateConfirmedIsNoTransition) {
+  ManualClock clock;
+  RiseFall rf(config(2, 3), clock.now());
+  rf.inherit(HealthState::down, clock.now());
+  EXPECT_FALSE(check(rf, clock, false).changed);
+  EXPECT_EQ(rf.state(), HealthState::down);
+  // Then a down target needs `rise` successes again.
+  EXPECT_FALSE(check(rf, clock, true).changed);
+  EXPECT_TRUE(check(rf, clock, true).changed);
+}
+
 TEST(RiseFall, CountsChecksAndNames) {
   ManualClock clock;
   RiseFall rf(config(2, 3), clock.now());

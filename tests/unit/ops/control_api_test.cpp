@@ -232,16 +232,20 @@ TEST(ControlApi, ResolveOverrideTargets) {
   r.datacenter = "iad";
   auto k = resolve_override_target(r, zones);
   ASSERT_TRUE(k) << k.error().to_string();
-  EXPECT_EQ(k->datacenter, "a.test./iad");
+  EXPECT_EQ(k->datacenter, "a.test/iad");
   r.datacenter = "fra";
   k = resolve_override_target(r, zones);
   ASSERT_FALSE(k);
   EXPECT_NE(k.error().message.find("ambiguous"), std::string::npos);
-  EXPECT_NE(k.error().message.find("b.test./fra"), std::string::npos);
-  r.datacenter = "b.test./fra";
+  EXPECT_NE(k.error().message.find("b.test/fra"), std::string::npos);
+  r.datacenter = "b.test./fra";  // the origin's final dot is optional, its case irrelevant
   k = resolve_override_target(r, zones);
   ASSERT_TRUE(k);
-  EXPECT_EQ(k->datacenter, "b.test./fra");
+  EXPECT_EQ(k->datacenter, "b.test/fra");
+  r.datacenter = "B.Test/fra";
+  k = resolve_override_target(r, zones);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->datacenter, "b.test/fra");
   r.datacenter = "lhr";
   EXPECT_FALSE(resolve_override_target(r, zones));
   r.datacenter.clear();
@@ -253,6 +257,35 @@ TEST(ControlApi, ResolveOverrideTargets) {
   EXPECT_FALSE(resolve_override_target(r, zones));
   r.address = "not-an-ip";
   EXPECT_FALSE(resolve_override_target(r, zones));
+}
+
+// A datacenter of the server's config used by two zones is one datacenter: one key, one id.
+TEST(ControlApi, SharedDatacenterIsOneTarget) {
+  auto config = zone::load_server_config_text("[datacenters.lhr]\naddresses = [\"203.0.113.10\"]\n",
+                                              "geodns.toml", "/");
+  ASSERT_TRUE(config) << config.error().to_string();
+  const std::string steer = "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"lhr\"]\n";
+  auto a = zone::load_zone_text(std::string(kZoneA) + steer, "a.test.toml", *config, nullptr);
+  auto b = zone::load_zone_text(std::string(kZoneB) + steer, "b.test.toml", *config, nullptr);
+  ASSERT_TRUE(a) << a.error().to_string();
+  ASSERT_TRUE(b) << b.error().to_string();
+  zone::ZoneSet zones;
+  zones.zones = {a.value(), b.value()};
+  zones.reindex();
+  const auto lhr_of = [](const zone::Zone& z) {
+    for (const auto& dc : z.datacenters) {
+      if (dc.name == "lhr") return dc;
+    }
+    return steer::Datacenter{};
+  };
+  EXPECT_EQ(lhr_of(**a).key, "lhr");
+  EXPECT_EQ(lhr_of(**a).id, lhr_of(**b).id);
+  OverrideRequest r;
+  r.datacenter = "lhr";
+  auto k = resolve_override_target(r, zones);
+  ASSERT_TRUE(k) << k.error().to_string();
+  EXPECT_EQ(k->datacenter, "lhr");
+  EXPECT_EQ(k->dc_id, lhr_of(**a).id);
 }
 
 }  // namespace

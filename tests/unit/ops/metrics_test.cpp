@@ -220,7 +220,7 @@ TEST(StatusJson, Shape) {
   EXPECT_EQ(t["datacenters"][0], "example.com./fra");
   EXPECT_TRUE(j["targets"][1]["latency_ms"].is_null());
   ASSERT_EQ(j["overrides"].size(), 1U);
-  EXPECT_EQ(j["overrides"][0]["datacenter"], "example.com./iad");
+  EXPECT_EQ(j["overrides"][0]["datacenter"], "example.com/iad");
   EXPECT_EQ(j["overrides"][0]["state"], "down");
   EXPECT_EQ(j["overrides"][0]["reason"], "maintenance");
   EXPECT_EQ(j["overrides"][0]["expires"], "2027-01-15T08:31:40.000Z");

@@ -233,7 +233,7 @@ TEST(ZoneLoader, SteeredNameDatacentersAndTargets) {
   ASSERT_EQ(z->datacenters.size(), 2u);
   const steer::Datacenter& fra = z->datacenters[0];
   EXPECT_EQ(fra.name, "fra");
-  EXPECT_EQ(fra.id, steer::dc_ids().intern("example.com./fra"));
+  EXPECT_EQ(fra.id, steer::dc_ids().intern("example.com/fra"));
   EXPECT_TRUE(fra.has_location);
   EXPECT_DOUBLE_EQ(fra.latitude, 50.11);
   EXPECT_EQ(fra.check, "web");
