@@ -346,7 +346,8 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
   const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
   const uint8_t family = qtype == rrtype::AAAA ? 6 : 4;
   steer::ClientView view;
-  uint8_t scope_offset = 0;  // v4-mapped ECS: scopes are reported in IPv6 bits
+  view.source = client.address.unmapped();  // weighted picks are sticky per resolver
+  uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
   if (rule.depends_on_client) {
     const dns::EcsOption& ecs = q_.ecs;
@@ -375,7 +376,8 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
   steer::Trace* trace = explain_ != nullptr ? &explain_->trace : nullptr;
   static const steer::HealthView kAllUp;  // before any view is published: nothing is down
   const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
-  steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
+  steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, view, health,
+                  rotation_++, &decision_, trace);
   counters_.bump(counters_.steered);
   if (decision_.failed_open) counters_.bump(counters_.failed_open);
   uint8_t scope = decision_.scope;
