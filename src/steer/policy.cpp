@@ -396,8 +396,8 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
     if (kept.count > 0) {
       if (trace != nullptr) {
         trace->steps.push_back(
-            "AAAA follows the datacenters chosen for A (candidates above "
-            "show IPv4 health), keeping those up for IPv6");
+            "AAAA follows the datacenters chosen for A (the candidates show "
+            "IPv4 health), keeping those up for IPv6");
       }
       return kept;
     }
@@ -675,7 +675,21 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
   if (trace != nullptr) {
     trace->scope_why = decided_len > 0 || client.list != nullptr
                            ? "/" + std::to_string(scope) + " from the network that decided"
-                           : "no location decided";
+                           : "the rule's own list is the same for every client";
+  }
+  if (rule.lists_need_location && client.location != nullptr) {
+    // A nearest pool below the rule ranked by the client's coordinates: the answer holds only
+    // inside the database network that gave them (the longer of the two prefixes).
+    const uint8_t loc_len = client.list != nullptr
+                                ? client.location->prefix_length
+                                : std::min(client.location->prefix_length, client.max_scope);
+    if (loc_len > scope) {
+      scope = loc_len;
+      if (trace != nullptr) {
+        trace->scope_why += "; /" + std::to_string(loc_len) +
+                            " from the database network whose coordinates a nearest pool used";
+      }
+    }
   }
   if (out->per_subnet && scope < granularity) {
     // A hashed or spillover choice looked at the client's /24 (/56): the answer holds for that

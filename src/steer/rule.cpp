@@ -300,14 +300,16 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
   }
   depends_on_client =
       policy == Policy::geo || policy == Policy::nearest || policy == Policy::hashed || spillover;
+  lists_need_location = false;
   auto reaches = [&](const DcList& list) {
+    bool client = false;
     for (uint32_t m : list) {
-      if (is_pool(m) &&
-          (pools[pool_index(m)].needs_location || pools[pool_index(m)].needs_client)) {
-        return true;
-      }
+      if (!is_pool(m)) continue;
+      const Pool& p = pools[pool_index(m)];
+      lists_need_location = lists_need_location || p.needs_location;
+      client = client || p.needs_location || p.needs_client;
     }
-    return false;
+    return client;
   };
   if (reaches(datacenters)) depends_on_client = true;
   for (const auto& l : lists) {

@@ -140,6 +140,10 @@ struct Rule {
   // reachable from the rule that needs the client's location or subnet. The pipeline then
   // locates the client; false gives ECS scope 0.
   bool depends_on_client = true;
+  // A nearest pool is reachable from a map, nets or datacenters list: the answer depends on the
+  // client's coordinates beyond the list itself, so a table compiled per list (one list ->
+  // one merged network) must not decide such a rule alone.
+  bool lists_need_location = false;
 
   // Checks the configuration against `dc_count` datacenters and the zone's (already compiled)
   // pools, and builds the lookup tables.

@@ -153,7 +153,10 @@ TEST_F(PoolTest, TwoNearestPlusOneOther) {
   r.datacenters = {near2, other};
   compile(r);
   EXPECT_TRUE(r.depends_on_client);
+  EXPECT_TRUE(r.lists_need_location);
   const auto london = located("GB", "EU", 51.5, -0.1);
+  // The nearest pick used the client's coordinates: the scope is their database network.
+  EXPECT_EQ(run(r, 4, subnet(0), &london).scope, 16);
   std::map<uint32_t, int> third;
   for (int i = 0; i < kClients; ++i) {
     const Decision d = run(r, 4, subnet(i), &london, static_cast<uint64_t>(i));
