@@ -412,7 +412,9 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
 
 // Answers with the addresses of the chosen datacenters, one from each in turn, so that a
 // union ("2 nearest + 1 other") shows every datacenter before a second address of any.
-// Starting points rotate per query to spread load within the set.
+// Starting points rotate per query to spread load within the set; within a datacenter the
+// first address is drawn in proportion to the address weights (all 1 unless configured), so
+// with `answers = 1` an address's share of queries is its share of the weight.
 void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const HealthView& health,
             bool ignore_health, uint64_t r, uint32_t cap, Decision* out) noexcept {
   const uint32_t n = sel.count;
@@ -420,8 +422,22 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
   size_t cursor[kMaxChosen] = {};
   size_t offset[kMaxChosen] = {};
   for (uint32_t j = 0; j < n; ++j) {
-    const size_t size = family_addresses(fleet.dcs[sel.dcs[j]], family).size();
-    offset[j] = size == 0 ? 0 : static_cast<size_t>((r >> 24) % size);
+    const Datacenter& dc = fleet.dcs[sel.dcs[j]];
+    const auto& addrs = family_addresses(dc, family);
+    uint64_t total = 0;
+    for (const auto& a : addrs) {
+      if (ignore_health || address_up(dc, a, health)) total += a.weight;
+    }
+    if (total == 0) continue;
+    uint64_t pick = mix(r + j) % total;
+    for (size_t k = 0; k < addrs.size(); ++k) {
+      if (!ignore_health && !address_up(dc, addrs[k], health)) continue;
+      if (pick < addrs[k].weight) {
+        offset[j] = k;
+        break;
+      }
+      pick -= addrs[k].weight;
+    }
   }
   const uint32_t first = static_cast<uint32_t>(r % n);
   bool progress = true;

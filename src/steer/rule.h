@@ -21,6 +21,7 @@ namespace geodns::steer {
 struct DcAddress {
   IpAddress ip;
   TargetId target = 0;  // every address has a target, "none" checks included (for overrides)
+  uint32_t weight = 1;  // its share of first places within the datacenter (address_weights)
 };
 
 struct Datacenter {

@@ -44,6 +44,7 @@ struct DatacenterDef {
   uint32_t min_up = 1;  // `min_up = 2` or `min_up = "50%"` (then min_up_percent)
   uint32_t min_up_percent = 0;
   uint32_t capacity = 1;  // `capacity = N`: its share when a failed datacenter spills over
+  std::vector<uint32_t> address_weights;  // parallel to addresses; empty = all 1
 };
 
 // A [pools.NAME] table. Member names are resolved when a zone uses the pool, in that zone's

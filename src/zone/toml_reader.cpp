@@ -359,7 +359,8 @@ std::vector<CheckDef> read_checks(const Reader& r, const toml::node& node) {
 DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml::node& node) {
   const std::string where = "[datacenters." + std::string(key.str()) + "]";
   const auto& t = r.table(node, where);
-  r.only_keys(t, {"addresses", "location", "check", "min_up", "capacity"}, where);
+  r.only_keys(t, {"addresses", "location", "check", "min_up", "capacity", "address_weights"},
+              where);
   DatacenterDef dc;
   dc.name = std::string(key.str());
   dc.pos = r.at(node);
@@ -413,6 +414,21 @@ DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml:
   }
   if (auto* n = t.get("capacity")) {
     dc.capacity = static_cast<uint32_t>(r.integer(*n, "capacity", 1, 1000000));
+  }
+  if (auto* n = t.get("address_weights")) {
+    // { "192.0.2.10" = 3 }: per-address shares inside the datacenter; unlisted ones weigh 1.
+    dc.address_weights.assign(dc.addresses.size(), 1);
+    for (auto [k, v] : Reader::in_file_order(r.table(*n, "address_weights"))) {
+      const std::string text(k->str());
+      auto a = IpAddress::parse(text);
+      auto it = a ? std::find(dc.addresses.begin(), dc.addresses.end(), a->unmapped())
+                  : dc.addresses.end();
+      if (it == dc.addresses.end()) {
+        r.fail(r.at(*k), "\"" + text + "\" is not an address of datacenter \"" + dc.name + "\"");
+      }
+      dc.address_weights[static_cast<size_t>(it - dc.addresses.begin())] =
+          static_cast<uint32_t>(r.integer(*v, "weight of \"" + text + "\"", 1, 1000));
+    }
   }
   return dc;
 }

@@ -588,7 +588,11 @@ uint32_t Builder::dc_index(const NameRef& ref) {
                    std::to_string(def->min_up) + " " + std::to_string(def->min_up_percent) + "% " +
                    std::to_string(def->capacity) + " " +
                    (check ? check->spec.key() : std::string("-"));
-    for (const auto& ip : def->addresses) server_dcs_ += " " + ip.to_string();
+    for (size_t k = 0; k < def->addresses.size(); ++k) {
+      server_dcs_ += " " + def->addresses[k].to_string();
+      if (k < def->address_weights.size())
+        server_dcs_ += "=" + std::to_string(def->address_weights[k]);
+    }
     server_dcs_ += "\n";
   }
   steer::Datacenter dc;
@@ -602,13 +606,15 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   dc.min_up_percent = def->min_up_percent;
   dc.capacity = def->capacity;
   dc.hash_seed = steer::name_hash(def->name);
-  for (const auto& ip : def->addresses) {
+  for (size_t k = 0; k < def->addresses.size(); ++k) {
+    const IpAddress& ip = def->addresses[k];
     steer::TargetSpec t;
     t.address = ip;
     if (check) t.check = check->spec;
     t.key = t.check.key() + "@" + ip.to_string();
     t.id = steer::target_ids().intern(t.key);
-    (ip.is_v4() ? dc.v4 : dc.v6).push_back(steer::DcAddress{ip, t.id});
+    const uint32_t weight = k < def->address_weights.size() ? def->address_weights[k] : 1;
+    (ip.is_v4() ? dc.v4 : dc.v6).push_back(steer::DcAddress{ip, t.id, weight});
     if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
   }
   const auto index = static_cast<uint32_t>(zone_->datacenters.size());

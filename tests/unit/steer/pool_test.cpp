@@ -497,6 +497,33 @@ TEST_F(PoolTest, RoundrobinPoolIsAUnionAndFailsOpenWhole) {
   EXPECT_EQ(d.count, 3u);  // as a healthy fleet would answer: the whole eu union
 }
 
+TEST_F(PoolTest, AddressWeightsShareFirstPlacesInADatacenter) {
+  const uint32_t fra = dc("fra", {"192.0.2.1", "192.0.2.2", "192.0.2.3"}, 0, 0);
+  dcs_[fra].v4[0].weight = 6;
+  dcs_[fra].v4[1].weight = 3;
+  dcs_[fra].v4[2].weight = 1;
+  Rule r;
+  r.policy = Policy::failover;
+  r.answers = 1;
+  r.datacenters = {fra};
+  compile(r);
+  std::map<std::string, int> hits;
+  for (int i = 0; i < kClients; ++i) {
+    ++hits[run(r, 4, subnet(1), nullptr, static_cast<uint64_t>(i)).addresses[0]->to_string()];
+  }
+  EXPECT_NEAR(hits["192.0.2.1"] / double(kClients), 0.6, 0.02);
+  EXPECT_NEAR(hits["192.0.2.2"] / double(kClients), 0.3, 0.02);
+  EXPECT_NEAR(hits["192.0.2.3"] / double(kClients), 0.1, 0.02);
+  // A down address's share goes to the healthy ones by their weights (6:1).
+  down(fra, 1);
+  hits.clear();
+  for (int i = 0; i < kClients; ++i) {
+    ++hits[run(r, 4, subnet(1), nullptr, static_cast<uint64_t>(i)).addresses[0]->to_string()];
+  }
+  EXPECT_EQ(hits.count("192.0.2.2"), 0u);
+  EXPECT_NEAR(hits["192.0.2.1"] / double(kClients), 6.0 / 7.0, 0.02);
+}
+
 TEST_F(PoolTest, TraceShowsTheChain) {
   const uint32_t fra = dc("fra", {"192.0.2.1"}, 50, 8);
   const uint32_t ams = dc("ams", {"192.0.2.2"}, 52, 5);

@@ -102,6 +102,8 @@ const Case kCases[] = {
   {"MinUpPercentTooBig", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\nmin_up = \"150%\"\n", 18, 10, "min_up must be a count (2) or a percentage"},
   {"MinUpNotPercent", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\nmin_up = \"half\"\n", 18, 10, "min_up must be a count (2) or a percentage"},
   {"MinUpFloat", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\nmin_up = 0.5\n", 18, 10, "min_up must be a count (2) or a percentage"},
+  {"AddressWeightUnknown", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\naddress_weights = { \"198.51.100.2\" = 3 }\n", 18, 21, "\"198.51.100.2\" is not an address of datacenter \"iad\""},
+  {"AddressWeightZero", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\naddress_weights = { \"198.51.100.1\" = 0 }\n", 18, 38, "weight of \"198.51.100.1\" must be 1..1000"},
   {"CapacityZero", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\ncapacity = 0\n", 18, 12, "capacity must be 1..1000000"},
 };
 // clang-format on

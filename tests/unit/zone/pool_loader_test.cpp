@@ -29,8 +29,9 @@ location = { lat = 52.37, lon = 4.9 }
 min_up = 2
 capacity = 100
 [datacenters.iad]
-addresses = ["198.51.100.10"]
+addresses = ["198.51.100.10", "198.51.100.11"]
 location = { lat = 38.95, lon = -77.45 }
+address_weights = { "198.51.100.11" = 3 }
 )";
 
 ZonePtr load(const std::string& text, const ServerConfig& config = ServerConfig{}) {
@@ -82,6 +83,8 @@ spillover = true
   EXPECT_EQ(z->datacenters[0].capacity, 300u);
   EXPECT_EQ(z->datacenters[1].min_up, 2u);
   EXPECT_EQ(z->datacenters[2].capacity, 1u);  // unset: an equal share
+  EXPECT_EQ(z->datacenters[2].v4[0].weight, 1u);
+  EXPECT_EQ(z->datacenters[2].v4[1].weight, 3u);
   EXPECT_EQ(rule.answers, 2u);
 }
 
