@@ -75,6 +75,10 @@ struct Selection {
   uint32_t dcs[kMaxChosen] = {};
   uint32_t count = 0;
   bool per_subnet = false;
+  // Health turned a candidate down on the way (or a spillover happened): only then can a
+  // healthy fleet's answer differ, so only then is the all-up run needed.
+  bool saw_down = false;
+  bool partial = false;  // an answering datacenter has an address of the family down
 
   bool has(uint32_t dc) const noexcept { return std::find(dcs, dcs + count, dc) != dcs + count; }
 };
@@ -89,21 +93,50 @@ bool same_set(const Selection& a, const Selection& b) noexcept {
 
 enum class Taken : uint8_t { yes, down, absent };
 
+// The hash keys of one query, computed on first use (most rules never hash). Hashed choices
+// and spillover follow the client subnet at the granularity the pipeline looks at anyway
+// (/24, /56); weighted ones follow the resolver, so that every client of a resolver (which
+// caches one answer per name and type at scope 0) sees the same A/AAAA pair.
+class Keys {
+ public:
+  explicit Keys(const ClientView& client) noexcept : client_(client) {}
+  unsigned granularity() const noexcept { return client_.address.is_v6() ? 56 : 24; }
+  uint64_t subnet() noexcept {
+    if (!have_subnet_) {
+      subnet_ = address_key(client_.address.masked(granularity()));
+      have_subnet_ = true;
+    }
+    return subnet_;
+  }
+  uint64_t resolver() noexcept {
+    if (!have_resolver_) {
+      resolver_ = address_key(client_.source.family != 0 ? client_.source : client_.address);
+      have_resolver_ = true;
+    }
+    return resolver_;
+  }
+
+ private:
+  const ClientView& client_;
+  uint64_t subnet_ = 0;
+  uint64_t resolver_ = 0;
+  bool have_subnet_ = false;
+  bool have_resolver_ = false;
+};
+
 // One run of the rule's lists and pools for one family. `ideal` runs it as if everything were
 // up: the answer a healthy fleet would give, against which the real one is compared (degraded
 // TTL) and which failing open answers with. Stack only; the trace (explain) is the exception.
 class Selector {
  public:
   Selector(const Fleet& fleet, uint8_t family, const HealthView& health, bool ideal,
-           const ClientView& client, uint64_t subnet_key, uint64_t resolver_key,
-           Trace* trace) noexcept
+           const ClientView& client, Keys& keys, Trace* trace) noexcept
       : fleet_(fleet),
         family_(family),
         health_(health),
         ideal_(ideal),
         client_(client),
-        subnet_key_(subnet_key),
-        resolver_key_(resolver_key),
+        keys_(keys),
         trace_(trace) {}
 
   // Ordered semantics (failover, nearest, a geo list): the first `pick` members that are up.
@@ -128,12 +161,13 @@ class Selector {
           total += caps[j];
         }
         sel_.per_subnet = true;
+        sel_.saw_down = true;
         if (trace_ != nullptr) {
           trace_->steps.push_back("spillover: " + member_name(members[k]) +
                                   " is down; its clients are spread over the rest by capacity "
                                   "(rendezvous hash of the client subnet)");
         }
-        taken += ranked(rest, caps, total, pick - taken, subnet_key_ ^ seed, "capacity");
+        taken += ranked(rest, caps, total, pick - taken, keys_.subnet() ^ seed, "capacity");
         return taken;
       }
     }
@@ -202,8 +236,7 @@ class Selector {
     return ranked(members.first(n), w, sum, pick, key, "weight");
   }
 
-  uint64_t subnet_key() const noexcept { return subnet_key_; }
-  uint64_t resolver_key() const noexcept { return resolver_key_; }
+  Keys& keys() noexcept { return keys_; }
   const Selection& selection() const noexcept { return sel_; }
 
  private:
@@ -218,14 +251,19 @@ class Selector {
     }
     const bool repeat = sel_.has(member);
     const bool up = h.is_up() && !repeat && sel_.count < kMaxChosen;
+    const bool health_down = h.total > 0 && !repeat && !h.is_up();
     if (trace_ != nullptr) {
       Trace::Candidate c{member, h.up, h.total, h.need, family_, h.ov, distance, via_, "", up};
       if (note != nullptr) c.note = *note;
       if (repeat) c.note += std::string(c.note.empty() ? "" : "; ") + "already in the answer";
       trace_->candidates.push_back(std::move(c));
     }
-    if (h.total == 0 || repeat) return Taken::absent;  // skipped, not a failure
-    if (!up) return Taken::down;
+    if (health_down) {
+      sel_.saw_down = true;
+      return Taken::down;
+    }
+    if (!up) return Taken::absent;  // no address of the family, or already chosen: skipped
+    if (h.up < h.total) sel_.partial = true;
     sel_.dcs[sel_.count++] = member;
     return Taken::yes;
   }
@@ -243,6 +281,8 @@ class Selector {
                               (note != nullptr ? " (" + *note + ")" : ""));
     }
     ++depth_;
+    const bool saw_down_before = sel_.saw_down;
+    sel_.saw_down = false;
     uint32_t taken = 0;
     switch (pool.policy) {
       case PoolPolicy::failover:
@@ -257,12 +297,12 @@ class Selector {
         break;
       }
       case PoolPolicy::weighted:
-        taken =
-            by_weight(pool.members, pool.weights, pool.pick, resolver_key_ ^ pool.hash_seed, false);
+        taken = by_weight(pool.members, pool.weights, pool.pick, keys_.resolver() ^ pool.hash_seed,
+                          false);
         break;
       case PoolPolicy::hashed:
         taken =
-            by_weight(pool.members, pool.weights, pool.pick, subnet_key_ ^ pool.hash_seed, true);
+            by_weight(pool.members, pool.weights, pool.pick, keys_.subnet() ^ pool.hash_seed, true);
         break;
       case PoolPolicy::roundrobin:
         taken = all(pool.members);
@@ -270,8 +310,12 @@ class Selector {
     }
     --depth_;
     if (trace_ != nullptr) via_ = std::move(saved_via);
-    // A pool that yields nothing is down to the list around it, like a datacenter.
-    return taken > 0 ? Taken::yes : Taken::down;
+    const bool inner_down = sel_.saw_down;
+    sel_.saw_down = saw_down_before || inner_down;
+    // A pool that yields nothing is down to the list around it, like a datacenter: failed if
+    // health emptied it, skipped if none of its members has the family at all.
+    if (taken > 0) return Taken::yes;
+    return inner_down ? Taken::down : Taken::absent;
   }
 
   size_t order_by_distance(std::span<const uint32_t> members, uint32_t* order,
@@ -337,8 +381,7 @@ class Selector {
   const HealthView& health_;
   const bool ideal_;
   const ClientView& client_;
-  const uint64_t subnet_key_;
-  const uint64_t resolver_key_;
+  Keys& keys_;
   Trace* const trace_;
   Selection sel_;
   size_t depth_ = 0;
@@ -359,10 +402,10 @@ Selection run(const Rule& rule, const Plan& plan, Selector& s) noexcept {
       s.ordered(plan.members, plan.distances, 1, rule.spillover, 0);
       break;
     case Policy::weighted:
-      s.by_weight(plan.members, rule.weights, 1, s.resolver_key(), false);
+      s.by_weight(plan.members, rule.weights, 1, s.keys().resolver(), false);
       break;
     case Policy::hashed:
-      s.by_weight(plan.members, rule.weights, 1, s.subnet_key(), true);
+      s.by_weight(plan.members, rule.weights, 1, s.keys().subnet(), true);
       break;
     case Policy::roundrobin:
       s.all(plan.members);
@@ -371,33 +414,36 @@ Selection run(const Rule& rule, const Plan& plan, Selector& s) noexcept {
   return s.selection();
 }
 
-struct Keys {
-  uint64_t subnet = 0;
-  uint64_t resolver = 0;
-};
-
 // The datacenters for `family`. An AAAA answer first asks which datacenters the A answer would
 // use and keeps those that are up for IPv6: a dual-stack client gets both families from the
 // same datacenter whenever that datacenter has both (DESIGN.md), even when a member's IPv4
 // and IPv6 health or address sets differ.
 Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t family,
-                 const HealthView& health, bool ideal, const ClientView& client, const Keys& keys,
+                 const HealthView& health, bool ideal, const ClientView& client, Keys& keys,
                  Trace* trace) noexcept {
+  bool v4_down = false;  // health shaped the A choice that AAAA tried to follow
   if (family == 6) {
-    Selector s4(fleet, 4, health, ideal, client, keys.subnet, keys.resolver, trace);
+    Selector s4(fleet, 4, health, ideal, client, keys, trace);
     const Selection a = run(rule, plan, s4);
     Selection kept;
     kept.per_subnet = a.per_subnet;
+    v4_down = a.saw_down;
     for (uint32_t i = 0; i < a.count; ++i) {
       DcHealth h = dc_health(fleet.dcs[a.dcs[i]], 6, health);
       if (ideal) h.up = h.total;
-      if (h.is_up()) kept.dcs[kept.count++] = a.dcs[i];
+      if (h.is_up()) {
+        kept.dcs[kept.count++] = a.dcs[i];
+        kept.partial = kept.partial || h.up < h.total;
+      } else if (h.total > 0) {
+        v4_down = true;  // IPv6 health, not the address plan, dropped it
+      }
     }
+    kept.saw_down = v4_down;
     if (kept.count > 0) {
       if (trace != nullptr) {
         trace->steps.push_back(
-            "AAAA follows the datacenters chosen for A (the candidates show "
-            "IPv4 health), keeping those up for IPv6");
+            "AAAA follows the datacenters chosen for A (the candidates show IPv4 health), "
+            "keeping those up for IPv6");
       }
       return kept;
     }
@@ -406,8 +452,10 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
       trace->candidates.clear();
     }
   }
-  Selector s(fleet, family, health, ideal, client, keys.subnet, keys.resolver, trace);
-  return run(rule, plan, s);
+  Selector s(fleet, family, health, ideal, client, keys, trace);
+  Selection own = run(rule, plan, s);
+  own.saw_down = own.saw_down || v4_down;
+  return own;
 }
 
 // Answers with the addresses of the chosen datacenters, one from each in turn, so that a
@@ -415,21 +463,34 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
 // Starting points rotate per query to spread load within the set; within a datacenter the
 // first address is drawn in proportion to the address weights (all 1 unless configured), so
 // with `answers = 1` an address's share of queries is its share of the weight.
+// A value in [0, n) from 32 random bits, by multiply and shift: the packet path avoids
+// 64-bit divisions (tens of cycles each).
+uint32_t below(uint64_t bits, size_t n) noexcept {
+  return static_cast<uint32_t>(((bits & 0xffffffffULL) * static_cast<uint64_t>(n)) >> 32);
+}
+
 void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const HealthView& health,
             bool ignore_health, uint64_t r, uint32_t cap, Decision* out) noexcept {
   const uint32_t n = sel.count;
   if (n == 0) return;
-  size_t cursor[kMaxChosen] = {};
-  size_t offset[kMaxChosen] = {};
+  size_t cursor[kMaxChosen];
+  size_t offset[kMaxChosen];
   for (uint32_t j = 0; j < n; ++j) {
+    cursor[j] = 0;
+    offset[j] = 0;
     const Datacenter& dc = fleet.dcs[sel.dcs[j]];
     const auto& addrs = family_addresses(dc, family);
+    if (addrs.empty()) continue;
+    if (!dc.has_address_weights) {
+      offset[j] = below(r >> 24, addrs.size());
+      continue;
+    }
     uint64_t total = 0;
     for (const auto& a : addrs) {
       if (ignore_health || address_up(dc, a, health)) total += a.weight;
     }
     if (total == 0) continue;
-    uint64_t pick = mix(r + j) % total;
+    uint64_t pick = below(mix(r + j), total);
     for (size_t k = 0; k < addrs.size(); ++k) {
       if (!ignore_health && !address_up(dc, addrs[k], health)) continue;
       if (pick < addrs[k].weight) {
@@ -439,19 +500,25 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
       pick -= addrs[k].weight;
     }
   }
-  const uint32_t first = static_cast<uint32_t>(r % n);
+  const uint32_t first = below(r, n);
   bool progress = true;
   while (progress && out->count < cap) {
     progress = false;
     for (uint32_t jj = 0; jj < n && out->count < cap; ++jj) {
-      const uint32_t j = (first + jj) % n;
+      const uint32_t j = first + jj < n ? first + jj : first + jj - n;
       const Datacenter& dc = fleet.dcs[sel.dcs[j]];
       const auto& addrs = family_addresses(dc, family);
       while (cursor[j] < addrs.size()) {
-        const DcAddress& a = addrs[(offset[j] + cursor[j]++) % addrs.size()];
+        size_t idx = offset[j] + cursor[j]++;
+        if (idx >= addrs.size()) idx -= addrs.size();
+        const DcAddress& a = addrs[idx];
         if (!ignore_health && !address_up(dc, a, health)) continue;
-        bool dup = false;  // the same address in two datacenters of a union: answer it once
-        for (uint32_t k = 0; k < out->count && !dup; ++k) dup = *out->addresses[k] == a.ip;
+        // The same address in two datacenters of a union: answer it once. (A datacenter's
+        // own addresses are unique, checked at load.)
+        bool dup = false;
+        for (uint32_t k = 0; n > 1 && k < out->count && !dup; ++k) {
+          dup = *out->addresses[k] == a.ip;
+        }
         if (dup) continue;
         out->addresses[out->count++] = &a.ip;
         progress = true;
@@ -607,20 +674,18 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
       break;
   }
 
-  Keys keys;
-  // Hashed choices and spillover follow the client subnet at the granularity the pipeline
-  // looks at anyway (/24, /56); weighted ones follow the resolver, so that every client of a
-  // resolver (which caches one answer per name and type at scope 0) sees the same pair.
-  const unsigned granularity = client.address.is_v6() ? 56 : 24;
-  keys.subnet = address_key(client.address.masked(granularity));
-  keys.resolver = address_key(client.source.family != 0 ? client.source : client.address);
+  Keys keys(client);
+  const unsigned granularity = keys.granularity();
 
-  const Selection ideal = choose(rule, plan, fleet, family, health, true, client, keys, nullptr);
+  Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
+  // What a healthy fleet would answer: the same as `sel` unless health turned something down
+  // on the way, so the second run is only paid for while something is down.
+  const Selection ideal =
+      sel.saw_down ? choose(rule, plan, fleet, family, health, true, client, keys, nullptr) : sel;
   if (ideal.count == 0) {
     out->nodata = true;
     if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
   } else {
-    Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
     out->per_subnet = sel.per_subnet || ideal.per_subnet;
     const uint32_t cap = cap_of(rule);
     if (sel.count == 0) {
@@ -654,11 +719,7 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
       // Degraded only when health changed THIS answer: another datacenter than a healthy fleet
       // would give, or one of the answering datacenters missing an address. A drained backup
       // that was not going to answer leaves the TTL alone.
-      out->degraded = !same_set(sel, ideal);
-      for (uint32_t i = 0; i < sel.count && !out->degraded; ++i) {
-        const DcHealth h = dc_health(fleet.dcs[sel.dcs[i]], family, health);
-        out->degraded = h.up < h.total;
-      }
+      out->degraded = sel.partial || (sel.saw_down && !same_set(sel, ideal));
       gather(fleet, sel, family, health, false, r, cap, out);
       if (trace != nullptr) {
         trace->outcome = names_of(fleet, sel) + (sel.count == 1 ? " answers" : " answer");

@@ -37,9 +37,10 @@ struct Datacenter {
   // (gdnsd's up_thresh): the larger of the count and the percentage (rounded up), capped at the
   // family's address count, and never below 1.
   uint32_t min_up = 1;
-  uint32_t min_up_percent = 0;  // 0..100
-  uint32_t capacity = 1;        // share of a failed datacenter's clients it takes on spillover
-  uint64_t hash_seed = 0;       // name_hash(name): rendezvous hashing, stable across restarts
+  uint32_t min_up_percent = 0;       // 0..100
+  uint32_t capacity = 1;             // share of a failed datacenter's clients it takes on spillover
+  uint64_t hash_seed = 0;            // name_hash(name): rendezvous hashing, stable across restarts
+  bool has_address_weights = false;  // some DcAddress::weight is not 1
 };
 
 // 64-bit FNV-1a of a name. Rendezvous scores are seeded with it (not with DcId, which depends

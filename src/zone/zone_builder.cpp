@@ -614,6 +614,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
     t.key = t.check.key() + "@" + ip.to_string();
     t.id = steer::target_ids().intern(t.key);
     const uint32_t weight = k < def->address_weights.size() ? def->address_weights[k] : 1;
+    dc.has_address_weights = dc.has_address_weights || weight != 1;
     (ip.is_v4() ? dc.v4 : dc.v6).push_back(steer::DcAddress{ip, t.id, weight});
     if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
   }

@@ -502,6 +502,7 @@ TEST_F(PoolTest, AddressWeightsShareFirstPlacesInADatacenter) {
   dcs_[fra].v4[0].weight = 6;
   dcs_[fra].v4[1].weight = 3;
   dcs_[fra].v4[2].weight = 1;
+  dcs_[fra].has_address_weights = true;
   Rule r;
   r.policy = Policy::failover;
   r.answers = 1;

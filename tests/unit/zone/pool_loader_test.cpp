@@ -85,6 +85,8 @@ spillover = true
   EXPECT_EQ(z->datacenters[2].capacity, 1u);  // unset: an equal share
   EXPECT_EQ(z->datacenters[2].v4[0].weight, 1u);
   EXPECT_EQ(z->datacenters[2].v4[1].weight, 3u);
+  EXPECT_TRUE(z->datacenters[2].has_address_weights);
+  EXPECT_FALSE(z->datacenters[0].has_address_weights);
   EXPECT_EQ(rule.answers, 2u);
 }
 
