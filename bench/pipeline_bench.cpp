@@ -7,12 +7,14 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "../tests/support/alloc_counter.h"
 #include "../tests/unit/dns/test_query.h"
 #include "server/pipeline.h"
+#include "server/steer_compiler.h"
 #include "zone/loader.h"
 
 using geodns::testing::g_allocations;
@@ -29,7 +31,9 @@ struct World {
   Published<steer::HealthView> health;
   std::unique_ptr<Pipeline> pipeline;
 
-  World() {
+  // `geoip`: the database; `compiled`: publish compiled steering tables as the daemon does.
+  explicit World(const std::string& geoip = std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb",
+                 bool compiled = false) {
     zone::ServerConfig config;
     auto report = zone::load_zone_dir(std::string(GEODNS_SOURCE_DIR) + "/zones", config, nullptr);
     if (!report.errors.empty()) {
@@ -37,12 +41,20 @@ struct World {
       std::exit(1);
     }
     snapshots.zones.publish(report.zones);
-    auto db = geo::Database::open(std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb");
+    auto db = geo::Database::open(geoip);
     if (!db) {
       std::fprintf(stderr, "%s\n", db.error().to_string().c_str());
       std::exit(1);
     }
     snapshots.geoip.publish(db.value());
+    if (compiled) {
+      auto set = compile_steering(report.zones, db.value(), nullptr);
+      if (!set) {
+        std::fprintf(stderr, "%s\n", set.error().to_string().c_str());
+        std::exit(1);
+      }
+      snapshots.steering.publish(set.value());
+    }
     health.publish(std::make_shared<steer::HealthView>());
     snapshots.health = &health;
     PipelineConfig pc;
@@ -57,8 +69,24 @@ World& world() {
   return w;
 }
 
-void run(benchmark::State& state, const std::vector<std::vector<uint8_t>>& queries) {
-  Pipeline& p = *world().pipeline;
+const std::string kReal = std::string(GEODNS_SOURCE_DIR) + "/geoip/real/geo-whois-asn-country.mmdb";
+
+World& compiled_world() {
+  static World w(std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb", true);
+  return w;
+}
+World& real_world() {
+  static World w(kReal, false);
+  return w;
+}
+World& real_compiled_world() {
+  static World w(kReal, true);
+  return w;
+}
+
+void run(benchmark::State& state, const std::vector<std::vector<uint8_t>>& queries,
+         World& w = world()) {
+  Pipeline& p = *w.pipeline;
   std::vector<uint8_t> out(65535);
   ClientInfo ci;
   ci.address = *IpAddress::parse("192.0.2.1");
@@ -125,7 +153,7 @@ BENCHMARK(BM_Nxdomain);
 
 // Geo+ECS from 20,000 distinct /24 subnets spread over real-looking public space, so the
 // database walk is not served from a few hot cache lines.
-void BM_GeoEcs(benchmark::State& state) {
+std::vector<std::vector<uint8_t>> geo_ecs_queries() {
   std::vector<std::vector<uint8_t>> q;
   uint32_t x = 12345;
   for (int i = 0; i < 20000; ++i) {
@@ -144,9 +172,39 @@ void BM_GeoEcs(benchmark::State& state) {
     b.ecs(1, 24, 0, s);
     q.push_back(b.build());
   }
-  run(state, q);
+  return q;
+}
+
+// Runtime path: libmaxminddb lookup, then map matching.
+void BM_GeoEcs(benchmark::State& state) {
+  run(state, geo_ecs_queries());
 }
 BENCHMARK(BM_GeoEcs);
+
+// The same queries answered from compiled tables.
+void BM_GeoEcsCompiled(benchmark::State& state) {
+  run(state, geo_ecs_queries(), compiled_world());
+}
+BENCHMARK(BM_GeoEcsCompiled);
+
+// On the real CC0 country database (about 1.3 M nodes), when it has been fetched.
+void BM_GeoEcsReal(benchmark::State& state) {
+  if (!std::filesystem::exists(kReal)) {
+    state.SkipWithError("geoip/real/geo-whois-asn-country.mmdb absent (geoip/fetch-real-db.sh)");
+    return;
+  }
+  run(state, geo_ecs_queries(), real_world());
+}
+BENCHMARK(BM_GeoEcsReal);
+
+void BM_GeoEcsRealCompiled(benchmark::State& state) {
+  if (!std::filesystem::exists(kReal)) {
+    state.SkipWithError("geoip/real/geo-whois-asn-country.mmdb absent (geoip/fetch-real-db.sh)");
+    return;
+  }
+  run(state, geo_ecs_queries(), real_compiled_world());
+}
+BENCHMARK(BM_GeoEcsRealCompiled);
 
 }  // namespace
 }  // namespace geodns::server

@@ -260,6 +260,10 @@ std::string Database::description() const {
   return out;
 }
 
+void Database::decode(const MMDB_entry_s& entry, Location* out) noexcept {
+  fill_location(entry, out);
+}
+
 uint64_t Database::build_epoch() const noexcept {
   return mmdb_->metadata.build_epoch;
 }

@@ -14,6 +14,7 @@
 #include "geo/location.h"
 
 struct MMDB_s;
+struct MMDB_entry_s;
 
 namespace geodns::geo {
 
@@ -32,6 +33,12 @@ class Database {
   const std::string& path() const noexcept { return path_; }
   std::string description() const;  // database_type and build time, for status output
   uint64_t build_epoch() const noexcept;
+
+  // For NetworkIndex (mmdb_walk.h), which walks the tree itself: the open database and the
+  // decoding lookup() applies to a data record, so both read the same fields alike.
+  const MMDB_s& mmdb() const noexcept { return *mmdb_; }
+  bool is_ipv6_tree() const noexcept { return ipv6_tree_; }
+  static void decode(const MMDB_entry_s& entry, Location* out) noexcept;
   std::time_t file_mtime() const noexcept { return mtime_; }
 
  private:

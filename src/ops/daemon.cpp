@@ -27,6 +27,7 @@
 #include "ops/system.h"
 #include "server/listen_config.h"
 #include "server/pipeline.h"
+#include "server/steer_compiler.h"
 #include "server/worker_pool.h"
 #include "zone/loader.h"
 
@@ -132,6 +133,8 @@ class Daemon final : public ControlBackend {
   CommonOptions options_;
   SystemClock clock_;
   server::Snapshots snapshots_;
+  // Compiles steering tables off the control thread; told whenever zones or GeoIP change.
+  std::unique_ptr<server::SteerCompiler> steer_compiler_;
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<server::WorkerPool> pool_;
   FileStamp geoip_stamp_;
@@ -236,6 +239,10 @@ int Daemon::run() {
   }
   snapshots_.health = &prober_->view();
   snapshots_.zones.publish(report.zones);
+  steer_compiler_ = std::make_unique<server::SteerCompiler>(snapshots_.zones, snapshots_.geoip,
+                                                            &snapshots_.steering);
+  steer_compiler_->changed();
+  steer_compiler_->wait_idle();  // the first answers already carry the merged scopes
   release_free_memory();
   for (const auto& z : report.zones->zones) {
     log::info("zone_loaded", {{"zone", z->origin_text},
@@ -470,6 +477,7 @@ ReloadRecord Daemon::reload(const char* why) {
       }
     }
   }
+  if (steer_compiler_) steer_compiler_->changed();
   record.ok = record.errors.empty();
   record.zones = report.zones->zones.size();
   log::info("reload_done", {{"zones", std::to_string(record.zones)},

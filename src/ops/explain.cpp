@@ -13,6 +13,7 @@
 #include "dns/wire.h"
 #include "geo/database.h"
 #include "server/pipeline.h"
+#include "server/steer_compiler.h"
 #include "zone/loader.h"
 
 namespace geodns::ops {
@@ -200,6 +201,10 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
     out << " (" << ex.trace.scope_why << ")";
   }
   out << "\n";
+  if (ex.compiled) {
+    // The scope is the merged network: every address in it gets the same candidate list.
+    out << "compiled:   merged network " << ex.compiled_network.to_string() << "\n";
+  }
   ldns_pkt_free(pkt);
   return {};
 }
@@ -222,6 +227,10 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request, 
   } else {
     snapshots.geoip.publish(nullptr);
   }
+  // Compiled as the server would, so the scope shown is the one a query gets.
+  auto compiled = server::compile_steering(snapshots.zones.load(), snapshots.geoip.load(), nullptr);
+  if (!compiled) return compiled.error();
+  snapshots.steering.publish(compiled.value());
   return explain_live(snapshots, request, out);
 }
 

@@ -88,6 +88,7 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
       zones_(snapshots.zones),
       health_(*snapshots.health),
       geoip_(snapshots.geoip),
+      steering_(snapshots.steering),
       rotation_(seed),
       rrl_(config_.rrl, seed) {
   config_.max_udp_payload = std::clamp<uint32_t>(config_.max_udp_payload, 512, 4096);
@@ -101,6 +102,7 @@ void Pipeline::begin_batch() noexcept {
   zones_.refresh();
   health_.refresh();
   geoip_.refresh();
+  steering_.refresh();
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
     now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -341,14 +343,23 @@ void Pipeline::add_referral(const zone::Zone& zone, const zone::Node& cut) noexc
   add_target_addresses(zone, *ns, Section::additional, true);
 }
 
-bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
-                              size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept {
+Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node,
+                                                 const uint8_t* owner, size_t owner_len,
+                                                 uint16_t qtype,
+                                                 const ClientInfo& client) noexcept {
   const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
   const uint8_t family = qtype == rrtype::AAAA ? 6 : 4;
   steer::ClientView view;
   view.source = client.address.unmapped();  // weighted picks are sticky per resolver
   uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
+  // A compiled table counts only if it was built against the database we serve with.
+  const CompiledSteering* compiled = steering_.get();
+  const steer::CompiledRule* table = nullptr;
+  if (rule.depends_on_client && compiled != nullptr && compiled->database.get() == db) {
+    table = compiled->find(&rule);
+  }
+  uint8_t merged_len = 0;
   if (rule.depends_on_client) {
     const dns::EcsOption& ecs = q_.ecs;
     if (ecs.present && ecs.source_prefix > 0) {
@@ -368,7 +379,16 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
       view.address = client.address.unmapped();
       view.max_scope = ecs.present ? 0 : view.address.bit_length();
     }
-    if (db != nullptr) {
+    if (table != nullptr && table->lookup(view.address, &view.list, &merged_len)) {
+      // The merged network may be longer than the source prefix (RFC 7871 7.2.1: the answer
+      // holds only for part of the client's subnet) and is then announced as such; an ECS /0
+      // opt-out still gets scope 0.
+      view.list_scope = view.max_scope == 0 ? 0 : merged_len;
+    }
+    // libmaxminddb only for rules that are not compiled (and for explain's trace).
+    // A nearest pool inside a compiled list still ranks by the client's coordinates.
+    if (db != nullptr &&
+        (view.list == nullptr || explain_ != nullptr || rule.lists_need_location)) {
       db->lookup(view.address, &location_);
       view.location = &location_;
     }
@@ -376,13 +396,37 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
   steer::Trace* trace = explain_ != nullptr ? &explain_->trace : nullptr;
   static const steer::HealthView kAllUp;  // before any view is published: nothing is down
   const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
-  steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, view, health,
-                  rotation_++, &decision_, trace);
+  if (explain_ != nullptr && view.list != nullptr) {
+    // Explain walks the runtime path for its trace, then answers with the compiled scope.
+    steer::ClientView runtime = view;
+    runtime.list = nullptr;
+    runtime.list_scope = 0;
+    steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, runtime, health,
+                    rotation_++, &decision_, trace);
+    // As evaluate() does with a compiled list: hashed or spillover choices need the client
+    // subnet, a nearest pool the database network.
+    decision_.scope = view.list_scope;
+    if (decision_.per_subnet) {
+      decision_.scope = std::max<uint8_t>(decision_.scope, view.address.is_v6() ? 56 : 24);
+    }
+    if (rule.lists_need_location && view.location != nullptr) {
+      decision_.scope = std::max(decision_.scope, view.location->prefix_length);
+    }
+  } else {
+    steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, view, health,
+                    rotation_++, &decision_, trace);
+  }
   counters_.bump(counters_.steered);
   if (decision_.failed_open) counters_.bump(counters_.failed_open);
   uint8_t scope = decision_.scope;
   if (scope_offset != 0) scope = static_cast<uint8_t>(scope + scope_offset);
-  if (q_.ecs.present) w_.set_ecs_scope(std::min(scope, q_.ecs.source_prefix));
+  // The runtime scope never exceeds the source prefix; a compiled one may (see above).
+  if (view.list == nullptr) scope = std::min(scope, q_.ecs.source_prefix);
+  // A CNAME chain through several steered names is one response with one ECS option: it
+  // carries the longest scope any of them needs, so no resolver caches it too widely.
+  chain_scope_ = std::max(chain_scope_, scope);
+  scope = chain_scope_;
+  if (q_.ecs.present) w_.set_ecs_scope(scope);
   if (explain_ != nullptr) {
     explain_->steered = true;
     explain_->zone = &zone;
@@ -391,7 +435,26 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
     explain_->location = location_;
     explain_->lookup_address = view.address;
     explain_->decision = decision_;
-    explain_->response_scope = q_.ecs.present ? std::min(scope, q_.ecs.source_prefix) : 0;
+    explain_->response_scope = q_.ecs.present ? scope : 0;
+    explain_->compiled = view.list != nullptr;
+    if (view.list != nullptr) {
+      explain_->compiled_network = IpPrefix{view.address.masked(merged_len), merged_len};
+    }
+  }
+  if (decision_.count == 0) return {SteeredAnswer::nodata, {}};
+  if (decision_.dc >= 0) {
+    const std::string& target = zone.datacenters[static_cast<size_t>(decision_.dc)].target;
+    if (!target.empty()) {
+      if (!w_.add(Section::answer, owner, owner_len, rrtype::CNAME, decision_.ttl_s,
+                  reinterpret_cast<const uint8_t*>(target.data()), target.size())) {
+        return {SteeredAnswer::overflow, {}};
+      }
+      return {SteeredAnswer::cname, target};
+    }
+  }
+  // A name that may answer CNAME is steered for every type; addresses answer only A/AAAA.
+  if (qtype != rrtype::A && qtype != rrtype::AAAA && qtype != rrtype::ANY) {
+    return {SteeredAnswer::nodata, {}};
   }
   const uint16_t type = family == 6 ? rrtype::AAAA : rrtype::A;
   const size_t rdlen = family == 6 ? 16 : 4;
@@ -403,12 +466,12 @@ bool Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node, co
       // Fewer addresses is still a correct answer; none at all is not.
       if (i == 0) {
         w_.rollback(mark, Section::answer, count);
-        overflow_ = true;
+        return {SteeredAnswer::overflow, {}};
       }
       break;
     }
   }
-  return decision_.count > 0;
+  return {SteeredAnswer::addresses, {}};
 }
 
 void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) noexcept {
@@ -419,10 +482,22 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
   const uint8_t* name = q_.qname_lower;
   size_t name_len = q_.qname_len;
   uint8_t wildcard_buf[dns::kMaxNameLength + 2];
+  chain_scope_ = 0;
 
   // Follows in-zone CNAME chains (RFC 1034 4.3.2 step 3a); 16 links at most, so a loop in
-  // the zone data ends the chain instead of the server.
-  for (int hop = 0; hop < 16; ++hop) {
+  // the zone data ends the chain instead of the server. Returns false when the chain stops.
+  int hop = 0;
+  auto follow = [&](std::string_view target) noexcept {
+    if (target.size() > dns::kMaxNameLength) return false;
+    uint8_t* next = scratch_[hop & 1];
+    dns::lower_name(reinterpret_cast<const uint8_t*>(target.data()), target.size(), next);
+    owner = reinterpret_cast<const uint8_t*>(target.data());
+    owner_len = target.size();
+    name = next;
+    name_len = target.size();
+    return is_at_or_below(name, name_len, zone.origin);  // false: it leaves the zone
+  };
+  for (; hop < 16; ++hop) {
     const Lookup lk = find(zone, name, name_len, qtype, wildcard_buf);
     if (lk.kind == Lookup::referral) {
       if (hop == 0) add_referral(zone, *lk.node);
@@ -434,12 +509,33 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       return;
     }
     const zone::Node& node = *lk.node;
-    if (node.rule >= 0 && (qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY)) {
-      if (!answer_steered(zone, node, owner, owner_len, qtype == rrtype::ANY ? rrtype::A : qtype,
-                          client)) {
-        add_soa_negative(zone);
+    // The rule answers A and AAAA (every type when it may answer a CNAME); static records at
+    // the same owner answer the other types (docs/decisions.md, "Steered names").
+    if (node.rule >= 0 &&
+        (node.may_cname || qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY)) {
+      const SteeredAnswer a = answer_steered(zone, node, owner, owner_len, qtype, client);
+      switch (a.kind) {
+        case SteeredAnswer::overflow:
+          overflow_ = true;
+          return;
+        case SteeredAnswer::addresses:
+          return;
+        case SteeredAnswer::cname:
+          // ANY: the CNAME is the one RRset (RFC 8482 4.1); CNAME: it is the answer.
+          if (qtype == rrtype::CNAME || qtype == rrtype::ANY) return;
+          if (!follow(a.target)) return;
+          continue;
+        case SteeredAnswer::nodata:
+          // ANY gets one RRset (RFC 8482): the steered one, else a static one of the owner.
+          if (qtype == rrtype::ANY && !node.rrsets.empty()) {
+            if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front())) {
+              overflow_ = true;
+            }
+            return;
+          }
+          add_soa_negative(zone);
+          return;
       }
-      return;
     }
     const zone::RRset* cname = node.find(rrtype::CNAME);
     if (cname != nullptr && qtype != rrtype::CNAME && !cname->rdatas.empty()) {
@@ -447,15 +543,7 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
         overflow_ = true;
         return;
       }
-      const std::string_view target = cname->rdatas.front();
-      if (target.size() > dns::kMaxNameLength) return;
-      uint8_t* next = scratch_[hop & 1];
-      dns::lower_name(reinterpret_cast<const uint8_t*>(target.data()), target.size(), next);
-      owner = reinterpret_cast<const uint8_t*>(target.data());
-      owner_len = target.size();
-      name = next;
-      name_len = target.size();
-      if (!is_at_or_below(name, name_len, zone.origin)) return;  // leaves the zone
+      if (!follow(cname->rdatas.front())) return;
       continue;
     }
     if (qtype == rrtype::ANY) {

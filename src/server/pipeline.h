@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/published.h"
@@ -16,6 +17,7 @@
 #include "geo/database.h"
 #include "server/responder.h"
 #include "server/rrl.h"
+#include "server/steer_compiler.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
 #include "zone/zone_set.h"
@@ -39,6 +41,8 @@ struct Snapshots {
   Published<zone::ZoneSet> zones;
   Published<geo::Database> geoip;  // may hold nullptr: no database configured
   const Published<steer::HealthView>* health = nullptr;
+  // Published by a SteerCompiler; used only while it matches `zones` and `geoip`.
+  Published<CompiledSteering> steering;
 };
 
 // Per-worker counters: written by one worker with relaxed atomics (no lock, no contention),
@@ -69,6 +73,10 @@ struct SteerExplanation {
   steer::Decision decision;
   steer::Trace trace;
   uint8_t response_scope = 0;
+  // A compiled table holds the rule: what a query gets is its merged network (the trace above
+  // is the runtime path's, which decides alike).
+  bool compiled = false;
+  IpPrefix compiled_network;
 };
 
 class Pipeline final : public Responder {
@@ -96,15 +104,22 @@ class Pipeline final : public Responder {
   void add_referral(const zone::Zone& zone, const zone::Node& cut) noexcept;
   void add_target_addresses(const zone::Zone& zone, const zone::RRset& rrset, dns::Section section,
                             bool required) noexcept;
-  // Returns false when nothing was answered (NODATA).
-  bool answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
-                      size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
+  // What a steered name put in the answer section.
+  struct SteeredAnswer {
+    enum Kind { nodata, addresses, cname, overflow } kind = nodata;
+    std::string_view target;  // cname: the target datacenter's name (wire format)
+  };
+  // Steers `qtype` at `node` (addresses for A/AAAA/ANY, a CNAME to a target datacenter for
+  // any type) and writes the answer records.
+  SteeredAnswer answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+                               size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
 
   PipelineConfig config_;
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;
+  Published<CompiledSteering>::Reader steering_;
   dns::Query q_;
   dns::ResponseWriter w_;
   geo::Location location_;
@@ -115,7 +130,8 @@ class Pipeline final : public Responder {
   std::string chaos_version_txt_;
   Counters counters_;
   SteerExplanation* explain_ = nullptr;
-  bool overflow_ = false;  // a required record did not fit: the answer gets TC
+  bool overflow_ = false;    // a required record did not fit: the answer gets TC
+  uint8_t chain_scope_ = 0;  // longest ECS scope of the steered names answered so far
   uint8_t server_cookie_[dns::kServerCookieBytes] = {};  // for the response being written
   uint32_t now_s_ = 0;  // unix time (mod 2^32) for cookies, read once per batch
   Rrl rrl_;

@@ -41,6 +41,10 @@ struct Datacenter {
   uint32_t capacity = 1;             // share of a failed datacenter's clients it takes on spillover
   uint64_t hash_seed = 0;            // name_hash(name): rendezvous hashing, stable across restarts
   bool has_address_weights = false;  // some DcAddress::weight is not 1
+  // A CDN hostname this datacenter answers with as a CNAME (wire format, case as written),
+  // or "" for a datacenter of addresses. A target datacenter holds its probe address as the
+  // one DcAddress of both v4 and v6, so that the policies and health treat it like any other.
+  std::string target;
 };
 
 // 64-bit FNV-1a of a name. Rendezvous scores are seeded with it (not with DcId, which depends

@@ -34,13 +34,16 @@ struct CheckDef {
 // A [datacenters.NAME] table. The check name is resolved when a zone uses the datacenter.
 struct DatacenterDef {
   std::string name;
-  std::vector<IpAddress> addresses;  // at least one, no duplicates, in file order
+  std::vector<IpAddress> addresses;  // at least one, no duplicates, in file order (or none
+                                     // with a target)
+  std::string target;                // a CNAME target instead of addresses ("" = none)
   bool has_location = false;
   double latitude = 0;
   double longitude = 0;
   std::string check;    // "" = no check (always up)
   SourcePos pos;        // the table
   SourcePos check_pos;  // the `check` value
+  SourcePos target_pos;
   uint32_t min_up = 1;  // `min_up = 2` or `min_up = "50%"` (then min_up_percent)
   uint32_t min_up_percent = 0;
   uint32_t capacity = 1;  // `capacity = N`: its share when a failed datacenter spills over

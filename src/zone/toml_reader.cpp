@@ -356,28 +356,60 @@ std::vector<CheckDef> read_checks(const Reader& r, const toml::node& node) {
 
 // ---- datacenters ----
 
+// `target = "eu.cdn.example.net."`: the datacenter is answered as a CNAME to that name
+// instead of with addresses. It is health-checked through its check's probe_address (the
+// builder insists on one), so it needs a check and cannot also have addresses.
+void read_dc_target(const Reader& r, const toml::table& t, const toml::node& n, DatacenterDef& dc) {
+  dc.target = r.string(n, "target");
+  dc.target_pos = r.at(n);
+  if (t.get("addresses") != nullptr) {
+    r.fail(*t.get("addresses"), "datacenter \"" + dc.name +
+                                    "\" has a target: it is answered as a CNAME, not with "
+                                    "addresses (remove one of them)");
+  }
+  if (dc.target.empty() || dc.target.back() != '.' || dc.target == ".") {
+    r.fail(n,
+           "target must be an absolute host name ending in \".\", such as "
+           "\"eu.cdn.example.net.\"");
+  }
+  if (t.get("check") == nullptr) {
+    r.fail(n, "datacenter \"" + dc.name +
+                  "\" has a target and needs a check with a probe_address (its health is "
+                  "probed there)");
+  }
+}
+
 DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml::node& node) {
   const std::string where = "[datacenters." + std::string(key.str()) + "]";
   const auto& t = r.table(node, where);
-  r.only_keys(t, {"addresses", "location", "check", "min_up", "capacity", "address_weights"},
+  r.only_keys(t,
+              {"addresses", "location", "check", "target", "min_up", "capacity", "address_weights"},
               where);
   DatacenterDef dc;
   dc.name = std::string(key.str());
   dc.pos = r.at(node);
   const toml::node* addrs = t.get("addresses");
-  if (!addrs) r.fail(node, "datacenter \"" + dc.name + "\" has no addresses");
-  if (!addrs->is_array()) r.fail(*addrs, "addresses must be a list of IP addresses");
-  if (addrs->as_array()->empty()) r.fail(*addrs, "datacenter \"" + dc.name + "\" has no addresses");
-  for (const auto& e : *addrs->as_array()) {
-    if (!e.is_string()) r.fail(e, "addresses must be a list of IP addresses");
-    const std::string s = e.as_string()->get();
-    auto ip = IpAddress::parse(s);
-    if (!ip) r.fail(e, "bad address \"" + s + "\"");
-    const IpAddress addr = ip->unmapped();
-    if (std::find(dc.addresses.begin(), dc.addresses.end(), addr) != dc.addresses.end()) {
-      r.fail(e, "duplicate address \"" + s + "\"");
+  if (const toml::node* target = t.get("target")) {
+    read_dc_target(r, t, *target, dc);
+  } else if (!addrs) {
+    r.fail(node, "datacenter \"" + dc.name + "\" has no addresses");
+  }
+  if (addrs) {
+    if (!addrs->is_array()) r.fail(*addrs, "addresses must be a list of IP addresses");
+    if (addrs->as_array()->empty()) {
+      r.fail(*addrs, "datacenter \"" + dc.name + "\" has no addresses");
     }
-    dc.addresses.push_back(addr);
+    for (const auto& e : *addrs->as_array()) {
+      if (!e.is_string()) r.fail(e, "addresses must be a list of IP addresses");
+      const std::string s = e.as_string()->get();
+      auto ip = IpAddress::parse(s);
+      if (!ip) r.fail(e, "bad address \"" + s + "\"");
+      const IpAddress addr = ip->unmapped();
+      if (std::find(dc.addresses.begin(), dc.addresses.end(), addr) != dc.addresses.end()) {
+        r.fail(e, "duplicate address \"" + s + "\"");
+      }
+      dc.addresses.push_back(addr);
+    }
   }
   if (auto* n = t.get("location")) {
     const auto& loc = r.table(*n, "location");

@@ -152,11 +152,15 @@ class Builder {
     std::vector<PendingRRset> rrsets;  // in order of first appearance
     int32_t rule = -1;
     const SourcePos* rule_pos = nullptr;
+    bool may_cname = false;  // the rule can pick a datacenter with a target
     PendingRRset* find(uint16_t type) {
       for (auto& r : rrsets) {
         if (r.type == type) return &r;
       }
       return nullptr;
+    }
+    const PendingRRset* find(uint16_t type) const {
+      return const_cast<PendingNode*>(this)->find(type);
     }
   };
   struct ParsedRR {
@@ -180,6 +184,8 @@ class Builder {
   void add_pools();
   steer::DcList dc_list(const std::vector<NameRef>& refs);
   void add_steer(const SteerDef& s);
+  bool check_steered_owner(const SteerDef& s, const OwnerName& owner, const PendingNode& node,
+                           const steer::Rule& rule);
   void build_nodes();
 
   const ZoneSource& src_;
@@ -593,6 +599,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
       if (k < def->address_weights.size())
         server_dcs_ += "=" + std::to_string(def->address_weights[k]);
     }
+    if (!def->target.empty()) server_dcs_ += " target " + def->target;
     server_dcs_ += "\n";
   }
   steer::Datacenter dc;
@@ -606,17 +613,34 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   dc.min_up_percent = def->min_up_percent;
   dc.capacity = def->capacity;
   dc.hash_seed = steer::name_hash(def->name);
-  for (size_t k = 0; k < def->addresses.size(); ++k) {
-    const IpAddress& ip = def->addresses[k];
+  auto add_target = [&](const IpAddress& ip, uint32_t weight) {
     steer::TargetSpec t;
     t.address = ip;
     if (check) t.check = check->spec;
     t.key = t.check.key() + "@" + ip.to_string();
     t.id = steer::target_ids().intern(t.key);
+    const steer::DcAddress a{ip, t.id, weight};
+    if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
+    return a;
+  };
+  for (size_t k = 0; k < def->addresses.size(); ++k) {
+    const IpAddress& ip = def->addresses[k];
     const uint32_t weight = k < def->address_weights.size() ? def->address_weights[k] : 1;
     dc.has_address_weights = dc.has_address_weights || weight != 1;
-    (ip.is_v4() ? dc.v4 : dc.v6).push_back(steer::DcAddress{ip, t.id, weight});
-    if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
+    (ip.is_v4() ? dc.v4 : dc.v6).push_back(add_target(ip, weight));
+  }
+  if (!def->target.empty()) {
+    // The CDN behind a target has no address of ours to answer; its health is what the probe
+    // address says. Holding that one target in both families lets A and AAAA queries reach
+    // the same decision, and the policies and the prober need no notion of targets.
+    if (check == nullptr || !check->spec.probe_address) {
+      fail(def->target_pos, "datacenter \"" + def->name + "\" has a target, so its check \"" +
+                                def->check + "\" needs a probe_address (where to probe it)");
+    }
+    dc.target = name_to_wire(def->target, def->target_pos);
+    const steer::DcAddress a = add_target(*check->spec.probe_address, 1);
+    dc.v4.push_back(a);
+    dc.v6.push_back(a);
   }
   const auto index = static_cast<uint32_t>(zone_->datacenters.size());
   zone_->datacenters.push_back(std::move(dc));
@@ -761,14 +785,110 @@ steer::DcList Builder::dc_list(const std::vector<NameRef>& refs) {
   return out;
 }
 
+std::string type_name(uint16_t type) {
+  char* text = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
+  std::string out = text ? text : "TYPE" + std::to_string(type);
+  free(text);  // NOLINT(cppcoreguidelines-no-malloc): ldns allocates with malloc
+  return out;
+}
+
+// A steered name shares its owner with static records of other types (the apex's SOA and NS,
+// MX and TXT beside a steered www): the rule answers A and AAAA, the records everything else.
+// Refused are the combinations where which answer wins would be ambiguous or the result would
+// break RFC 1034 3.6.2 (a CNAME owner has no other data). Returns whether the rule can answer
+// with a CNAME.
+bool Builder::check_steered_owner(const SteerDef& s, const OwnerName& owner,
+                                  const PendingNode& node, const steer::Rule& rule) {
+  for (const uint16_t type : {dns::rrtype::A, dns::rrtype::AAAA, dns::rrtype::CNAME}) {
+    if (const PendingRRset* set = node.find(type)) {
+      fail(s.owner_pos, "steered name \"" + owner.text + "\" also has a static " + type_name(type) +
+                            " record (line " + std::to_string(set->positions.front()->line) +
+                            "); a steered name answers A and AAAA itself");
+    }
+  }
+  // Every datacenter the rule can answer from, through pools too. A pool that answers with
+  // several datacenters at once (roundrobin, pick > 1) cannot reach a target datacenter:
+  // several CNAMEs at one owner do not exist in DNS.
+  const auto& dcs = zone_->datacenters;
+  const steer::Datacenter* target_dc = nullptr;
+  const bool rule_unites = rule.policy == steer::Policy::roundrobin;
+  auto visit_pools = [&](auto& self, const steer::DcList& list, const std::string& multi,
+                         bool top) -> void {
+    for (const uint32_t m : list) {
+      if (!steer::is_pool(m)) {
+        if (m < dcs.size() && !dcs[m].target.empty() && !multi.empty()) {
+          fail(s.owner_pos, "pool \"" + multi +
+                                "\" answers from several datacenters at once and cannot use \"" +
+                                dcs[m].name + "\", which answers with a CNAME (it has a target)");
+        }
+        continue;
+      }
+      const steer::Pool& p = zone_->pools[steer::pool_index(m)];
+      const bool several =
+          p.policy == steer::PoolPolicy::roundrobin || p.pick > 1 || (top && rule_unites);
+      self(self, p.members, !multi.empty() ? multi : several ? p.name : std::string(), false);
+    }
+  };
+  auto visit = [&](const steer::DcList& list) {
+    visit_pools(visit_pools, list, std::string(), true);
+    std::vector<uint32_t> flat;  // the list with its pools expanded
+    std::vector<uint32_t> todo(list.begin(), list.end());
+    while (!todo.empty()) {
+      const uint32_t m = todo.back();
+      todo.pop_back();
+      if (!steer::is_pool(m)) {
+        flat.push_back(m);
+        continue;
+      }
+      const auto& members = zone_->pools[steer::pool_index(m)].members;
+      todo.insert(todo.end(), members.begin(), members.end());
+    }
+    for (const uint32_t i : flat) {
+      if (i >= dcs.size() || dcs[i].target.empty()) continue;
+      if (target_dc == nullptr) target_dc = &dcs[i];
+      if (lower_wire(dcs[i].target) == owner.wire_lower) {
+        fail(s.owner_pos, "steered name \"" + owner.text +
+                              "\" can answer with a CNAME to itself "
+                              "(datacenter \"" +
+                              dcs[i].name + "\" has it as its target)");
+      }
+    }
+  };
+  for (const auto& [key, list] : rule.map) visit(list);
+  for (const auto& [prefix, list] : rule.nets) visit(list);
+  visit(rule.datacenters);
+  if (rule.on_all_down == steer::AllDown::fallback) visit({rule.fallback_dc});
+  if (target_dc == nullptr) return false;
+  if (rule.policy == steer::Policy::roundrobin) {
+    // Several datacenters in one answer: several CNAMEs at one owner do not exist in DNS.
+    for (size_t k = 0; k < rule.datacenters.size(); ++k) {
+      if (rule.datacenters[k] < dcs.size() && !dcs[rule.datacenters[k]].target.empty()) {
+        fail(s.datacenters[k].pos,
+             "policy \"roundrobin\" answers from several datacenters at "
+             "once and cannot use \"" +
+                 dcs[rule.datacenters[k]].name +
+                 "\", which answers with a CNAME (it has a target)");
+      }
+    }
+  }
+  if (owner.wire_lower == zone_->origin) {
+    fail(s.owner_pos, "the apex cannot be steered to datacenter \"" + target_dc->name +
+                          "\": it answers with a CNAME, which is not allowed at the apex");
+  }
+  if (!node.rrsets.empty()) {
+    fail(s.owner_pos, "steered name \"" + owner.text + "\" can answer with a CNAME (datacenter \"" +
+                          target_dc->name + "\" has a target) and also has a static " +
+                          type_name(node.rrsets.front().type) + " record (line " +
+                          std::to_string(node.rrsets.front().positions.front()->line) +
+                          "); a CNAME owner has no other data");
+  }
+  return true;
+}
+
 void Builder::add_steer(const SteerDef& s) {
   const OwnerName owner = owner_name(s.owner, s.owner_pos);
   bool inserted = false;
   PendingNode& node = pending(owner.wire_lower, &inserted);
-  if (!inserted && !node.rrsets.empty()) {
-    fail(s.owner_pos, "steered name \"" + owner.text +
-                          "\" also has static records; a name is either steered or static");
-  }
   if (node.rule >= 0) fail(s.owner_pos, "\"" + owner.text + "\" is steered twice");
   if (inserted) {
     node.text = owner.text;
@@ -885,6 +1005,7 @@ void Builder::add_steer(const SteerDef& s) {
     rule.fallback_dc = dc_index(NameRef{s.on_all_down, s.on_all_down_pos});
   }
 
+  node.may_cname = check_steered_owner(s, owner, node, rule);
   node.rule = static_cast<int32_t>(zone_->rules.size());
   node.rule_pos = &s.owner_pos;
   zone_->rules.push_back(std::move(rule));
@@ -960,6 +1081,7 @@ void Builder::build_nodes() {
     Node node;
     node.name = keep(p.wire);
     node.rule = p.rule;
+    node.may_cname = p.may_cname;
     std::sort(p.rrsets.begin(), p.rrsets.end(),
               [](const PendingRRset& a, const PendingRRset& b) { return a.type < b.type; });
     const size_t first_rrset = st.rrsets.size();

@@ -48,6 +48,8 @@ struct Node {
   bool is_delegation = false;       // has NS and is not the apex: a zone cut
   bool is_wildcard = false;         // first label is "*"
   bool has_wildcard_child = false;  // "*.<this name>" exists: lets NXDOMAIN skip a lookup
+  bool may_cname = false;  // steered, and the rule can pick a target datacenter: then every
+                           // query type is steered, since a CNAME answers for all of them
 
   const RRset* find(uint16_t type) const noexcept {
     for (const auto& r : rrsets) {

@@ -118,18 +118,20 @@ struct GeoCase {
   int scope;
 };
 
+// Scopes are the compiled merged networks: map.NA and map.default are the same list, so North
+// America merges with the empty space around it (8.8.8.0/24 -> 8.0.0.0/6).
 TEST_F(ServeTest, GeoSteeringWithEcsFromEachContinent) {
   const GeoCase cases[] = {
       {"81.2.69.0/24", LDNS_RR_TYPE_A, "192.0.2.1", 24},       // Europe -> fra
       {"46.4.0.0/16", LDNS_RR_TYPE_A, "192.0.2.1", 16},        // Europe -> fra
-      {"8.8.8.0/24", LDNS_RR_TYPE_A, "198.51.100.1", 24},      // North America -> iad
-      {"24.48.0.0/16", LDNS_RR_TYPE_A, "198.51.100.1", 16},    // North America -> iad
+      {"8.8.8.0/24", LDNS_RR_TYPE_A, "198.51.100.1", 6},       // North America -> iad
+      {"24.48.0.0/16", LDNS_RR_TYPE_A, "198.51.100.1", 4},     // North America -> iad
       {"200.160.0.0/20", LDNS_RR_TYPE_A, "203.0.113.20", 20},  // South America -> gru
       {"133.1.0.0/16", LDNS_RR_TYPE_A, "203.0.113.10", 16},    // Asia -> sin
       {"1.1.1.0/24", LDNS_RR_TYPE_A, "203.0.113.10", 24},      // Oceania -> sin
-      {"196.25.0.0/16", LDNS_RR_TYPE_A, "198.51.100.1", 16},   // Africa -> default (iad)
+      {"196.25.0.0/16", LDNS_RR_TYPE_A, "198.51.100.1", 6},    // Africa -> default (iad)
       {"2a01:4f8::/32", LDNS_RR_TYPE_AAAA, "2001:db8:f::10", 32},
-      {"2001:4860::/32", LDNS_RR_TYPE_AAAA, "2001:db8:a::10", 32},
+      {"2001:4860::/32", LDNS_RR_TYPE_AAAA, "2001:db8:a::10", 18},
   };
   for (const auto& c : cases) {
     QueryOptions q;

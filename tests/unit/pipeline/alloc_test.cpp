@@ -55,6 +55,132 @@ TEST(PipelineAllocations, NoHeapAllocationPerQuery) {
   EXPECT_EQ(g_allocations.load(), 0u);
 }
 
+// The steered names of docs/decisions.md: apex beside static records, a wildcard, a CNAME to
+// a target datacenter followed inside the zone, and a static type beside a steered name.
+TEST(PipelineAllocations, NoHeapAllocationForSteeredApexWildcardAndCname) {
+#if GEODNS_UNDER_ASAN
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  constexpr const char* kZone = R"(
+[zone]
+name = "steer.test."
+[zone.soa]
+mname = "ns1.steer.test."
+rname = "hostmaster.steer.test."
+[records]
+"@" = ["NS ns1.steer.test.", 'TXT "apex"']
+ns1 = "A 192.0.2.53"
+[checks.cdn]
+type = "tcp"
+port = 80
+probe_address = "192.0.2.81"
+[datacenters.fra]
+addresses = ["192.0.2.10", "2001:db8::10"]
+[datacenters.edge]
+target = "edge.steer.test."
+check = "cdn"
+[steer."@"]
+policy = "failover"
+datacenters = ["fra"]
+[steer."*.svc"]
+policy = "failover"
+datacenters = ["fra"]
+[steer.cdn]
+policy = "geo"
+map.default = ["edge"]
+[steer.edge]
+policy = "failover"
+datacenters = ["fra"]
+)";
+  auto z = zone::load_zone_text(kZone, "steer.test.toml", zone::ServerConfig{}, nullptr);
+  ASSERT_TRUE(z.ok()) << z.error().to_string();
+  auto set = std::make_shared<zone::ZoneSet>();
+  set->zones.push_back(z.value());
+  set->reindex();
+  Snapshots snapshots;
+  snapshots.zones.publish(set);
+  Published<steer::HealthView> health;
+  health.publish(std::make_shared<steer::HealthView>());
+  snapshots.health = &health;
+  Pipeline pipeline(snapshots, PipelineConfig{}, 1);
+  pipeline.begin_batch();
+  std::vector<std::vector<uint8_t>> queries;
+  for (const auto& [name, type] : std::vector<std::pair<const char*, uint16_t>>{
+           {"steer.test", dns::rrtype::A},
+           {"steer.test", dns::rrtype::TXT},
+           {"steer.test", dns::rrtype::ANY},
+           {"a.svc.steer.test", dns::rrtype::AAAA},
+           {"cdn.steer.test", dns::rrtype::A},
+           {"cdn.steer.test", dns::rrtype::MX},
+       }) {
+    QueryBuilder b;
+    b.name = name;
+    b.qtype = type;
+    b.ecs(1, 24, 0, {81, 2, 69});
+    queries.push_back(b.build());
+  }
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  size_t total = 0;
+  g_count_allocations = true;
+  g_allocations = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries) total += pipeline.respond(q, ci, out);
+  }
+  g_count_allocations = false;
+  EXPECT_GT(total, 0u);
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+// The same geo and nearest queries answered from compiled tables (no libmaxminddb call).
+TEST(PipelineAllocations, NoHeapAllocationPerCompiledQuery) {
+#if GEODNS_UNDER_ASAN
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  PipelineFixture f;
+  ASSERT_TRUE(f.errors.empty());
+  std::vector<std::vector<uint8_t>> queries;
+  QueryBuilder geo;
+  geo.name = "www.example.com";
+  geo.ecs(1, 24, 0, {8, 8, 8});
+  queries.push_back(geo.build());
+  QueryBuilder near;
+  near.name = "near.example.com";
+  near.ecs(1, 24, 0, {81, 2, 69});
+  queries.push_back(near.build());
+  QueryBuilder plain;  // no ECS: located by the source address
+  plain.name = "www.example.com";
+  queries.push_back(plain.build());
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  const size_t runtime_len = f.pipeline->respond(queries[0], ci, out);
+  const std::vector<uint8_t> runtime(out.begin(), out.begin() + static_cast<long>(runtime_len));
+
+  auto compiled = compile_steering(f.zones, f.snapshots.geoip.load(), nullptr);
+  ASSERT_TRUE(compiled.ok()) << compiled.error().to_string();
+  ASSERT_FALSE(compiled.value()->by_rule.empty());
+  f.snapshots.steering.publish(compiled.value());
+  f.pipeline->begin_batch();
+  // The compiled path answers: 8.8.8.0/24 shares its list with a far wider network, so the
+  // response (its ECS scope) differs from the runtime one.
+  const size_t compiled_len = f.pipeline->respond(queries[0], ci, out);
+  ASSERT_EQ(compiled_len, runtime_len);
+  EXPECT_NE(std::vector<uint8_t>(out.begin(), out.begin() + static_cast<long>(compiled_len)),
+            runtime);
+
+  size_t total = 0;
+  g_count_allocations = true;
+  g_allocations = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries) total += f.pipeline->respond(q, ci, out);
+  }
+  g_count_allocations = false;
+  EXPECT_GT(total, 0u);
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
 // Pools, hashed choices, spillover and the A/AAAA pairing run on stack arrays only.
 constexpr const char* kPoolZone = R"(
 [zone]

@@ -30,6 +30,16 @@ addresses = ["192.0.2.10"]
 location = { lat = 50, lon = 8 }
 )";
 
+// A target datacenter (a CNAME to a CDN), probed at its check's probe_address: 7 lines.
+constexpr const char* kCdn = R"([checks.c]
+type = "tcp"
+port = 80
+probe_address = "192.0.2.80"
+[datacenters.cdn]
+target = "eu.cdn.example.net."
+check = "c"
+)";
+
 struct Case {
   const char* name;
   std::string text;
@@ -143,10 +153,12 @@ const Case kCases[] = {
   {"SteerEmptyList", with_dc() + "[steer.www]\npolicy = \"failover\"\ndatacenters = []\n", 15, 15, "datacenters: empty list"},
   {"SteerDuplicateDc", with_dc() + "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"fra\", \"fra\"]\n", 15, 23, "listed twice"},
   {"SteerNoDatacenters", with_dc() + "[steer.www]\npolicy = \"roundrobin\"\n", 13, 1, "needs datacenters"},
-  {"SteerClashesWithRecords", with_dc() + "[steer.ns1]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 13, 8, "also has static records"},
-  {"SteerClashesWithTxt", base() + "t = 'TXT \"x\"'\n" + kDc + "[steer.t]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "also has static records"},
+  {"SteerClashesWithRecords", with_dc() + "[steer.ns1]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 13, 8, "also has a static A record (line 9)"},
+  {"SteerClashesWithAaaa", base() + "v6 = \"AAAA 2001:db8::1\"\n" + kDc + "[steer.v6]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "also has a static AAAA record (line 10)"},
+  {"SteerClashesWithCname", base() + "c = \"CNAME ns1\"\n" + kDc + "[steer.c]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "also has a static CNAME record"},
+  {"SteerApexClashesWithA", head() + "[records]\n\"@\" = [\"NS ns1\", \"A 192.0.2.5\"]\nns1 = \"A 192.0.2.1\"\n" + kDc + "[steer.\"@\"]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 13, 8, "also has a static A record (line 8)"},
   {"SteerBelowDelegation", base() + "sub = \"NS ns.example.net.\"\n" + kDc + "[steer.\"www.sub\"]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "at or below the delegation \"sub.example.com.\""},
-  {"SteerAtDelegation", base() + "sub = \"NS ns.example.net.\"\n" + kDc + "[steer.sub]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "also has static records"},
+  {"SteerAtDelegation", base() + "sub = \"NS ns.example.net.\"\n" + kDc + "[steer.sub]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 14, 8, "at or below the delegation \"sub.example.com.\""},
   {"SteerOutsideZone", with_dc() + "[steer.\"www.example.net.\"]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 13, 8, "record outside the zone"},
   {"GeoNoDefault", with_dc() + "[steer.www]\npolicy = \"geo\"\nmap.EU = [\"fra\"]\n", 15, 1, "needs map.default"},
   {"GeoNoMap", with_dc() + "[steer.www]\npolicy = \"geo\"\n", 13, 1, "needs map.default"},
@@ -167,6 +179,17 @@ const Case kCases[] = {
   {"DegradedAboveTtl", with_dc() + "[steer.www]\nttl = 5\ndegraded_ttl = 6\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 15, 16, "degraded_ttl must not exceed ttl"},
   {"OnAllDownUnknownDc", with_dc() + "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\non_all_down = \"mars\"\n", 16, 15, "unknown datacenter \"mars\""},
   {"NearestWithoutLocation", base() + "[datacenters.x]\naddresses = [\"192.0.2.1\"]\n[steer.www]\npolicy = \"nearest\"\ndatacenters = [\"x\"]\n", 14, 16, "has no location"},
+  {"DcTargetAndAddresses", base() + "[datacenters.cdn]\ntarget = \"eu.cdn.example.net.\"\naddresses = [\"192.0.2.1\"]\n", 12, 13, "has a target: it is answered as a CNAME, not with addresses"},
+  {"DcTargetRelative", base() + "[datacenters.cdn]\ntarget = \"eu.cdn\"\ncheck = \"c\"\n", 11, 10, "target must be an absolute host name"},
+  {"DcTargetNotString", base() + "[datacenters.cdn]\ntarget = 5\ncheck = \"c\"\n", 11, 10, "target must be a string"},
+  {"DcTargetNoCheck", base() + "[datacenters.cdn]\ntarget = \"eu.cdn.example.net.\"\n", 11, 10, "needs a check with a probe_address"},
+  {"DcTargetCheckWithoutProbe", base() + "[checks.c]\ntype = \"tcp\"\nport = 80\n[datacenters.cdn]\ntarget = \"eu.cdn.example.net.\"\ncheck = \"c\"\n", 14, 10, "its check \"c\" needs a probe_address"},
+  {"DcTargetBadName", base() + "[checks.c]\ntype = \"tcp\"\nport = 80\nprobe_address = \"192.0.2.80\"\n[datacenters.cdn]\ntarget = \"a..b.\"\ncheck = \"c\"\n", 15, 10, "bad name \"a..b.\""},
+  {"RoundrobinWithTarget", with_dc() + kCdn + "[steer.www]\npolicy = \"roundrobin\"\ndatacenters = [\"fra\", \"cdn\"]\n", 22, 23, "policy \"roundrobin\" answers from several datacenters at once and cannot use \"cdn\""},
+  {"CnameSteerAtApex", with_dc() + kCdn + "[steer.\"@\"]\npolicy = \"failover\"\ndatacenters = [\"cdn\"]\n", 20, 8, "CNAME, which is not allowed at the apex"},
+  {"CnameSteerBesideStatic", base() + "t = 'TXT \"x\"'\n" + kDc + kCdn + "[steer.t]\npolicy = \"failover\"\ndatacenters = [\"fra\", \"cdn\"]\n", 21, 8, "can answer with a CNAME (datacenter \"cdn\" has a target) and also has a static TXT record (line 10)"},
+  {"CnameSteerFallbackBesideStatic", base() + "t = 'TXT \"x\"'\n" + kDc + kCdn + "[steer.t]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\non_all_down = \"cdn\"\n", 21, 8, "can answer with a CNAME"},
+  {"CnameSteerToItself", base() + "[checks.c]\ntype = \"tcp\"\nport = 80\nprobe_address = \"192.0.2.80\"\n[datacenters.self]\ntarget = \"WWW.example.com.\"\ncheck = \"c\"\n[steer.www]\npolicy = \"failover\"\ndatacenters = [\"self\"]\n", 17, 8, "can answer with a CNAME to itself (datacenter \"self\""},
   {"SteeredTwice", with_dc() + "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n[steer.\"www.example.com.\"]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\n", 16, 8, "steered twice"},
 };
 // clang-format on

@@ -1,6 +1,7 @@
 // A well-formed zone: names, wire RDATA byte by byte, node structure, steering and serials.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -414,6 +415,59 @@ datacenters = ["lon", "fra"]
   EXPECT_EQ(lon_target.check.type, steer::CheckType::tcp);
   EXPECT_EQ(lon_target.check.name, "ping");
   EXPECT_EQ(lon_target.check.port, 443);
+}
+
+// A geodns.toml datacenter may be a CNAME target too: probed at its check's probe_address,
+// and a change of target is a change of the zones that use it (their serial moves).
+TEST(ZoneLoader, SharedTargetDatacenter) {
+  auto config = [](const std::string& target) {
+    auto cfg = load_server_config_text(R"([checks.cdn]
+type = "tcp"
+port = 443
+probe_address = "192.0.2.80"
+[checks.bare]
+type = "tcp"
+port = 443
+[datacenters.cdn]
+target = ")" + target + R"("
+check = "cdn"
+[datacenters.bad]
+target = "x.example.net."
+check = "bare"
+)",
+                                       "geodns.toml", "");
+    EXPECT_TRUE(cfg.ok()) << cfg.error().to_string();
+    return *cfg;
+  };
+  const std::string text =
+      std::string(kGoodZone) + "\n[steer.viacdn]\npolicy = \"failover\"\ndatacenters = [\"cdn\"]\n";
+  auto r = load_zone_text(text, "good.toml", config("Edge.CDN.example.net."), nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const auto& dcs = (*r)->datacenters;
+  auto cdn = std::find_if(dcs.begin(), dcs.end(), [](const auto& d) { return d.name == "cdn"; });
+  ASSERT_NE(cdn, dcs.end());
+  EXPECT_EQ(cdn->target, std::string("\4Edge\3CDN\7example\3net\0", 22));  // case kept
+  ASSERT_EQ(cdn->v4.size(), 1u);
+  ASSERT_EQ(cdn->v6.size(), 1u);
+  EXPECT_EQ(cdn->v4[0].ip.to_string(), "192.0.2.80");
+  EXPECT_EQ(cdn->v6[0].target, cdn->v4[0].target);
+  const Node* node = (*r)->find(std::string("\6viacdn\7example\3com\0", 20));
+  ASSERT_NE(node, nullptr);
+  EXPECT_TRUE(node->may_cname);
+
+  auto moved = load_zone_text(text, "good.toml", config("other.cdn.example.net."), nullptr);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_NE((*moved)->content_hash, (*r)->content_hash);
+
+  // The error points into geodns.toml, where the target is written.
+  auto bad = load_zone_text(
+      std::string(kGoodZone) + "\n[steer.viabad]\npolicy = \"failover\"\ndatacenters = [\"bad\"]\n",
+      "good.toml", config("Edge.CDN.example.net."), nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().file, "geodns.toml");
+  EXPECT_EQ(bad.error().line, 12u);
+  EXPECT_NE(bad.error().message.find("its check \"bare\" needs a probe_address"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(ZoneLoader, EveryPolicyCompiles) {

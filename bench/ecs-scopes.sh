@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench/ecs-scopes.sh: the ECS scopes geodns and gdnsd announce for the same geo map over the
+# same database, for 20,000 distinct client /24s (bench/ecs_scopes.py): mean scope length,
+# distinct lengths and distinct scope networks (the cache entries a resolver keeps).
+#
+#   bench/ecs-scopes.sh [--geoip FILE] [--subnets N]
+#
+# Default database: geoip/demo.mmdb. gdnsd reads only the GeoIP2 schema, so with a flat database
+# (the real country one) only geodns is measured. GEODNS_BIN as in bench/compare. Both servers
+# listen on 127.0.0.1 only and are stopped by PID on exit.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GEODNS_BIN=${GEODNS_BIN:-$REPO/build/release/src/geodns}
+MMDB=$REPO/geoip/demo.mmdb
+SUBNETS=20000
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --geoip) MMDB=$2; shift 2 ;;
+    --subnets) SUBNETS=$2; shift 2 ;;
+    *) echo "ecs-scopes: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -x $GEODNS_BIN ]] || { echo "ecs-scopes: no geodns at $GEODNS_BIN" >&2; exit 2; }
+[[ -f $MMDB ]] || { echo "ecs-scopes: no database at $MMDB" >&2; exit 2; }
+WORK=$(mktemp -d /tmp/geodns-scopes.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+mkdir -p "$WORK/geodns"
+cat >"$WORK/geodns/bench.example.toml" <<'TOML'
+[zone]
+name = "bench.example."
+[zone.soa]
+mname = "ns1.bench.example."
+rname = "hostmaster.bench.example."
+[records]
+"@" = ["NS ns1.bench.example."]
+ns1 = "A 192.0.2.53"
+[datacenters.fra]
+addresses = ["192.0.2.10"]
+[datacenters.iad]
+addresses = ["198.51.100.10"]
+[datacenters.sin]
+addresses = ["203.0.113.10"]
+[datacenters.gru]
+addresses = ["203.0.113.20"]
+[steer.www]
+policy = "geo"
+map.EU = ["fra", "iad"]
+map.NA = ["iad", "fra"]
+map.AS = ["sin", "fra"]
+map.SA = ["gru", "iad"]
+map.OC = ["sin", "iad"]
+map.default = ["iad", "fra"]
+TOML
+GPORT=$(free_port)
+"$GEODNS_BIN" serve --zones "$WORK/geodns" --geoip "$MMDB" --listen "127.0.0.1:$GPORT" \
+  --control "127.0.0.1:$(free_port)" --threads 1 >"$WORK/geodns.log" 2>&1 &
+PIDS+=($!)
+
+run_gdnsd=0
+if command -v gdnsd >/dev/null && [[ $MMDB == "$REPO/geoip/demo.mmdb" ]]; then
+  run_gdnsd=1
+  DPORT=$(free_port)
+  mkdir -p "$WORK/gdnsd/zones" "$WORK/gdnsd/run" "$WORK/gdnsd/state"
+  # shellcheck disable=SC2016 # $ORIGIN and $TTL are zone-file directives
+  printf '$ORIGIN bench.example.\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 1209600 60\n@ NS ns1\nns1 A 192.0.2.53\nwww 30 DYNA geoip!www\n' \
+    >"$WORK/gdnsd/zones/bench.example"
+  cat >"$WORK/gdnsd/config" <<CONF
+options => {
+  listen => { "127.0.0.1:$DPORT" => { udp_threads => 1, tcp_threads => 1 } }
+  edns_client_subnet => true
+  run_dir => "$WORK/gdnsd/run"
+  state_dir => "$WORK/gdnsd/state"
+}
+plugins => { geoip => {
+  maps => { bench_map => {
+    geoip2_db => "$MMDB"
+    datacenters => [fra, iad, sin, gru]
+    map => { EU => [fra, iad], NA => [iad, fra], AS => [sin, fra], SA => [gru, iad],
+             OC => [sin, iad], default => [iad, fra] }
+  } }
+  resources => { www => { map => bench_map, dcmap => {
+    fra => 192.0.2.10, iad => 198.51.100.10, sin => 203.0.113.10, gru => 203.0.113.20 } } }
+} }
+CONF
+  gdnsd -c "$WORK/gdnsd" start >"$WORK/gdnsd.log" 2>&1 &
+  PIDS+=($!)
+fi
+
+ready() {  # $1 port
+  for _ in $(seq 1 200); do
+    dig @127.0.0.1 -p "$1" +time=1 +tries=1 +short www.bench.example A 2>/dev/null | grep -q . && return 0
+    sleep 0.05
+  done
+  return 1
+}
+ready "$GPORT" || { cat "$WORK/geodns.log" >&2; exit 1; }
+printf 'geodns %s\n' "$(/usr/bin/python3 "$REPO/bench/ecs_scopes.py" --port "$GPORT" --subnets "$SUBNETS")"
+if [[ $run_gdnsd -eq 1 ]]; then
+  ready "$DPORT" || { cat "$WORK/gdnsd.log" >&2; exit 1; }
+  printf 'gdnsd  %s\n' "$(/usr/bin/python3 "$REPO/bench/ecs_scopes.py" --port "$DPORT" --subnets "$SUBNETS")"
+else
+  echo "gdnsd  skipped (not installed, or a database other than the demo's GeoIP2-schema one)"
+fi
