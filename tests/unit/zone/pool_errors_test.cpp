@@ -97,6 +97,9 @@ const Case kCases[] = {
   {"WeightsOnFailoverRule", with_pool() + "[steer.www]\npolicy = \"failover\"\ndatacenters = [\"eu\"]\nweights = { eu = 1 }\n", 22, 11, "weights is only for policies \"weighted\" and \"hashed\""},
   {"HashedRuleNeedsMembers", base() + "[steer.www]\npolicy = \"hashed\"\n", 16, 1, "needs weights"},
 
+  // A target datacenter (CNAME) reached through a pool that answers with several at once.
+  {"TargetInRoundrobinPool", base() + "[checks.cdn]\ntype = \"tcp\"\nport = 80\nprobe_address = \"192.0.2.81\"\n[datacenters.edge]\ntarget = \"edge.example.net.\"\ncheck = \"cdn\"\n[pools.both]\npolicy = \"roundrobin\"\nmembers = [\"fra\", \"edge\"]\n[steer.www]\npolicy = \"failover\"\ndatacenters = [\"both\"]\n", 26, 8, "pool \"both\" answers from several datacenters at once and cannot use \"edge\""},
+
   // --- datacenter min_up and capacity ---
   {"MinUpZero", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\nmin_up = 0\n", 18, 10, "min_up must be 1..1000"},
   {"MinUpPercentTooBig", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\nmin_up = \"150%\"\n", 18, 10, "min_up must be a count (2) or a percentage"},
