@@ -143,19 +143,29 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
         << rule.ttl_s << "s (degraded " << rule.degraded_ttl_s << "s), answers " << rule.answers
         << "\n";
     out << "matched:    " << ex.trace.matched << "\n";
+    // The chain below the map key: pools entered, spillover, A/AAAA pairing.
+    for (const auto& step : ex.trace.steps) out << "  via       " << step << "\n";
     out << "candidates:\n";
     int i = 1;
     for (const auto& c : ex.trace.candidates) {
       const auto& dc = ex.zone->datacenters[c.dc];
-      out << "  " << i++ << ". " << std::left << std::setw(10) << dc.name << std::right;
+      out << "  " << i++ << ". " << (c.chosen ? "* " : "  ") << std::left << std::setw(10)
+          << dc.name << std::right;
       if (c.total == 0) {
-        out << " no address of this family (skipped)";
+        out << " no IPv" << static_cast<int>(c.family) << " address (skipped)";
       } else {
-        out << " " << c.up << "/" << c.total << " addresses up" << override_text(c.override_state);
+        out << " " << c.up << "/" << c.total << " IPv" << static_cast<int>(c.family)
+            << " addresses up" << override_text(c.override_state);
+        const auto& d = ex.zone->datacenters[c.dc];
+        if (d.min_up > 1 || d.min_up_percent > 0) {
+          out << " (min_up " << c.need << ": " << (c.up >= c.need ? "up" : "down") << ")";
+        }
       }
       if (c.distance_km >= 0 && c.distance_km < 1e8) {
         out << ", " << static_cast<long>(c.distance_km) << " km";
       }
+      if (!c.via.empty()) out << ", in " << c.via;
+      if (!c.note.empty()) out << ", " << c.note;
       out << "\n";
     }
     out << "outcome:    " << ex.trace.outcome << "\n";
@@ -184,10 +194,13 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
     out << "ttl:        " << ldns_rr_ttl(ldns_rr_list_rr(an, 0)) << "s"
         << (ex.decision.degraded || ex.decision.failed_open ? " (degraded)" : "") << "\n";
   }
-  out << "ecs scope:  /" << static_cast<int>(ex.response_scope)
-      << (ex.steered && ex.rule->depends_on_client ? ""
-                                                   : " (the answer is the same for every client)")
-      << "\n";
+  out << "ecs scope:  /" << static_cast<int>(ex.response_scope);
+  if (!ex.steered || !ex.rule->depends_on_client) {
+    out << " (the answer is the same for every client)";
+  } else if (!ex.trace.scope_why.empty()) {
+    out << " (" << ex.trace.scope_why << ")";
+  }
+  out << "\n";
   if (ex.compiled) {
     // The scope is the merged network: every address in it gets the same candidate list.
     out << "compiled:   merged network " << ex.compiled_network.to_string() << "\n";

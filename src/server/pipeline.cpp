@@ -396,7 +396,8 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
   const uint8_t family = qtype == rrtype::AAAA ? 6 : 4;
   steer::ClientView view;
-  uint8_t scope_offset = 0;  // v4-mapped ECS: scopes are reported in IPv6 bits
+  view.source = client.address.unmapped();  // weighted picks are sticky per resolver
+  uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
   // A compiled table counts only if it was built against the database we serve with.
   const CompiledSteering* compiled = steering_.get();
@@ -431,7 +432,9 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
       view.list_scope = view.max_scope == 0 ? 0 : merged_len;
     }
     // libmaxminddb only for rules that are not compiled (and for explain's trace).
-    if (db != nullptr && (view.list == nullptr || explain_ != nullptr)) {
+    // A nearest pool inside a compiled list still ranks by the client's coordinates.
+    if (db != nullptr &&
+        (view.list == nullptr || explain_ != nullptr || rule.lists_need_location)) {
       db->lookup(view.address, &location_);
       view.location = &location_;
     }
@@ -444,11 +447,20 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     steer::ClientView runtime = view;
     runtime.list = nullptr;
     runtime.list_scope = 0;
-    steer::evaluate(rule, zone.datacenters, family, runtime, health, rotation_++, &decision_,
-                    trace);
+    steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, runtime, health,
+                    rotation_++, &decision_, trace);
+    // As evaluate() does with a compiled list: hashed or spillover choices need the client
+    // subnet, a nearest pool the database network.
     decision_.scope = view.list_scope;
+    if (decision_.per_subnet) {
+      decision_.scope = std::max<uint8_t>(decision_.scope, view.address.is_v6() ? 56 : 24);
+    }
+    if (rule.lists_need_location && view.location != nullptr) {
+      decision_.scope = std::max(decision_.scope, view.location->prefix_length);
+    }
   } else {
-    steer::evaluate(rule, zone.datacenters, family, view, health, rotation_++, &decision_, trace);
+    steer::evaluate(rule, steer::Fleet{zone.datacenters, zone.pools}, family, view, health,
+                    rotation_++, &decision_, trace);
   }
   count_steered(zone, node.rule);
   uint8_t scope = decision_.scope;

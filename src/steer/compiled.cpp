@@ -10,9 +10,8 @@ namespace geodns::steer {
 
 namespace {
 
-// DcList entries with the top bit set name pools, not datacenters: nearest ranks only the
+// DcList entries with kPoolBit (rule.h) name pools, not datacenters: nearest ranks only the
 // datacenters and keeps the others after them, in configured order.
-constexpr uint32_t kPoolBit = 0x80000000U;
 
 bool is_compiled_policy(const Rule& rule) noexcept {
   return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest);

@@ -1,6 +1,7 @@
 #include "steer/policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "geo/countries.h"
@@ -15,6 +16,14 @@ uint64_t mix(uint64_t x) noexcept {  // splitmix64 finaliser: spreads a counter 
   return x ^ (x >> 31);
 }
 
+uint64_t address_key(const IpAddress& a) noexcept {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  std::memcpy(&hi, a.bytes.data(), 8);
+  std::memcpy(&lo, a.bytes.data() + 8, 8);
+  return mix(mix(hi ^ a.family) ^ lo);
+}
+
 const std::vector<DcAddress>& family_addresses(const Datacenter& dc, uint8_t family) noexcept {
   return family == 4 ? dc.v4 : dc.v6;
 }
@@ -22,13 +31,19 @@ const std::vector<DcAddress>& family_addresses(const Datacenter& dc, uint8_t fam
 struct DcHealth {
   uint32_t up = 0;
   uint32_t total = 0;
+  uint32_t need = 0;  // healthy addresses it needs to count as up (min_up); 0 when total is 0
   Override ov = Override::none;
+  bool is_up() const noexcept { return total > 0 && up >= need; }
 };
 
 DcHealth dc_health(const Datacenter& dc, uint8_t family, const HealthView& health) noexcept {
   DcHealth h;
   const auto& addrs = family_addresses(dc, family);
   h.total = static_cast<uint32_t>(addrs.size());
+  if (h.total > 0) {
+    const uint32_t by_percent = (dc.min_up_percent * h.total + 99) / 100;
+    h.need = std::clamp(std::max(dc.min_up, by_percent), 1U, h.total);
+  }
   h.ov = health.dc_override(dc.id);
   if (h.ov == Override::force_down) return h;  // drained: none of its addresses count
   if (h.ov == Override::force_up) {
@@ -46,100 +61,477 @@ bool address_up(const Datacenter& dc, const DcAddress& a, const HealthView& heal
   return health.target_up(a.target);
 }
 
-// Appends the addresses of `dc` (healthy ones only unless `ignore_health`) to `out`, starting
-// at a rotating offset so successive answers spread load, up to `cap` in total.
-void take_addresses(const Datacenter& dc, uint8_t family, const HealthView& health,
-                    bool ignore_health, uint64_t rotation, uint32_t cap, Decision* out) noexcept {
-  const auto& addrs = family_addresses(dc, family);
-  const size_t n = addrs.size();
-  if (n == 0) return;
-  const size_t start = static_cast<size_t>(rotation % n);
-  for (size_t k = 0; k < n && out->count < cap; ++k) {
-    const DcAddress& a = addrs[(start + k) % n];
-    if (ignore_health || address_up(dc, a, health)) out->addresses[out->count++] = &a.ip;
-  }
-}
-
-void trace_candidate(Trace* trace, uint32_t dc, const DcHealth& h, double distance = -1) {
-  if (trace == nullptr) return;
-  trace->candidates.push_back(Trace::Candidate{dc, h.up, h.total, h.ov, distance});
-}
-
 uint32_t cap_of(const Rule& rule) noexcept {
   return std::min<uint32_t>(rule.answers, static_cast<uint32_t>(kMaxAnswerAddresses));
 }
 
-// Every candidate is down (but some has addresses of the family): on_all_down decides.
-void all_down(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-              std::span<const uint32_t> order, const HealthView& health, uint64_t rotation,
-              Decision* out, Trace* trace) noexcept {
-  out->failed_open = true;
-  out->degraded = true;
-  const uint32_t cap = cap_of(rule);
-  if (rule.on_all_down == AllDown::nodata) {
-    out->nodata = true;
-    if (trace != nullptr) trace->outcome = "every candidate is down: NODATA (on_all_down = nodata)";
-    return;
+// A uniform number in (0, 1) from 53 bits of a hash.
+double unit(uint64_t h) noexcept {
+  return (static_cast<double>(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+// The datacenters one run of a rule chose, in order.
+struct Selection {
+  uint32_t dcs[kMaxChosen] = {};
+  uint32_t count = 0;
+  bool per_subnet = false;
+  // Health turned a candidate down on the way (or a spillover happened): only then can a
+  // healthy fleet's answer differ, so only then is the all-up run needed.
+  bool saw_down = false;
+  bool partial = false;  // an answering datacenter has an address of the family down
+
+  bool has(uint32_t dc) const noexcept { return std::find(dcs, dcs + count, dc) != dcs + count; }
+};
+
+bool same_set(const Selection& a, const Selection& b) noexcept {
+  if (a.count != b.count) return false;
+  for (uint32_t i = 0; i < a.count; ++i) {
+    if (!b.has(a.dcs[i])) return false;
   }
-  if (rule.on_all_down == AllDown::fallback && rule.fallback_dc < dcs.size() &&
-      !family_addresses(dcs[rule.fallback_dc], family).empty()) {
-    take_addresses(dcs[rule.fallback_dc], family, health, true, rotation, cap, out);
-    out->dc = static_cast<int32_t>(rule.fallback_dc);
+  return true;
+}
+
+enum class Taken : uint8_t { yes, down, absent };
+
+// The hash keys of one query, computed on first use (most rules never hash). Hashed choices
+// and spillover follow the client subnet at the granularity the pipeline looks at anyway
+// (/24, /56); weighted ones follow the resolver, so that every client of a resolver (which
+// caches one answer per name and type at scope 0) sees the same A/AAAA pair.
+class Keys {
+ public:
+  explicit Keys(const ClientView& client) noexcept : client_(client) {}
+  unsigned granularity() const noexcept { return client_.address.is_v6() ? 56 : 24; }
+  uint64_t subnet() noexcept {
+    if (!have_subnet_) {
+      subnet_ = address_key(client_.address.masked(granularity()));
+      have_subnet_ = true;
+    }
+    return subnet_;
+  }
+  uint64_t resolver() noexcept {
+    if (!have_resolver_) {
+      resolver_ = address_key(client_.source.family != 0 ? client_.source : client_.address);
+      have_resolver_ = true;
+    }
+    return resolver_;
+  }
+
+ private:
+  const ClientView& client_;
+  uint64_t subnet_ = 0;
+  uint64_t resolver_ = 0;
+  bool have_subnet_ = false;
+  bool have_resolver_ = false;
+};
+
+// One run of the rule's lists and pools for one family. `ideal` runs it as if everything were
+// up: the answer a healthy fleet would give, against which the real one is compared (degraded
+// TTL) and which failing open answers with. Stack only; the trace (explain) is the exception.
+class Selector {
+ public:
+  Selector(const Fleet& fleet, uint8_t family, const HealthView& health, bool ideal,
+           const ClientView& client, Keys& keys, Trace* trace) noexcept
+      : fleet_(fleet),
+        family_(family),
+        health_(health),
+        ideal_(ideal),
+        client_(client),
+        keys_(keys),
+        trace_(trace) {}
+
+  // Ordered semantics (failover, nearest, a geo list): the first `pick` members that are up.
+  // With spillover, a failed member's clients go to the rest ranked by capacity per subnet.
+  uint32_t ordered(std::span<const uint32_t> members, const double* distances, uint32_t pick,
+                   bool spillover, uint64_t seed) noexcept {
+    uint32_t taken = 0;
+    size_t k = 0;
+    for (; k < members.size() && taken < pick; ++k) {
+      const Taken t = take(members[k], distances != nullptr ? distances[k] : -1, nullptr);
+      if (t == Taken::yes) {
+        ++taken;
+      } else if (t == Taken::down && spillover && !ideal_ && k + 1 < members.size()) {
+        // gdnsd #126: rather than pile a failed site's whole load onto the next one, spread
+        // it over every remaining candidate by capacity. Rendezvous on the client subnet:
+        // each resolver keeps its answer while the failure lasts.
+        uint64_t caps[kMaxPoolMembers];
+        const auto rest = members.subspan(k + 1);
+        uint64_t total = 0;
+        for (size_t j = 0; j < rest.size(); ++j) {
+          caps[j] = capacity_of(rest[j]);
+          total += caps[j];
+        }
+        sel_.per_subnet = true;
+        sel_.saw_down = true;
+        if (trace_ != nullptr) {
+          trace_->steps.push_back("spillover: " + member_name(members[k]) +
+                                  " is down; its clients are spread over the rest by capacity "
+                                  "(rendezvous hash of the client subnet)");
+        }
+        taken += ranked(rest, caps, total, pick - taken, keys_.subnet() ^ seed, "capacity");
+        return taken;
+      }
+    }
+    if (trace_ != nullptr) {
+      // explain shows the whole order, including the members that were not needed.
+      for (; k < members.size(); ++k) {
+        if (is_pool(members[k])) {
+          trace_->steps.push_back(member_name(members[k]) + " not needed");
+          continue;
+        }
+        const Datacenter& dc = fleet_.dcs[members[k]];
+        const DcHealth h = dc_health(dc, family_, health_);
+        trace_->candidates.push_back(
+            Trace::Candidate{members[k], h.up, h.total, h.need, family_, h.ov,
+                             distances != nullptr ? distances[k] : -1, via_, "not needed", false});
+      }
+    }
+    return taken;
+  }
+
+  // Weighted rendezvous hashing (score = w / -ln u): the member with the best score for this
+  // key wins; if it is down the next best does, so removing one member moves only its keys,
+  // and keys spread over members in proportion to weight.
+  uint32_t ranked(std::span<const uint32_t> members, const uint64_t* weights, uint64_t weight_sum,
+                  uint32_t pick, uint64_t key, const char* what) noexcept {
+    double score[kMaxPoolMembers];
+    bool tried[kMaxPoolMembers] = {};
+    const size_t n = std::min(members.size(), kMaxPoolMembers);
+    for (size_t k = 0; k < n; ++k) {
+      const double u = unit(mix(key ^ seed_of(members[k])));
+      score[k] = static_cast<double>(weights[k]) / -std::log(u);
+    }
+    uint32_t taken = 0;
+    for (size_t rank = 1; rank <= n && taken < pick; ++rank) {
+      size_t best = n;
+      for (size_t k = 0; k < n; ++k) {
+        if (!tried[k] && (best == n || score[k] > score[best])) best = k;
+      }
+      tried[best] = true;
+      std::string note;
+      if (trace_ != nullptr) {
+        note = std::string(what) + " " + std::to_string(weights[best]) + "/" +
+               std::to_string(weight_sum) + ", hash rank " + std::to_string(rank);
+      }
+      if (take(members[best], -1, trace_ != nullptr ? &note : nullptr) == Taken::yes) ++taken;
+    }
+    return taken;
+  }
+
+  uint32_t all(std::span<const uint32_t> members) noexcept {
+    uint32_t taken = 0;
+    for (uint32_t m : members) taken += take(m, -1, nullptr) == Taken::yes ? 1 : 0;
+    return taken;
+  }
+
+  uint32_t by_weight(std::span<const uint32_t> members, std::span<const uint32_t> weights,
+                     uint32_t pick, uint64_t key, bool per_subnet) noexcept {
+    uint64_t w[kMaxPoolMembers];
+    uint64_t sum = 0;
+    const size_t n = std::min(members.size(), kMaxPoolMembers);
+    for (size_t k = 0; k < n; ++k) {
+      w[k] = k < weights.size() ? weights[k] : 1;
+      sum += w[k];
+    }
+    if (per_subnet) sel_.per_subnet = true;
+    return ranked(members.first(n), w, sum, pick, key, "weight");
+  }
+
+  Keys& keys() noexcept { return keys_; }
+  const Selection& selection() const noexcept { return sel_; }
+
+ private:
+  Taken take(uint32_t member, double distance, const std::string* note) noexcept {
+    if (is_pool(member)) return take_pool(pool_index(member), note);
+    if (member >= fleet_.dcs.size()) return Taken::absent;
+    const Datacenter& dc = fleet_.dcs[member];
+    DcHealth h = dc_health(dc, family_, health_);
+    if (ideal_) {
+      h.up = h.total;
+      h.ov = Override::none;
+    }
+    const bool repeat = sel_.has(member);
+    const bool up = h.is_up() && !repeat && sel_.count < kMaxChosen;
+    const bool health_down = h.total > 0 && !repeat && !h.is_up();
+    if (trace_ != nullptr) {
+      Trace::Candidate c{member, h.up, h.total, h.need, family_, h.ov, distance, via_, "", up};
+      if (note != nullptr) c.note = *note;
+      if (repeat) c.note += std::string(c.note.empty() ? "" : "; ") + "already in the answer";
+      trace_->candidates.push_back(std::move(c));
+    }
+    if (health_down) {
+      sel_.saw_down = true;
+      return Taken::down;
+    }
+    if (!up) return Taken::absent;  // no address of the family, or already chosen: skipped
+    if (h.up < h.total) sel_.partial = true;
+    sel_.dcs[sel_.count++] = member;
+    return Taken::yes;
+  }
+
+  Taken take_pool(uint32_t index, const std::string* note) noexcept {
+    if (index >= fleet_.pools.size() || depth_ >= kMaxPoolDepth) return Taken::absent;
+    const Pool& pool = fleet_.pools[index];
+    std::string saved_via;
+    if (trace_ != nullptr) {
+      saved_via = via_;
+      via_ += (via_.empty() ? "" : " > ") + pool.name;
+      trace_->steps.push_back("pool " + via_ + ": " + std::string(pool_policy_name(pool.policy)) +
+                              ", pick " + std::to_string(pool.pick) +
+                              (pool.spillover ? ", spillover" : "") +
+                              (note != nullptr ? " (" + *note + ")" : ""));
+    }
+    ++depth_;
+    const bool saw_down_before = sel_.saw_down;
+    sel_.saw_down = false;
+    uint32_t taken = 0;
+    switch (pool.policy) {
+      case PoolPolicy::failover:
+        taken = ordered(pool.members, nullptr, pool.pick, pool.spillover, pool.hash_seed);
+        break;
+      case PoolPolicy::nearest: {
+        uint32_t order[kMaxPoolMembers];
+        double dist[kMaxPoolMembers];
+        const size_t n = order_by_distance(pool.members, order, dist);
+        taken = ordered(std::span<const uint32_t>(order, n), dist, pool.pick, pool.spillover,
+                        pool.hash_seed);
+        break;
+      }
+      case PoolPolicy::weighted:
+        taken = by_weight(pool.members, pool.weights, pool.pick, keys_.resolver() ^ pool.hash_seed,
+                          false);
+        break;
+      case PoolPolicy::hashed:
+        taken =
+            by_weight(pool.members, pool.weights, pool.pick, keys_.subnet() ^ pool.hash_seed, true);
+        break;
+      case PoolPolicy::roundrobin:
+        taken = all(pool.members);
+        break;
+    }
+    --depth_;
+    if (trace_ != nullptr) via_ = std::move(saved_via);
+    const bool inner_down = sel_.saw_down;
+    sel_.saw_down = saw_down_before || inner_down;
+    // A pool that yields nothing is down to the list around it, like a datacenter: failed if
+    // health emptied it, skipped if none of its members has the family at all.
+    if (taken > 0) return Taken::yes;
+    return inner_down ? Taken::down : Taken::absent;
+  }
+
+  size_t order_by_distance(std::span<const uint32_t> members, uint32_t* order,
+                           double* dist) const noexcept {
+    const size_t n = std::min(members.size(), kMaxPoolMembers);
+    const geo::Location* loc = client_.location;
+    const bool located = loc != nullptr && loc->found && loc->has_coordinates;
+    for (size_t k = 0; k < n; ++k) {
+      order[k] = members[k];
+      dist[k] = -1;
+      if (!located || is_pool(members[k]) || members[k] >= fleet_.dcs.size()) continue;
+      const Datacenter& dc = fleet_.dcs[members[k]];
+      dist[k] = dc.has_location
+                    ? geo::great_circle_km(loc->latitude, loc->longitude, dc.latitude, dc.longitude)
+                    : 1e9;
+    }
+    if (!located) return n;
+    for (size_t a = 1; a < n; ++a) {  // insertion sort: stable, a handful of members
+      const uint32_t o = order[a];
+      const double d = dist[a];
+      size_t b = a;
+      while (b > 0 && dist[b - 1] > d) {
+        order[b] = order[b - 1];
+        dist[b] = dist[b - 1];
+        --b;
+      }
+      order[b] = o;
+      dist[b] = d;
+    }
+    return n;
+  }
+
+  uint64_t capacity_of(uint32_t member) const noexcept {
+    if (is_pool(member)) {
+      return pool_index(member) < fleet_.pools.size() ? fleet_.pools[pool_index(member)].capacity
+                                                      : 1;
+    }
+    return member < fleet_.dcs.size() ? std::max<uint64_t>(fleet_.dcs[member].capacity, 1) : 1;
+  }
+
+  uint64_t seed_of(uint32_t member) const noexcept {
+    uint64_t seed = 0;
+    if (is_pool(member)) {
+      if (pool_index(member) < fleet_.pools.size())
+        seed = fleet_.pools[pool_index(member)].hash_seed;
+    } else if (member < fleet_.dcs.size()) {
+      seed = fleet_.dcs[member].hash_seed;
+    }
+    return seed != 0 ? seed : mix(member);  // hand-built fleets (tests) may leave it unset
+  }
+
+  std::string member_name(uint32_t member) const {
+    if (is_pool(member)) {
+      return pool_index(member) < fleet_.pools.size()
+                 ? "pool " + fleet_.pools[pool_index(member)].name
+                 : "?";
+    }
+    return member < fleet_.dcs.size() ? fleet_.dcs[member].name : "?";
+  }
+
+  const Fleet& fleet_;
+  const uint8_t family_;
+  const HealthView& health_;
+  const bool ideal_;
+  const ClientView& client_;
+  Keys& keys_;
+  Trace* const trace_;
+  Selection sel_;
+  size_t depth_ = 0;
+  std::string via_;  // only grows when tracing
+};
+
+// The rule's top level, decided once per query before health is looked at.
+struct Plan {
+  std::span<const uint32_t> members;
+  const double* distances = nullptr;
+};
+
+Selection run(const Rule& rule, const Plan& plan, Selector& s) noexcept {
+  switch (rule.policy) {
+    case Policy::geo:
+    case Policy::nearest:
+    case Policy::failover:
+      s.ordered(plan.members, plan.distances, 1, rule.spillover, 0);
+      break;
+    case Policy::weighted:
+      s.by_weight(plan.members, rule.weights, 1, s.keys().resolver(), false);
+      break;
+    case Policy::hashed:
+      s.by_weight(plan.members, rule.weights, 1, s.keys().subnet(), true);
+      break;
+    case Policy::roundrobin:
+      s.all(plan.members);
+      break;
+  }
+  return s.selection();
+}
+
+// The datacenters for `family`. An AAAA answer first asks which datacenters the A answer would
+// use and keeps those that are up for IPv6: a dual-stack client gets both families from the
+// same datacenter whenever that datacenter has both (DESIGN.md), even when a member's IPv4
+// and IPv6 health or address sets differ.
+Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t family,
+                 const HealthView& health, bool ideal, const ClientView& client, Keys& keys,
+                 Trace* trace) noexcept {
+  bool v4_down = false;  // health shaped the A choice that AAAA tried to follow
+  if (family == 6) {
+    Selector s4(fleet, 4, health, ideal, client, keys, trace);
+    const Selection a = run(rule, plan, s4);
+    Selection kept;
+    kept.per_subnet = a.per_subnet;
+    v4_down = a.saw_down;
+    for (uint32_t i = 0; i < a.count; ++i) {
+      DcHealth h = dc_health(fleet.dcs[a.dcs[i]], 6, health);
+      if (ideal) h.up = h.total;
+      if (h.is_up()) {
+        kept.dcs[kept.count++] = a.dcs[i];
+        kept.partial = kept.partial || h.up < h.total;
+      } else if (h.total > 0) {
+        v4_down = true;  // IPv6 health, not the address plan, dropped it
+      }
+    }
+    kept.saw_down = v4_down;
+    if (kept.count > 0) {
+      if (trace != nullptr) {
+        trace->steps.push_back(
+            "AAAA follows the datacenters chosen for A (the candidates show IPv4 health), "
+            "keeping those up for IPv6");
+      }
+      return kept;
+    }
     if (trace != nullptr) {
-      trace->outcome = "every candidate is down: fallback datacenter " +
-                       dcs[rule.fallback_dc].name + " (on_all_down)";
+      trace->steps.push_back("no datacenter chosen for A is up for IPv6: choosing for AAAA");
+      trace->candidates.clear();
     }
-    return;
   }
-  // Fail open: answer as if everything were up, so health never empties an answer.
-  if (rule.policy == Policy::roundrobin) {
-    for (uint32_t i : order) {
-      take_addresses(dcs[i], family, health, true, rotation + i, cap, out);
+  Selector s(fleet, family, health, ideal, client, keys, trace);
+  Selection own = run(rule, plan, s);
+  own.saw_down = own.saw_down || v4_down;
+  return own;
+}
+
+// Answers with the addresses of the chosen datacenters, one from each in turn, so that a
+// union ("2 nearest + 1 other") shows every datacenter before a second address of any.
+// Starting points rotate per query to spread load within the set; within a datacenter the
+// first address is drawn in proportion to the address weights (all 1 unless configured), so
+// with `answers = 1` an address's share of queries is its share of the weight.
+// A value in [0, n) from 32 random bits, by multiply and shift: the packet path avoids
+// 64-bit divisions (tens of cycles each).
+uint32_t below(uint64_t bits, size_t n) noexcept {
+  return static_cast<uint32_t>(((bits & 0xffffffffULL) * static_cast<uint64_t>(n)) >> 32);
+}
+
+void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const HealthView& health,
+            bool ignore_health, uint64_t r, uint32_t cap, Decision* out) noexcept {
+  const uint32_t n = sel.count;
+  if (n == 0) return;
+  size_t cursor[kMaxChosen];
+  size_t offset[kMaxChosen];
+  for (uint32_t j = 0; j < n; ++j) {
+    cursor[j] = 0;
+    offset[j] = 0;
+    const Datacenter& dc = fleet.dcs[sel.dcs[j]];
+    const auto& addrs = family_addresses(dc, family);
+    if (addrs.empty()) continue;
+    if (!dc.has_address_weights) {
+      offset[j] = below(r >> 24, addrs.size());
+      continue;
     }
-    if (trace != nullptr) trace->outcome = "every candidate is down: failing open (all addresses)";
-    return;
+    uint64_t total = 0;
+    for (const auto& a : addrs) {
+      if (ignore_health || address_up(dc, a, health)) total += a.weight;
+    }
+    if (total == 0) continue;
+    uint64_t pick = below(mix(r + j), total);
+    for (size_t k = 0; k < addrs.size(); ++k) {
+      if (!ignore_health && !address_up(dc, addrs[k], health)) continue;
+      if (pick < addrs[k].weight) {
+        offset[j] = k;
+        break;
+      }
+      pick -= addrs[k].weight;
+    }
   }
-  for (uint32_t i : order) {
-    if (family_addresses(dcs[i], family).empty()) continue;
-    take_addresses(dcs[i], family, health, true, rotation, cap, out);
-    out->dc = static_cast<int32_t>(i);
-    if (trace != nullptr) {
-      trace->outcome = "every candidate is down: failing open with " + dcs[i].name;
+  const uint32_t first = below(r, n);
+  bool progress = true;
+  while (progress && out->count < cap) {
+    progress = false;
+    for (uint32_t jj = 0; jj < n && out->count < cap; ++jj) {
+      const uint32_t j = first + jj < n ? first + jj : first + jj - n;
+      const Datacenter& dc = fleet.dcs[sel.dcs[j]];
+      const auto& addrs = family_addresses(dc, family);
+      while (cursor[j] < addrs.size()) {
+        size_t idx = offset[j] + cursor[j]++;
+        if (idx >= addrs.size()) idx -= addrs.size();
+        const DcAddress& a = addrs[idx];
+        if (!ignore_health && !address_up(dc, a, health)) continue;
+        // The same address in two datacenters of a union: answer it once. (A datacenter's
+        // own addresses are unique, checked at load.)
+        bool dup = false;
+        for (uint32_t k = 0; n > 1 && k < out->count && !dup; ++k) {
+          dup = *out->addresses[k] == a.ip;
+        }
+        if (dup) continue;
+        out->addresses[out->count++] = &a.ip;
+        progress = true;
+        break;
+      }
     }
-    return;
   }
 }
 
-// Ordered list semantics (geo, nearest, failover): the first datacenter with a healthy
-// address of the family answers with its healthy addresses.
-void pick_in_order(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-                   std::span<const uint32_t> order, const double* distances,
-                   const HealthView& health, uint64_t rotation, Decision* out,
-                   Trace* trace) noexcept {
-  bool any_family = false;
-  int32_t chosen = -1;
-  for (size_t k = 0; k < order.size(); ++k) {
-    const uint32_t i = order[k];
-    const DcHealth h = dc_health(dcs[i], family, health);
-    trace_candidate(trace, i, h, distances != nullptr ? distances[k] : -1);
-    if (h.total == 0) continue;  // no address of this family: skipped, not a failure
-    any_family = true;
-    if (h.up < h.total) out->degraded = true;
-    if (chosen < 0 && h.up > 0) chosen = static_cast<int32_t>(i);
-  }
-  if (!any_family) {
-    out->nodata = true;
-    if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
-    return;
-  }
-  if (chosen < 0) {
-    all_down(rule, dcs, family, order, health, rotation, out, trace);
-    return;
-  }
-  take_addresses(dcs[static_cast<size_t>(chosen)], family, health, false, rotation, cap_of(rule),
-                 out);
-  out->dc = chosen;
-  if (trace != nullptr) trace->outcome = dcs[static_cast<size_t>(chosen)].name + " answers";
+std::string names_of(const Fleet& fleet, const Selection& sel) {
+  std::string s;
+  for (uint32_t i = 0; i < sel.count; ++i) s += (i == 0 ? "" : ", ") + fleet.dcs[sel.dcs[i]].name;
+  return s;
 }
 
 }  // namespace
@@ -221,11 +613,12 @@ size_t nearest_order(const Rule& rule, std::span<const Datacenter> dcs, const ge
   return n;
 }
 
-void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-              const ClientView& client, const HealthView& health, uint64_t rotation, Decision* out,
-              Trace* trace) noexcept {
+void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const ClientView& client,
+              const HealthView& health, uint64_t rotation, Decision* out, Trace* trace) noexcept {
   out->count = 0;
   out->dc = -1;
+  out->dc_count = 0;
+  out->per_subnet = false;
   out->degraded = false;
   out->failed_open = false;
   out->nodata = false;
@@ -250,125 +643,141 @@ void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
     }
   }
 
+  Plan plan;
+  uint32_t order[kMaxNearestCandidates];
+  double dist[kMaxNearestCandidates];
   switch (rule.policy) {
-    case Policy::geo: {
+    case Policy::geo:
       if (list == nullptr) {
         decided_len = client.location != nullptr ? client.location->prefix_length : 0;
         list = &map_list(rule, client.location, trace);
       }
-      pick_in_order(rule, dcs, family, *list, nullptr, health, r, out, trace);
+      plan.members = *list;
       break;
-    }
-    case Policy::nearest: {
+    case Policy::nearest:
       if (list != nullptr) {
-        pick_in_order(rule, dcs, family, *list, nullptr, health, r, out, trace);
+        plan.members = *list;
         break;
       }
-      const geo::Location* loc = client.location;
-      decided_len = loc != nullptr ? loc->prefix_length : 0;
-      uint32_t order[kMaxNearestCandidates];
-      double dist[kMaxNearestCandidates];
-      const size_t n = nearest_order(rule, dcs, loc, order, dist, trace);
-      pick_in_order(rule, dcs, family, std::span<const uint32_t>(order, n), dist, health, r, out,
-                    trace);
+      decided_len = client.location != nullptr ? client.location->prefix_length : 0;
+      plan.members = std::span<const uint32_t>(
+          order, nearest_order(rule, fleet.dcs, client.location, order, dist, trace));
+      plan.distances = dist;
       break;
-    }
     case Policy::failover:
-      if (trace != nullptr) trace->matched = "failover order";
-      pick_in_order(rule, dcs, family, rule.datacenters, nullptr, health, r, out, trace);
+    case Policy::weighted:
+    case Policy::hashed:
+    case Policy::roundrobin:
+      if (trace != nullptr) trace->matched = std::string(policy_name(rule.policy));
+      plan.members = rule.datacenters;
+      decided_len = 0;
       break;
-    case Policy::weighted: {
-      if (trace != nullptr) trace->matched = "weighted";
-      uint64_t healthy_weight = 0;
-      bool any_family = false;
-      for (size_t k = 0; k < rule.datacenters.size(); ++k) {
-        const DcHealth h = dc_health(dcs[rule.datacenters[k]], family, health);
-        trace_candidate(trace, rule.datacenters[k], h);
-        if (h.total == 0) continue;
-        any_family = true;
-        if (h.up < h.total) out->degraded = true;
-        if (h.up > 0) healthy_weight += rule.weights[k];
-      }
-      if (!any_family) {
+  }
+
+  Keys keys(client);
+  const unsigned granularity = keys.granularity();
+
+  Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
+  // What a healthy fleet would answer: the same as `sel` unless health turned something down
+  // on the way, so the second run is only paid for while something is down.
+  const Selection ideal =
+      sel.saw_down ? choose(rule, plan, fleet, family, health, true, client, keys, nullptr) : sel;
+  if (ideal.count == 0) {
+    out->nodata = true;
+    if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
+  } else {
+    out->per_subnet = sel.per_subnet || ideal.per_subnet;
+    const uint32_t cap = cap_of(rule);
+    if (sel.count == 0) {
+      // Every candidate is down (and some has addresses of the family): on_all_down decides.
+      out->failed_open = true;
+      out->degraded = true;
+      if (rule.on_all_down == AllDown::nodata) {
         out->nodata = true;
-        if (trace != nullptr) trace->outcome = "no candidate has an address of this family";
-        break;
-      }
-      const bool open = healthy_weight == 0;
-      if (open && rule.on_all_down != AllDown::all) {
-        all_down(rule, dcs, family, rule.datacenters, health, r, out, trace);
-        break;
-      }
-      uint64_t pool = healthy_weight;
-      if (open) {
-        for (size_t k = 0; k < rule.datacenters.size(); ++k) {
-          if (!family_addresses(dcs[rule.datacenters[k]], family).empty()) pool += rule.weights[k];
+        if (trace != nullptr) {
+          trace->outcome = "every candidate is down: NODATA (on_all_down = nodata)";
         }
-        out->failed_open = true;
-      }
-      uint64_t pick = (r >> 16) % pool;
-      for (size_t k = 0; k < rule.datacenters.size(); ++k) {
-        const Datacenter& dc = dcs[rule.datacenters[k]];
-        if (family_addresses(dc, family).empty()) continue;
-        if (!open && dc_health(dc, family, health).up == 0) continue;
-        if (pick < rule.weights[k]) {
-          take_addresses(dc, family, health, open, r, cap_of(rule), out);
-          out->dc = static_cast<int32_t>(rule.datacenters[k]);
-          if (trace != nullptr) {
-            trace->outcome = dc.name + " picked by weight" + (open ? " (failing open)" : "");
-          }
-          break;
+      } else if (rule.on_all_down == AllDown::fallback && rule.fallback_dc < fleet.dcs.size() &&
+                 !family_addresses(fleet.dcs[rule.fallback_dc], family).empty()) {
+        Selection fb;
+        fb.dcs[fb.count++] = rule.fallback_dc;
+        gather(fleet, fb, family, health, true, r, cap, out);
+        sel = fb;
+        if (trace != nullptr) {
+          trace->outcome = "every candidate is down: fallback datacenter " +
+                           fleet.dcs[rule.fallback_dc].name + " (on_all_down)";
         }
-        pick -= rule.weights[k];
+      } else {
+        // Fail open: answer as a healthy fleet would, so health never empties an answer.
+        gather(fleet, ideal, family, health, true, r, cap, out);
+        sel = ideal;
+        if (trace != nullptr) {
+          trace->outcome = "every candidate is down: failing open with " + names_of(fleet, ideal);
+        }
       }
-      break;
+    } else {
+      // Degraded only when health changed THIS answer: another datacenter than a healthy fleet
+      // would give, or one of the answering datacenters missing an address. A drained backup
+      // that was not going to answer leaves the TTL alone.
+      out->degraded = sel.partial || (sel.saw_down && !same_set(sel, ideal));
+      gather(fleet, sel, family, health, false, r, cap, out);
+      if (trace != nullptr) {
+        trace->outcome = names_of(fleet, sel) + (sel.count == 1 ? " answers" : " answer");
+        if (out->degraded) {
+          trace->outcome += " (degraded: a healthy fleet would answer with " +
+                            names_of(fleet, ideal) +
+                            (same_set(sel, ideal) ? ", all addresses up)" : ")");
+        }
+      }
     }
-    case Policy::roundrobin: {
-      if (trace != nullptr) trace->matched = "roundrobin";
-      bool any_family = false;
-      bool any_up = false;
-      for (uint32_t i : rule.datacenters) {
-        const DcHealth h = dc_health(dcs[i], family, health);
-        trace_candidate(trace, i, h);
-        if (h.total == 0) continue;
-        any_family = true;
-        if (h.up < h.total) out->degraded = true;
-        if (h.up > 0) any_up = true;
-      }
-      if (!any_family) {
-        out->nodata = true;
-        break;
-      }
-      if (!any_up) {
-        all_down(rule, dcs, family, rule.datacenters, health, r, out, trace);
-        break;
-      }
-      // Gather every healthy address, then rotate the whole set.
-      const IpAddress* all[kMaxAnswerAddresses * 4];
-      size_t n = 0;
-      for (uint32_t i : rule.datacenters) {
-        for (const auto& a : family_addresses(dcs[i], family)) {
-          if (n < std::size(all) && address_up(dcs[i], a, health)) all[n++] = &a.ip;
-        }
-      }
-      const size_t start = static_cast<size_t>(rotation % n);
-      for (size_t k = 0; k < n && out->count < cap_of(rule); ++k) {
-        out->addresses[out->count++] = all[(start + k) % n];
-      }
-      if (trace != nullptr) trace->outcome = "every healthy address, rotated";
-      break;
-    }
+    for (uint32_t i = 0; i < sel.count; ++i) out->dcs[i] = sel.dcs[i];
+    out->dc_count = sel.count;
+    if (sel.count == 1) out->dc = static_cast<int32_t>(sel.dcs[0]);
   }
 
   out->ttl_s = (out->degraded || out->failed_open) ? rule.degraded_ttl_s : rule.ttl_s;
-  if (rule.depends_on_client && client.list != nullptr) {
-    out->scope = client.list_scope;  // the compiled table already accounts for nets entries
-  } else if (rule.depends_on_client) {
-    uint8_t scope = rule.net_table.empty()
-                        ? decided_len
-                        : rule.net_table.scope_excluding_inner(client.address, decided_len);
-    out->scope = std::min(scope, client.max_scope);
+  if (!rule.depends_on_client) {
+    if (trace != nullptr) trace->scope_why = "the answer does not depend on the client";
+    return;
   }
+  uint8_t scope = 0;
+  if (client.list != nullptr) {
+    scope = client.list_scope;  // the compiled table already accounts for nets entries
+  } else {
+    scope = rule.net_table.empty()
+                ? decided_len
+                : rule.net_table.scope_excluding_inner(client.address, decided_len);
+    scope = std::min(scope, client.max_scope);
+  }
+  if (trace != nullptr) {
+    trace->scope_why = decided_len > 0 || client.list != nullptr
+                           ? "/" + std::to_string(scope) + " from the network that decided"
+                           : "the rule's own list is the same for every client";
+  }
+  if (rule.lists_need_location && client.location != nullptr) {
+    // A nearest pool below the rule ranked by the client's coordinates: the answer holds only
+    // inside the database network that gave them (the longer of the two prefixes).
+    const uint8_t loc_len = client.list != nullptr
+                                ? client.location->prefix_length
+                                : std::min(client.location->prefix_length, client.max_scope);
+    if (loc_len > scope) {
+      scope = loc_len;
+      if (trace != nullptr) {
+        trace->scope_why += "; /" + std::to_string(loc_len) +
+                            " from the database network whose coordinates a nearest pool used";
+      }
+    }
+  }
+  if (out->per_subnet && scope < granularity) {
+    // A hashed or spillover choice looked at the client's /24 (/56): the answer holds for that
+    // network only (RFC 7871 7.2.1 lets the scope exceed the source prefix).
+    scope = static_cast<uint8_t>(granularity);
+    if (trace != nullptr) {
+      trace->scope_why += "; raised to /" + std::to_string(granularity) +
+                          " because a hashed or spillover choice used the client subnet";
+    }
+  }
+  out->scope = scope;
 }
 
 }  // namespace geodns::steer

@@ -16,9 +16,18 @@
 namespace geodns::steer {
 
 inline constexpr size_t kMaxAnswerAddresses = 64;
+inline constexpr size_t kMaxChosen = 16;  // datacenters one answer may combine (unions)
+
+// What a rule's lists point into: the zone's datacenters and pools (a list member with
+// kPoolBit set indexes `pools`).
+struct Fleet {
+  std::span<const Datacenter> dcs;
+  std::span<const Pool> pools;
+};
 
 struct ClientView {
   IpAddress address;      // the address that decides (ECS address, or packet source)
+  IpAddress source;       // the packet's source (the resolver); family 0: use `address`
   uint8_t max_scope = 0;  // the ECS scope may not exceed this (effective source prefix)
   const geo::Location* location = nullptr;  // nullptr: no database configured
   // Set when a compiled rule table (built at load time against the GeoIP database and the
@@ -33,23 +42,33 @@ struct ClientView {
 struct Trace {
   struct Candidate {
     uint32_t dc = 0;
-    uint32_t up = 0;     // healthy addresses of the asked family
-    uint32_t total = 0;  // addresses of the asked family
+    uint32_t up = 0;     // healthy addresses of the family looked at
+    uint32_t total = 0;  // addresses of that family
+    uint32_t need = 0;   // min_up in force for it (0: no address of the family)
+    uint8_t family = 4;
     Override override_state = Override::none;
     double distance_km = -1;
+    std::string via;   // the pools it was reached through: "eu > eu_main"
+    std::string note;  // "weight 70/100, hash rank 1", "spillover share 30/60", ...
+    bool chosen = false;
   };
-  std::string matched;  // "nets 203.0.113.0/24", "map.EU", "map.default", "nearest", ...
+  std::string matched;             // "nets 203.0.113.0/24", "map.EU", "map.default", "nearest", ...
+  std::vector<std::string> steps;  // the chain: pools entered, spillover, A/AAAA pairing
   std::vector<Candidate> candidates;  // in the order they were considered
   std::string outcome;
+  std::string scope_why;  // how the ECS scope was derived
 };
 
 struct Decision {
   const IpAddress* addresses[kMaxAnswerAddresses] = {};
   uint32_t count = 0;
   uint32_t ttl_s = 0;
-  uint8_t scope = 0;         // ECS scope prefix for the response
-  int32_t dc = -1;           // the datacenter that answered; -1 if several or none
-  bool degraded = false;     // some candidate address is down: short TTL
+  uint8_t scope = 0;              // ECS scope prefix for the response
+  int32_t dc = -1;                // the datacenter that answered; -1 if several or none
+  uint32_t dcs[kMaxChosen] = {};  // every datacenter that answered, in the order chosen
+  uint32_t dc_count = 0;
+  bool per_subnet = false;   // a hashed or spillover choice used the client's /24 or /56
+  bool degraded = false;     // health changed this answer: short TTL
   bool failed_open = false;  // every candidate was down; answered per on_all_down
   bool nodata = false;       // nothing to answer with (no address of this family, or nodata)
 };
@@ -69,9 +88,16 @@ size_t nearest_order(const Rule& rule, std::span<const Datacenter> dcs,
                      Trace* trace) noexcept;
 
 // `family` is 4 (A) or 6 (AAAA). `rotation` is a per-query counter: it rotates the addresses
-// and drives the weighted choice.
-void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
-              const ClientView& client, const HealthView& health, uint64_t rotation, Decision* out,
+// within the chosen datacenters. Which datacenters answer never depends on it: weighted picks
+// are sticky per resolver and hashed ones per client subnet, so A and AAAA agree.
+void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const ClientView& client,
+              const HealthView& health, uint64_t rotation, Decision* out,
               Trace* trace = nullptr) noexcept;
+// A zone without pools.
+inline void evaluate(const Rule& rule, std::span<const Datacenter> dcs, uint8_t family,
+                     const ClientView& client, const HealthView& health, uint64_t rotation,
+                     Decision* out, Trace* trace = nullptr) noexcept {
+  evaluate(rule, Fleet{dcs, {}}, family, client, health, rotation, out, trace);
+}
 
 }  // namespace geodns::steer

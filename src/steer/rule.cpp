@@ -18,8 +18,44 @@ std::string_view policy_name(Policy p) {
       return "weighted";
     case Policy::roundrobin:
       return "roundrobin";
+    case Policy::hashed:
+      return "hashed";
   }
   return "?";
+}
+
+std::string_view pool_policy_name(PoolPolicy p) {
+  switch (p) {
+    case PoolPolicy::failover:
+      return "failover";
+    case PoolPolicy::nearest:
+      return "nearest";
+    case PoolPolicy::weighted:
+      return "weighted";
+    case PoolPolicy::roundrobin:
+      return "roundrobin";
+    case PoolPolicy::hashed:
+      return "hashed";
+  }
+  return "?";
+}
+
+std::optional<PoolPolicy> parse_pool_policy(std::string_view text) {
+  if (text == "failover") return PoolPolicy::failover;
+  if (text == "nearest") return PoolPolicy::nearest;
+  if (text == "weighted") return PoolPolicy::weighted;
+  if (text == "roundrobin") return PoolPolicy::roundrobin;
+  if (text == "hashed") return PoolPolicy::hashed;
+  return std::nullopt;
+}
+
+uint64_t name_hash(std::string_view name) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }
 
 std::optional<Policy> parse_policy(std::string_view text) {
@@ -28,6 +64,7 @@ std::optional<Policy> parse_policy(std::string_view text) {
   if (text == "failover") return Policy::failover;
   if (text == "weighted") return Policy::weighted;
   if (text == "roundrobin") return Policy::roundrobin;
+  if (text == "hashed") return Policy::hashed;
   return std::nullopt;
 }
 
@@ -63,17 +100,116 @@ uint16_t pack2(std::string_view code) {
                                static_cast<unsigned char>(code[1]));
 }
 
-Status check_list(const DcList& list, size_t dc_count, const std::string& what) {
+Status check_list(const DcList& list, size_t dc_count, size_t pool_count, const std::string& what) {
   if (list.empty()) return make_error(what + ": the datacenter list is empty");
-  for (uint32_t dc : list) {
-    if (dc >= dc_count) return make_error(what + ": datacenter index out of range");
+  if (list.size() > kMaxPoolMembers) {
+    return make_error(what + ": more than " + std::to_string(kMaxPoolMembers) + " members");
   }
+  for (uint32_t m : list) {
+    if (is_pool(m) ? pool_index(m) >= pool_count : m >= dc_count) {
+      return make_error(what + ": member index out of range");
+    }
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    for (size_t j = i + 1; j < list.size(); ++j) {
+      if (list[i] == list[j]) return make_error(what + ": a member is listed twice");
+    }
+  }
+  return {};
+}
+
+// Depth-first walk for cycles and height. `state`: 0 unvisited, 1 on the path, 2 done.
+Status visit_pool(std::vector<Pool>& pools, std::span<const Datacenter> dcs, uint32_t p,
+                  std::vector<uint8_t>& state, std::vector<uint32_t>& path) {
+  if (state[p] == 2) return {};
+  path.push_back(p);
+  if (state[p] == 1) {
+    std::string chain;  // from its first appearance on the path: the cycle itself
+    size_t k = 0;
+    while (path[k] != p) ++k;
+    for (; k < path.size(); ++k) chain += (chain.empty() ? "" : " -> ") + pools[path[k]].name;
+    return make_error("pool \"" + pools[p].name + "\" contains itself: " + chain);
+  }
+  state[p] = 1;
+  Pool& pool = pools[p];
+  uint32_t height = 1;
+  uint64_t capacity = 0;
+  bool needs_location = pool.policy == PoolPolicy::nearest;
+  bool needs_client = pool.policy == PoolPolicy::hashed || pool.spillover;
+  for (uint32_t m : pool.members) {
+    if (!is_pool(m)) {
+      capacity += dcs[m].capacity;
+      continue;
+    }
+    if (auto st = visit_pool(pools, dcs, pool_index(m), state, path); !st) return st;
+    const Pool& inner = pools[pool_index(m)];
+    height = std::max(height, inner.height + 1);
+    capacity += inner.capacity;
+    needs_location = needs_location || inner.needs_location;
+    needs_client = needs_client || inner.needs_client;
+  }
+  if (height > kMaxPoolDepth) {
+    std::string chain;
+    for (uint32_t k : path) chain += (chain.empty() ? "" : " -> ") + pools[k].name;
+    return make_error("pool \"" + pool.name + "\" nests pools more than " +
+                      std::to_string(kMaxPoolDepth) + " deep (" + chain + " -> ...)");
+  }
+  pool.height = height;
+  pool.capacity = std::max<uint64_t>(capacity, 1);
+  pool.needs_location = needs_location;
+  pool.needs_client = needs_client;
+  state[p] = 2;
+  path.pop_back();
   return {};
 }
 
 }  // namespace
 
-Status Rule::compile(size_t dc_count) {
+Status compile_pools(std::vector<Pool>& pools, std::span<const Datacenter> dcs) {
+  for (Pool& pool : pools) {
+    const std::string what = "pool \"" + pool.name + "\"";
+    if (pool.members.empty()) return make_error(what + " has no members");
+    if (auto st = check_list(pool.members, dcs.size(), pools.size(), what); !st) return st;
+    const bool by_weight = pool.policy == PoolPolicy::weighted || pool.policy == PoolPolicy::hashed;
+    if (by_weight && pool.weights.empty()) pool.weights.assign(pool.members.size(), 1);
+    if (!by_weight && !pool.weights.empty()) {
+      return make_error(what + ": weights are only for policies weighted and hashed");
+    }
+    if (pool.weights.size() != (by_weight ? pool.members.size() : 0)) {
+      return make_error(what + ": one weight per member");
+    }
+    for (uint32_t w : pool.weights) {
+      if (w < 1 || w > 1000) return make_error(what + ": weight must be 1..1000");
+    }
+    if (pool.policy == PoolPolicy::roundrobin)
+      pool.pick = static_cast<uint32_t>(pool.members.size());
+    if (pool.pick < 1 || pool.pick > pool.members.size()) {
+      return make_error(what + ": pick must be 1.." + std::to_string(pool.members.size()));
+    }
+    if (pool.spillover && pool.policy != PoolPolicy::failover &&
+        pool.policy != PoolPolicy::nearest) {
+      return make_error(what + ": spillover is only for policies failover and nearest");
+    }
+    if (pool.policy == PoolPolicy::nearest) {
+      for (uint32_t m : pool.members) {
+        if (is_pool(m)) return make_error(what + ": a nearest pool's members must be datacenters");
+        if (!dcs[m].has_location) {
+          return make_error(what + ": datacenter \"" + dcs[m].name + "\" has no location");
+        }
+      }
+    }
+    pool.hash_seed = name_hash(pool.name);
+  }
+  std::vector<uint8_t> state(pools.size(), 0);
+  std::vector<uint32_t> path;
+  for (uint32_t p = 0; p < pools.size(); ++p) {
+    path.clear();
+    if (auto st = visit_pool(pools, dcs, p, state, path); !st) return st;
+  }
+  return {};
+}
+
+Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
   by_country.clear();
   by_continent.clear();
   by_subdivision.clear();
@@ -91,7 +227,7 @@ Status Rule::compile(size_t dc_count) {
     case Policy::geo: {
       if (map.empty()) return make_error("policy \"geo\" needs a map");
       for (const auto& [key, list] : map) {
-        if (auto st = check_list(list, dc_count, "map." + key); !st) return st;
+        if (auto st = check_list(list, dc_count, pools.size(), "map." + key); !st) return st;
         std::string why;
         auto kind = classify_map_key(key, &why);
         if (!kind) return make_error(why);
@@ -116,12 +252,22 @@ Status Rule::compile(size_t dc_count) {
       break;
     }
     case Policy::nearest:
+      for (uint32_t m : datacenters) {
+        if (is_pool(m)) return make_error("policy \"nearest\" ranks datacenters, not pools");
+      }
+      [[fallthrough]];
     case Policy::failover:
     case Policy::roundrobin:
-      if (auto st = check_list(datacenters, dc_count, "datacenters"); !st) return st;
+      if (auto st = check_list(datacenters, dc_count, pools.size(), "datacenters"); !st) {
+        return st;
+      }
       break;
     case Policy::weighted:
-      if (auto st = check_list(datacenters, dc_count, "datacenters"); !st) return st;
+    case Policy::hashed:
+      if (auto st = check_list(datacenters, dc_count, pools.size(), "datacenters"); !st) {
+        return st;
+      }
+      if (weights.empty()) weights.assign(datacenters.size(), 1);
       if (weights.size() != datacenters.size()) {
         return make_error("weights must give one weight per datacenter");
       }
@@ -135,7 +281,9 @@ Status Rule::compile(size_t dc_count) {
     return make_error("nets overrides only apply to the geo and nearest policies");
   }
   for (const auto& [prefix, list] : nets) {
-    if (auto st = check_list(list, dc_count, "nets." + prefix.to_string()); !st) return st;
+    if (auto st = check_list(list, dc_count, pools.size(), "nets." + prefix.to_string()); !st) {
+      return st;
+    }
     const auto idx = static_cast<uint32_t>(lists.size());
     lists.push_back(list);
     if (!net_table.insert(prefix, idx)) {
@@ -146,7 +294,27 @@ Status Rule::compile(size_t dc_count) {
   std::sort(by_country.begin(), by_country.end());
   std::sort(by_continent.begin(), by_continent.end());
   std::sort(by_subdivision.begin(), by_subdivision.end());
-  depends_on_client = policy == Policy::geo || policy == Policy::nearest;
+  if (spillover && policy != Policy::geo && policy != Policy::nearest &&
+      policy != Policy::failover) {
+    return make_error("spillover is only for policies geo, nearest and failover");
+  }
+  depends_on_client =
+      policy == Policy::geo || policy == Policy::nearest || policy == Policy::hashed || spillover;
+  lists_need_location = false;
+  auto reaches = [&](const DcList& list) {
+    bool client = false;
+    for (uint32_t m : list) {
+      if (!is_pool(m)) continue;
+      const Pool& p = pools[pool_index(m)];
+      lists_need_location = lists_need_location || p.needs_location;
+      client = client || p.needs_location || p.needs_client;
+    }
+    return client;
+  };
+  if (reaches(datacenters)) depends_on_client = true;
+  for (const auto& l : lists) {
+    if (reaches(l)) depends_on_client = true;
+  }
   return {};
 }
 

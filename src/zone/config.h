@@ -44,6 +44,28 @@ struct DatacenterDef {
   SourcePos pos;        // the table
   SourcePos check_pos;  // the `check` value
   SourcePos target_pos;
+  uint32_t min_up = 1;  // `min_up = 2` or `min_up = "50%"` (then min_up_percent)
+  uint32_t min_up_percent = 0;
+  uint32_t capacity = 1;  // `capacity = N`: its share when a failed datacenter spills over
+  std::vector<uint32_t> address_weights;  // parallel to addresses; empty = all 1
+};
+
+// A [pools.NAME] table. Member names are resolved when a zone uses the pool, in that zone's
+// names first (so a zone's own datacenter or pool shadows a shared one there too).
+struct PoolDef {
+  std::string name;
+  std::string policy;  // failover | nearest | weighted | roundrobin | hashed
+  struct Member {
+    std::string name;
+    SourcePos pos;
+    uint32_t weight = 1;
+  };
+  std::vector<Member> members;    // file order
+  bool weighted_members = false;  // written as a table { name = weight }
+  uint32_t pick = 1;
+  bool has_pick = false;
+  bool spillover = false;
+  SourcePos pos, policy_pos, members_pos, pick_pos, spillover_pos;
 };
 
 // The server's settings, one struct per owner. Each default is written here once (the
@@ -130,8 +152,10 @@ struct ServerConfig {
   // A shared datacenter's `check` refers to a shared check (validated at config load).
   std::vector<DatacenterDef> datacenters;
   std::vector<CheckDef> checks;
+  std::vector<PoolDef> pools;
 
   const DatacenterDef* find_datacenter(std::string_view name) const;
+  const PoolDef* find_pool(std::string_view name) const;
   const CheckDef* find_check(std::string_view name) const;
 };
 

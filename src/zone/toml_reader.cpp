@@ -389,7 +389,9 @@ void read_dc_target(const Reader& r, const toml::table& t, const toml::node& n, 
 DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml::node& node) {
   const std::string where = "[datacenters." + std::string(key.str()) + "]";
   const auto& t = r.table(node, where);
-  r.only_keys(t, {"addresses", "location", "check", "target"}, where);
+  r.only_keys(t,
+              {"addresses", "location", "check", "target", "min_up", "capacity", "address_weights"},
+              where);
   DatacenterDef dc;
   dc.name = std::string(key.str());
   dc.pos = r.at(node);
@@ -431,6 +433,42 @@ DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml:
     dc.check_pos = r.at(*n);
     if (dc.check.empty()) r.fail(*n, "check must name a [checks.NAME] table");
   }
+  if (auto* n = t.get("min_up")) {
+    // gdnsd's up_thresh: a count, or a share of the addresses of the asked family.
+    if (n->is_string()) {
+      const std::string text = n->as_string()->get();
+      uint32_t pct = 0;
+      const char* end = text.data() + text.size();
+      auto [ptr, ec] = std::from_chars(text.data(), end, pct);
+      if (ec != std::errc() || ptr + 1 != end || *ptr != '%' || pct < 1 || pct > 100) {
+        r.fail(*n, "min_up must be a count (2) or a percentage \"1%\"..\"100%\"");
+      }
+      dc.min_up_percent = pct;
+    } else {
+      if (!n->is_integer()) {
+        r.fail(*n, "min_up must be a count (2) or a percentage \"1%\"..\"100%\"");
+      }
+      dc.min_up = static_cast<uint32_t>(r.integer(*n, "min_up", 1, 1000));
+    }
+  }
+  if (auto* n = t.get("capacity")) {
+    dc.capacity = static_cast<uint32_t>(r.integer(*n, "capacity", 1, 1000000));
+  }
+  if (auto* n = t.get("address_weights")) {
+    // { "192.0.2.10" = 3 }: per-address shares inside the datacenter; unlisted ones weigh 1.
+    dc.address_weights.assign(dc.addresses.size(), 1);
+    for (auto [k, v] : Reader::in_file_order(r.table(*n, "address_weights"))) {
+      const std::string text(k->str());
+      auto a = IpAddress::parse(text);
+      auto it = a ? std::find(dc.addresses.begin(), dc.addresses.end(), a->unmapped())
+                  : dc.addresses.end();
+      if (it == dc.addresses.end()) {
+        r.fail(r.at(*k), "\"" + text + "\" is not an address of datacenter \"" + dc.name + "\"");
+      }
+      dc.address_weights[static_cast<size_t>(it - dc.addresses.begin())] =
+          static_cast<uint32_t>(r.integer(*v, "weight of \"" + text + "\"", 1, 1000));
+    }
+  }
   return dc;
 }
 
@@ -438,6 +476,60 @@ std::vector<DatacenterDef> read_datacenters(const Reader& r, const toml::node& n
   std::vector<DatacenterDef> out;
   for (auto [k, v] : Reader::in_file_order(r.table(node, "[datacenters]"))) {
     out.push_back(read_datacenter(r, *k, *v));
+  }
+  return out;
+}
+
+// ---- pools ----
+
+PoolDef read_pool(const Reader& r, const toml::key& key, const toml::node& node) {
+  const std::string where = "[pools." + std::string(key.str()) + "]";
+  const auto& t = r.table(node, where);
+  r.only_keys(t, {"policy", "members", "pick", "spillover"}, where);
+  PoolDef p;
+  p.name = std::string(key.str());
+  p.pos = r.at(node);
+  const toml::node* policy = t.get("policy");
+  if (!policy) {
+    r.fail(node, where + ": missing policy (failover, nearest, weighted, roundrobin or hashed)");
+  }
+  p.policy = r.string(*policy, "policy");
+  p.policy_pos = r.at(*policy);
+  const toml::node* members = t.get("members");
+  if (!members) r.fail(node, "pool \"" + p.name + "\" has no members");
+  p.members_pos = r.at(*members);
+  if (members->is_table()) {
+    // { fra = 70, ams = 30 }: weights, for the policies that use them.
+    p.weighted_members = true;
+    for (auto [k, v] : Reader::in_file_order(*members->as_table())) {
+      const auto w = r.integer(*v, "weight of \"" + std::string(k->str()) + "\"", 1, 1000);
+      p.members.push_back({std::string(k->str()), r.at(*k), static_cast<uint32_t>(w)});
+    }
+  } else if (members->is_array()) {
+    for (const auto& e : *members->as_array()) {
+      if (!e.is_string()) r.fail(e, "members must be a list of names or a table of weights");
+      p.members.push_back({e.as_string()->get(), r.at(e), 1});
+    }
+  } else {
+    r.fail(*members, "members must be a list of names or a table of weights");
+  }
+  if (p.members.empty()) r.fail(*members, "pool \"" + p.name + "\" has no members");
+  if (auto* n = t.get("pick")) {
+    p.pick = static_cast<uint32_t>(r.integer(*n, "pick", 1, 64));
+    p.has_pick = true;
+    p.pick_pos = r.at(*n);
+  }
+  if (auto* n = t.get("spillover")) {
+    p.spillover = r.boolean(*n, "spillover");
+    p.spillover_pos = r.at(*n);
+  }
+  return p;
+}
+
+std::vector<PoolDef> read_pools(const Reader& r, const toml::node& node) {
+  std::vector<PoolDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[pools]"))) {
+    out.push_back(read_pool(r, *k, *v));
   }
   return out;
 }
@@ -560,7 +652,7 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
   const auto& t = r.table(node, where);
   r.only_keys(t,
               {"ttl", "degraded_ttl", "policy", "answers", "map", "nets", "datacenters", "weights",
-               "on_all_down"},
+               "on_all_down", "spillover"},
               where);
   SteerDef s;
   s.owner = std::string(key.str());
@@ -573,12 +665,17 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
   }
   const toml::node* policy = t.get("policy");
   if (!policy) {
-    r.fail(node, where + ": missing policy (geo, nearest, failover, weighted or roundrobin)");
+    r.fail(node,
+           where + ": missing policy (geo, nearest, failover, weighted, roundrobin or hashed)");
   }
   s.policy = r.string(*policy, "policy");
   s.policy_pos = r.at(*policy);
   if (auto* n = t.get("answers"))
     s.answers = static_cast<uint32_t>(r.integer(*n, "answers", 1, 64));
+  if (auto* n = t.get("spillover")) {
+    s.spillover = r.boolean(*n, "spillover");
+    s.spillover_pos = r.at(*n);
+  }
   if (auto* n = t.get("map")) read_dc_map(r, *n, s);
   if (auto* n = t.get("nets")) read_nets(r, *n, s);
   if (auto* n = t.get("datacenters")) {
@@ -606,7 +703,8 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
 }
 
 ZoneSource read_zone(const Reader& r, const toml::table& root) {
-  r.only_keys(root, {"zone", "records", "datacenters", "checks", "steer"}, "the zone file");
+  r.only_keys(root, {"zone", "records", "datacenters", "checks", "pools", "steer"},
+              "the zone file");
   ZoneSource z;
   z.display_name = r.file();
   if (auto* n = root.get("zone")) {
@@ -623,6 +721,7 @@ ZoneSource read_zone(const Reader& r, const toml::table& root) {
   if (auto* n = root.get("records")) z.owners = read_records(r, *n);
   if (auto* n = root.get("checks")) z.checks = read_checks(r, *n);
   if (auto* n = root.get("datacenters")) z.datacenters = read_datacenters(r, *n);
+  if (auto* n = root.get("pools")) z.pools = read_pools(r, *n);
   if (auto* n = root.get("steer")) {
     for (auto [k, v] : Reader::in_file_order(r.table(*n, "[steer]"))) {
       z.steers.push_back(read_steer(r, *k, *v));
@@ -673,7 +772,7 @@ std::string listen_address(const Reader& r, const toml::node& n, const std::stri
 }
 
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
-  r.only_keys(root, {"server", "control", "datacenters", "checks"}, "the server config");
+  r.only_keys(root, {"server", "control", "datacenters", "checks", "pools"}, "the server config");
   ServerConfig c;
   c.source_file = r.file();
   if (auto* n = root.get("server")) {
@@ -796,6 +895,13 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       r.fail(dc.check_pos, "unknown check \"" + dc.check + "\"");
     }
   }
+  // Shared pools: their member names are resolved in each zone that uses them.
+  if (auto* n = root.get("pools")) c.pools = read_pools(r, *n);
+  for (const auto& p : c.pools) {
+    if (c.find_datacenter(p.name)) {
+      r.fail(p.pos, "\"" + p.name + "\" is both a datacenter and a pool");
+    }
+  }
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
@@ -894,6 +1000,13 @@ Result<ServerConfig> load_server_config(const std::string& path) {
 const DatacenterDef* ServerConfig::find_datacenter(std::string_view name) const {
   for (const auto& dc : datacenters) {
     if (dc.name == name) return &dc;
+  }
+  return nullptr;
+}
+
+const PoolDef* ServerConfig::find_pool(std::string_view name) const {
+  for (const auto& p : pools) {
+    if (p.name == name) return &p;
   }
   return nullptr;
 }

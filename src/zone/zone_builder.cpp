@@ -17,6 +17,7 @@
 
 #include "dns/name.h"
 #include "dns/wire.h"
+#include "steer/policy.h"
 #include "steer/rule.h"
 #include "zone/zone_builder.h"
 
@@ -178,6 +179,9 @@ class Builder {
   void check_node_data();
   void add_datacenters();
   uint32_t dc_index(const NameRef& ref);
+  uint32_t member_index(const NameRef& ref, std::vector<std::string>& path);
+  uint32_t pool_index(const PoolDef& def, const NameRef& ref, std::vector<std::string>& path);
+  void add_pools();
   steer::DcList dc_list(const std::vector<NameRef>& refs);
   void add_steer(const SteerDef& s);
   bool check_steered_owner(const SteerDef& s, const OwnerName& owner, const PendingNode& node,
@@ -194,6 +198,8 @@ class Builder {
   NameIndex pending_index_;
   PendingNode& pending(std::string_view wire, bool* inserted = nullptr);
   std::map<std::string, uint32_t> dc_by_name_;
+  std::map<std::string, uint32_t> pool_by_name_;
+  std::vector<std::string> pool_chain_;  // per pool: its deepest nesting, "a -> b -> c"
   std::vector<SourcePos> rule_pos_;
   std::unordered_set<steer::TargetId> target_seen_;
   bool soa_from_records_ = false;
@@ -593,8 +599,14 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   if (!local) {
     server_dcs_ += def->name + " " + std::to_string(def->latitude) + " " +
                    std::to_string(def->longitude) + " " + std::to_string(def->has_location) + " " +
+                   std::to_string(def->min_up) + " " + std::to_string(def->min_up_percent) + "% " +
+                   std::to_string(def->capacity) + " " +
                    (check ? check->spec.key() : std::string("-"));
-    for (const auto& ip : def->addresses) server_dcs_ += " " + ip.to_string();
+    for (size_t k = 0; k < def->addresses.size(); ++k) {
+      server_dcs_ += " " + def->addresses[k].to_string();
+      if (k < def->address_weights.size())
+        server_dcs_ += "=" + std::to_string(def->address_weights[k]);
+    }
     if (!def->target.empty()) server_dcs_ += " target " + def->target;
     server_dcs_ += "\n";
   }
@@ -606,17 +618,26 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   dc.latitude = def->latitude;
   dc.longitude = def->longitude;
   dc.check = def->check;
-  auto add_target = [&](const IpAddress& ip) {
+  dc.min_up = def->min_up;
+  dc.min_up_percent = def->min_up_percent;
+  dc.capacity = def->capacity;
+  dc.hash_seed = steer::name_hash(def->name);
+  auto add_target = [&](const IpAddress& ip, uint32_t weight) {
     steer::TargetSpec t;
     t.address = ip;
     if (check) t.check = check->spec;
     t.key = t.check.key() + "@" + ip.to_string();
     t.id = steer::target_ids().intern(t.key);
-    const steer::DcAddress a{ip, t.id};
+    const steer::DcAddress a{ip, t.id, weight};
     if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
     return a;
   };
-  for (const auto& ip : def->addresses) (ip.is_v4() ? dc.v4 : dc.v6).push_back(add_target(ip));
+  for (size_t k = 0; k < def->addresses.size(); ++k) {
+    const IpAddress& ip = def->addresses[k];
+    const uint32_t weight = k < def->address_weights.size() ? def->address_weights[k] : 1;
+    dc.has_address_weights = dc.has_address_weights || weight != 1;
+    (ip.is_v4() ? dc.v4 : dc.v6).push_back(add_target(ip, weight));
+  }
   if (!def->target.empty()) {
     // The CDN behind a target has no address of ours to answer; its health is what the probe
     // address says. Holding that one target in both families lets A and AAAA queries reach
@@ -626,7 +647,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
                                 def->check + "\" needs a probe_address (where to probe it)");
     }
     dc.target = name_to_wire(def->target, def->target_pos);
-    const steer::DcAddress a = add_target(*check->spec.probe_address);
+    const steer::DcAddress a = add_target(*check->spec.probe_address, 1);
     dc.v4.push_back(a);
     dc.v6.push_back(a);
   }
@@ -636,14 +657,139 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   return index;
 }
 
+// A name in a list: the zone's own pools and datacenters first, then the server's shared ones
+// (a zone's definition shadows a shared one of the same name).
+uint32_t Builder::member_index(const NameRef& ref, std::vector<std::string>& path) {
+  if (auto it = pool_by_name_.find(ref.name); it != pool_by_name_.end()) {
+    return steer::pool_member(it->second);
+  }
+  const PoolDef* pool = nullptr;
+  bool local_dc = false;
+  for (const auto& p : src_.pools) {
+    if (p.name == ref.name) pool = &p;
+  }
+  for (const auto& d : src_.datacenters) {
+    if (d.name == ref.name) local_dc = true;
+  }
+  if (!pool && !local_dc) pool = config_.find_pool(ref.name);
+  if (pool) return steer::pool_member(pool_index(*pool, ref, path));
+  return dc_index(ref);
+}
+
+uint32_t Builder::pool_index(const PoolDef& def, const NameRef& ref,
+                             std::vector<std::string>& path) {
+  if (auto it = pool_by_name_.find(def.name); it != pool_by_name_.end()) return it->second;
+  if (std::find(path.begin(), path.end(), def.name) != path.end()) {
+    std::string chain;
+    for (auto it = std::find(path.begin(), path.end(), def.name); it != path.end(); ++it) {
+      chain += *it + " -> ";
+    }
+    fail(ref.pos, "pool \"" + def.name + "\" contains itself: " + chain + def.name);
+  }
+  auto policy = steer::parse_pool_policy(def.policy);
+  if (!policy) {
+    fail(def.policy_pos, "unknown pool policy \"" + def.policy +
+                             "\" (failover, nearest, weighted, roundrobin or hashed)");
+  }
+  const bool by_weight =
+      *policy == steer::PoolPolicy::weighted || *policy == steer::PoolPolicy::hashed;
+  if (def.weighted_members && !by_weight) {
+    fail(def.members_pos,
+         "members with weights are only for pool policies weighted and hashed; "
+         "write members = [\"...\", ...]");
+  }
+  if (def.has_pick && *policy == steer::PoolPolicy::roundrobin) {
+    fail(def.pick_pos, "pick is not for policy \"roundrobin\" (it answers with every member)");
+  }
+  if (def.pick > def.members.size()) {
+    fail(def.pick_pos, "pick " + std::to_string(def.pick) + " exceeds the pool's " +
+                           std::to_string(def.members.size()) + " members");
+  }
+  if (def.spillover && *policy != steer::PoolPolicy::failover &&
+      *policy != steer::PoolPolicy::nearest) {
+    fail(def.spillover_pos, "spillover is only for pool policies failover and nearest");
+  }
+  if (def.members.size() > steer::kMaxPoolMembers) {
+    fail(def.members_pos,
+         "a pool has at most " + std::to_string(steer::kMaxPoolMembers) + " members");
+  }
+  path.push_back(def.name);
+  steer::Pool pool;
+  pool.name = def.name;
+  pool.policy = *policy;
+  pool.pick = *policy == steer::PoolPolicy::roundrobin ? static_cast<uint32_t>(def.members.size())
+                                                       : def.pick;
+  pool.spillover = def.spillover;
+  std::string deepest;
+  uint32_t height = 1;
+  for (const auto& m : def.members) {
+    const NameRef mref{m.name, m.pos};
+    const uint32_t idx = member_index(mref, path);
+    if (std::find(pool.members.begin(), pool.members.end(), idx) != pool.members.end()) {
+      fail(m.pos, "\"" + m.name + "\" listed twice in pool \"" + def.name + "\"");
+    }
+    if (steer::is_pool(idx)) {
+      const std::string& chain = pool_chain_[steer::pool_index(idx)];
+      const auto inner = static_cast<uint32_t>(std::count(chain.begin(), chain.end(), '>') + 1);
+      if (inner + 1 > steer::kMaxPoolDepth) {
+        fail(m.pos, "pools nest at most " + std::to_string(steer::kMaxPoolDepth) +
+                        " deep: " + def.name + " -> " + chain);
+      }
+      if (inner + 1 > height) {
+        height = inner + 1;
+        deepest = chain;
+      }
+      if (*policy == steer::PoolPolicy::nearest) {
+        fail(m.pos, "a nearest pool ranks datacenters by distance; \"" + m.name + "\" is a pool");
+      }
+    } else if (*policy == steer::PoolPolicy::nearest && !zone_->datacenters[idx].has_location) {
+      fail(m.pos, "datacenter \"" + m.name +
+                      "\" has no location (pool policy \"nearest\" "
+                      "needs one)");
+    }
+    pool.members.push_back(idx);
+    if (by_weight) pool.weights.push_back(m.weight);
+  }
+  path.pop_back();
+  const auto index = static_cast<uint32_t>(zone_->pools.size());
+  zone_->pools.push_back(std::move(pool));
+  pool_chain_.push_back(deepest.empty() ? def.name : def.name + " -> " + deepest);
+  pool_by_name_.emplace(def.name, index);
+  if (config_.find_pool(def.name) == &def) {
+    // A shared pool changes this zone's answers: fold it into the serial like shared
+    // datacenters.
+    server_dcs_ += "pool " + def.name + " " + def.policy + " " + std::to_string(def.pick) + " " +
+                   std::to_string(def.spillover);
+    for (const auto& m : def.members) server_dcs_ += " " + m.name + "=" + std::to_string(m.weight);
+    server_dcs_ += "\n";
+  }
+  return index;
+}
+
+void Builder::add_pools() {
+  // Like datacenters: every pool the zone defines is checked and joins the zone, used or not.
+  for (const auto& d : src_.pools) {
+    for (const auto& dc : src_.datacenters) {
+      if (dc.name == d.name) fail(d.pos, "\"" + d.name + "\" is both a datacenter and a pool");
+    }
+    std::vector<std::string> path;
+    pool_index(d, NameRef{d.name, d.pos}, path);
+  }
+}
+
 steer::DcList Builder::dc_list(const std::vector<NameRef>& refs) {
   steer::DcList out;
   for (const auto& ref : refs) {
-    const uint32_t i = dc_index(ref);
+    std::vector<std::string> path;
+    const uint32_t i = member_index(ref, path);
     if (std::find(out.begin(), out.end(), i) != out.end()) {
-      fail(ref.pos, "datacenter \"" + ref.name + "\" listed twice");
+      fail(ref.pos, "\"" + ref.name + "\" listed twice");
     }
     out.push_back(i);
+  }
+  if (out.size() > steer::kMaxPoolMembers) {
+    fail(refs.front().pos,
+         "a list has at most " + std::to_string(steer::kMaxPoolMembers) + " members");
   }
   return out;
 }
@@ -669,12 +815,44 @@ bool Builder::check_steered_owner(const SteerDef& s, const OwnerName& owner,
                             "); a steered name answers A and AAAA itself");
     }
   }
-  // Every datacenter the rule can answer from. Entries outside the datacenter vector (pool
-  // references, once pools exist) are skipped here.
+  // Every datacenter the rule can answer from, through pools too. A pool that answers with
+  // several datacenters at once (roundrobin, pick > 1) cannot reach a target datacenter:
+  // several CNAMEs at one owner do not exist in DNS.
   const auto& dcs = zone_->datacenters;
   const steer::Datacenter* target_dc = nullptr;
+  const bool rule_unites = rule.policy == steer::Policy::roundrobin;
+  auto visit_pools = [&](auto& self, const steer::DcList& list, const std::string& multi,
+                         bool top) -> void {
+    for (const uint32_t m : list) {
+      if (!steer::is_pool(m)) {
+        if (m < dcs.size() && !dcs[m].target.empty() && !multi.empty()) {
+          fail(s.owner_pos, "pool \"" + multi +
+                                "\" answers from several datacenters at once and cannot use \"" +
+                                dcs[m].name + "\", which answers with a CNAME (it has a target)");
+        }
+        continue;
+      }
+      const steer::Pool& p = zone_->pools[steer::pool_index(m)];
+      const bool several =
+          p.policy == steer::PoolPolicy::roundrobin || p.pick > 1 || (top && rule_unites);
+      self(self, p.members, !multi.empty() ? multi : several ? p.name : std::string(), false);
+    }
+  };
   auto visit = [&](const steer::DcList& list) {
-    for (const uint32_t i : list) {
+    visit_pools(visit_pools, list, std::string(), true);
+    std::vector<uint32_t> flat;  // the list with its pools expanded
+    std::vector<uint32_t> todo(list.begin(), list.end());
+    while (!todo.empty()) {
+      const uint32_t m = todo.back();
+      todo.pop_back();
+      if (!steer::is_pool(m)) {
+        flat.push_back(m);
+        continue;
+      }
+      const auto& members = zone_->pools[steer::pool_index(m)].members;
+      todo.insert(todo.end(), members.begin(), members.end());
+    }
+    for (const uint32_t i : flat) {
       if (i >= dcs.size() || dcs[i].target.empty()) continue;
       if (target_dc == nullptr) target_dc = &dcs[i];
       if (lower_wire(dcs[i].target) == owner.wire_lower) {
@@ -730,20 +908,31 @@ void Builder::add_steer(const SteerDef& s) {
   rule.owner = owner.text;
   auto policy = steer::parse_policy(s.policy);
   if (!policy) {
-    fail(s.policy_pos,
-         "unknown policy \"" + s.policy + "\" (geo, nearest, failover, weighted or roundrobin)");
+    fail(s.policy_pos, "unknown policy \"" + s.policy +
+                           "\" (geo, nearest, failover, weighted, roundrobin or hashed)");
   }
   rule.policy = *policy;
   rule.ttl_s = s.ttl_s;
   rule.degraded_ttl_s = s.degraded_ttl_s.value_or(std::min<uint32_t>(s.ttl_s, 10));
-  rule.answers = s.answers;
+  // roundrobin means "every healthy address" unless told otherwise; the ordered and weighted
+  // policies keep two, enough for a resolver to retry without spreading one client's load.
+  rule.answers = s.answers.value_or(rule.policy == steer::Policy::roundrobin
+                                        ? static_cast<uint32_t>(steer::kMaxAnswerAddresses)
+                                        : 2);
+  rule.spillover = s.spillover;
 
   const bool geo = rule.policy == steer::Policy::geo;
   const bool nearest = rule.policy == steer::Policy::nearest;
-  const bool weighted = rule.policy == steer::Policy::weighted;
+  const bool weighted =
+      rule.policy == steer::Policy::weighted || rule.policy == steer::Policy::hashed;
   if (s.has_map && !geo) fail(s.map_pos, "map is only for policy \"geo\"");
   if (s.has_nets && !geo && !nearest) fail(s.nets_pos, "nets is only for policies geo and nearest");
-  if (s.has_weights && !weighted) fail(s.weights_pos, "weights is only for policy \"weighted\"");
+  if (s.has_weights && !weighted) {
+    fail(s.weights_pos, "weights is only for policies \"weighted\" and \"hashed\"");
+  }
+  if (s.spillover && !geo && !nearest && rule.policy != steer::Policy::failover) {
+    fail(s.spillover_pos, "spillover is only for policies geo, nearest and failover");
+  }
   if (s.has_datacenters && geo) {
     fail(s.datacenters_pos, "policy \"geo\" takes map.KEY lists, not datacenters");
   }
@@ -766,8 +955,13 @@ void Builder::add_steer(const SteerDef& s) {
   }
   for (const auto& n : s.nets) rule.nets.emplace_back(n.prefix, dc_list(n.dcs));
 
-  if (weighted) {
-    if (!s.has_weights) fail(s.pos, "policy \"weighted\" needs weights = { dc = N, ... }");
+  if (weighted && !s.has_weights && s.has_datacenters && rule.policy == steer::Policy::hashed) {
+    rule.datacenters = dc_list(s.datacenters);  // equal weights
+    rule.weights.assign(rule.datacenters.size(), 1);
+  } else if (weighted) {
+    if (!s.has_weights) {
+      fail(s.pos, "policy \"" + s.policy + "\" needs weights = { dc = N, ... }");
+    }
     if (s.has_datacenters) {
       rule.datacenters = dc_list(s.datacenters);
       for (const auto& ref : s.datacenters) {
@@ -784,10 +978,12 @@ void Builder::add_steer(const SteerDef& s) {
         }
       }
     } else {
-      for (const auto& w : s.weights) {
-        rule.datacenters.push_back(dc_index(w.dc));
-        rule.weights.push_back(w.weight);
-      }
+      rule.datacenters = dc_list([&] {
+        std::vector<NameRef> refs;
+        for (const auto& w : s.weights) refs.push_back(w.dc);
+        return refs;
+      }());
+      for (const auto& w : s.weights) rule.weights.push_back(w.weight);
     }
   } else if (!geo) {
     if (!s.has_datacenters) {
@@ -797,6 +993,11 @@ void Builder::add_steer(const SteerDef& s) {
   }
   if (nearest) {
     for (size_t i = 0; i < rule.datacenters.size(); ++i) {
+      if (steer::is_pool(rule.datacenters[i])) {
+        fail(s.datacenters[i].pos,
+             "policy \"nearest\" ranks datacenters by distance; \"" + s.datacenters[i].name +
+                 "\" is a pool (a pool with policy = \"nearest\" can be a member of any list)");
+      }
       if (!zone_->datacenters[rule.datacenters[i]].has_location) {
         fail(s.datacenters[i].pos, "datacenter \"" + s.datacenters[i].name +
                                        "\" has no location (policy \"nearest\" needs one)");
@@ -938,12 +1139,16 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   add_soa();
   check_node_data();
   add_datacenters();
+  add_pools();
   for (const auto& s : src_.steers) add_steer(s);
   set_serial(content_hash, serial);
   build_nodes();
   // Compile after every datacenter has joined: rules index into the final vector.
+  if (Status st = steer::compile_pools(zone_->pools, zone_->datacenters); !st) {
+    fail(src_.pools.empty() ? rule_pos_.front() : src_.pools.front().pos, st.error().message);
+  }
   for (size_t i = 0; i < zone_->rules.size(); ++i) {
-    Status st = zone_->rules[i].compile(zone_->datacenters.size());
+    Status st = zone_->rules[i].compile(zone_->datacenters.size(), zone_->pools);
     if (!st) fail(rule_pos_[i], st.error().message);
   }
   return zone_;

@@ -163,6 +163,7 @@ struct Zone {
                             // and comes before it
   NameIndex index;
   std::vector<steer::Datacenter> datacenters;
+  std::vector<steer::Pool> pools;  // list members with steer::kPoolBit index these
   std::vector<steer::Rule> rules;
   std::vector<steer::TargetSpec> targets;  // every (address, check) of its datacenters
 

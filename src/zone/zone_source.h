@@ -36,7 +36,7 @@ struct SoaDef {
 };
 
 struct NameRef {
-  std::string name;  // a datacenter name
+  std::string name;  // a datacenter or pool name
   SourcePos pos;
 };
 
@@ -48,7 +48,9 @@ struct SteerDef {
   std::optional<uint32_t> degraded_ttl_s;
   std::string policy;
   SourcePos policy_pos;
-  uint32_t answers = 2;
+  std::optional<uint32_t> answers;  // unset: every address for roundrobin, else 2
+  bool spillover = false;
+  SourcePos spillover_pos;
   struct MapEntry {
     std::string key;
     SourcePos pos;
@@ -88,6 +90,7 @@ struct ZoneSource {
   std::vector<OwnerDef> owners;  // file order
   std::vector<DatacenterDef> datacenters;
   std::vector<CheckDef> checks;
+  std::vector<PoolDef> pools;
   std::vector<SteerDef> steers;
 };
 

@@ -263,16 +263,37 @@ TEST_F(PolicyTest, WeightedDistributionWithinBounds) {
   r.weights = {3, 1};
   r.answers = 1;
   ASSERT_TRUE(r.compile(dcs_.size()));
+  // The pick is sticky per resolver (so A and AAAA agree); weights hold over resolvers.
   std::map<int, int> hits;
   constexpr int kN = 40000;
-  for (int i = 0; i < kN; ++i) ++hits[run(r, 4, "8.8.8.8", nullptr, 24, i).dc];
+  auto resolver = [](int i) {
+    return IpAddress::v4(10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                         static_cast<uint8_t>(i));
+  };
+  for (int i = 0; i < kN; ++i) {
+    ClientView v;
+    v.address = resolver(i);
+    Decision d;
+    evaluate(r, dcs_, 4, v, health_, static_cast<uint64_t>(i), &d);
+    ++hits[d.dc];
+    EXPECT_EQ(d.scope, 0);  // the same answer for every client of the resolver
+  }
   EXPECT_NEAR(hits[0] / double(kN), 0.75, 0.02);
   EXPECT_NEAR(hits[1] / double(kN), 0.25, 0.02);
+  // The same resolver keeps its datacenter whatever the rotation.
+  const int first = run(r, 4, "8.8.8.8", nullptr, 24, 0).dc;
+  for (int i = 1; i < 1000; ++i) ASSERT_EQ(run(r, 4, "8.8.8.8", nullptr, 24, i).dc, first);
   // A down datacenter gets nothing while another is healthy.
   down(1, 0);
   down(1, 1);
   hits.clear();
-  for (int i = 0; i < 1000; ++i) ++hits[run(r, 4, "8.8.8.8", nullptr, 24, i).dc];
+  for (int i = 0; i < 1000; ++i) {
+    ClientView v;
+    v.address = resolver(i);
+    Decision d;
+    evaluate(r, dcs_, 4, v, health_, 0, &d);
+    ++hits[d.dc];
+  }
   EXPECT_EQ(hits[0], 1000);
 }
 
