@@ -12,8 +12,9 @@ jobs=$(nproc)
 
 # Only the binaries whose tests run threads, to keep this step short.
 tsan_targets=(health_unit_tests health_prober_integration_test transport_integration_test
-  serve_reload_health_integration_test)
-tsan_tests='^(Prober|ProberIntegration|Transport|ServeReload|ServeHealth)\.'
+  serve_reload_health_integration_test serve_reload_control_integration_test
+  compiled_steering_integration_test)
+tsan_tests='^(Prober|ProberIntegration|Transport|ServeReload|ServeReloadControl|ServeHealth|CompiledSteering)\.'
 run_tsan() {
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j"$jobs" --target "${tsan_targets[@]}"
