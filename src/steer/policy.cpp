@@ -24,6 +24,23 @@ uint64_t address_key(const IpAddress& a) noexcept {
   return mix(mix(hi ^ a.family) ^ lo);
 }
 
+// Orders `order` by `dist` (km), nearest first. Insertion sort: a handful of candidates, and
+// stable, so equal distances keep the configured order.
+void sort_by_distance(uint32_t* order, double* dist, size_t n) noexcept {
+  for (size_t a = 1; a < n; ++a) {
+    const uint32_t o = order[a];
+    const double d = dist[a];
+    size_t b = a;
+    while (b > 0 && dist[b - 1] > d) {
+      order[b] = order[b - 1];
+      dist[b] = dist[b - 1];
+      --b;
+    }
+    order[b] = o;
+    dist[b] = d;
+  }
+}
+
 const std::vector<DcAddress>& family_addresses(const Datacenter& dc, uint8_t family) noexcept {
   return family == 4 ? dc.v4 : dc.v6;
 }
@@ -333,18 +350,7 @@ class Selector {
                     : 1e9;
     }
     if (!located) return n;
-    for (size_t a = 1; a < n; ++a) {  // insertion sort: stable, a handful of members
-      const uint32_t o = order[a];
-      const double d = dist[a];
-      size_t b = a;
-      while (b > 0 && dist[b - 1] > d) {
-        order[b] = order[b - 1];
-        dist[b] = dist[b - 1];
-        --b;
-      }
-      order[b] = o;
-      dist[b] = d;
-    }
+    sort_by_distance(order, dist, n);
     return n;
   }
 
@@ -593,19 +599,7 @@ size_t nearest_order(const Rule& rule, std::span<const Datacenter> dcs, const ge
                     ? geo::great_circle_km(loc->latitude, loc->longitude, dc.latitude, dc.longitude)
                     : 1e9;  // no coordinates: after every located one
     }
-    // Insertion sort: a handful of datacenters, stable for equal distances.
-    for (size_t a = 1; a < n; ++a) {
-      const uint32_t o = order[a];
-      const double d = dist[a];
-      size_t b = a;
-      while (b > 0 && dist[b - 1] > d) {
-        order[b] = order[b - 1];
-        dist[b] = dist[b - 1];
-        --b;
-      }
-      order[b] = o;
-      dist[b] = d;
-    }
+    sort_by_distance(order, dist, n);
     if (trace != nullptr) trace->matched = "nearest to the client's coordinates";
   } else if (trace != nullptr) {
     trace->matched = "nearest: client location unknown, configured order";
