@@ -514,12 +514,12 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
         const DcAddress& a = addrs[idx];
         if (!ignore_health && !address_up(dc, a, health)) continue;
         // The same address in two datacenters of a union: answer it once. (A datacenter's
-        // own addresses are unique, checked at load.)
-        bool dup = false;
-        for (uint32_t k = 0; n > 1 && k < out->count && !dup; ++k) {
-          dup = *out->addresses[k] == a.ip;
+        // own addresses are unique, checked at load, so one datacenter needs no check.)
+        if (n > 1) {
+          bool dup = false;
+          for (uint32_t k = 0; k < out->count && !dup; ++k) dup = *out->addresses[k] == a.ip;
+          if (dup) continue;
         }
-        if (dup) continue;
         out->addresses[out->count++] = &a.ip;
         progress = true;
         break;
@@ -680,8 +680,10 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
   Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
   // What a healthy fleet would answer: the same as `sel` unless health turned something down
   // on the way, so the second run is only paid for while something is down.
-  const Selection ideal =
-      sel.saw_down ? choose(rule, plan, fleet, family, health, true, client, keys, nullptr) : sel;
+  Selection ideal_run;
+  if (sel.saw_down)
+    ideal_run = choose(rule, plan, fleet, family, health, true, client, keys, nullptr);
+  const Selection& ideal = sel.saw_down ? ideal_run : sel;  // no copy while all is up
   if (ideal.count == 0) {
     out->nodata = true;
     if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
