@@ -500,6 +500,23 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
       pick -= addrs[k].weight;
     }
   }
+  if (n == 1) {
+    // One datacenter (every geo, nearest or failover answer without a union): the turns below
+    // reduce to its up addresses in order from the drawn offset, so walk them directly.
+    const Datacenter& dc = fleet.dcs[sel.dcs[0]];
+    const auto& addrs = family_addresses(dc, family);
+    const Override ov = ignore_health ? Override::force_up : health.dc_override(dc.id);
+    if (ov == Override::force_down) return;  // as address_up(): a drained one has none up
+    size_t idx = offset[0];
+    for (size_t c = 0; c < addrs.size() && out->count < cap; ++c) {
+      const DcAddress& a = addrs[idx];
+      if (++idx == addrs.size()) idx = 0;
+      if (ov == Override::force_up || health.target_up(a.target)) {
+        out->addresses[out->count++] = &a.ip;
+      }
+    }
+    return;
+  }
   const uint32_t first = below(r, n);
   bool progress = true;
   while (progress && out->count < cap) {
