@@ -7,10 +7,9 @@
 //
 // Instruction counts (deterministic, unlike wall-clock time on a shared machine): only the
 // timed loops are instrumented, so setup (zone load, steering compile) costs nothing there:
-//   valgrind --tool=callgrind --instr-atstart=no build/release/bench/geodns-pipeline-bench \
+//   valgrind --tool=callgrind --instr-atstart=no build/release/bench/geodns-pipeline-bench
 //       --benchmark_filter=BM_GeoEcsRealCompiled --benchmark_min_time=0.2
-// then Ir of Pipeline::respond (inclusive) / its calls, e.g. with callgrind_annotate
-// --inclusive=yes.
+// then Ir of Pipeline::respond (inclusive) / its calls (bench/README.md).
 #include <benchmark/benchmark.h>
 
 #include <chrono>

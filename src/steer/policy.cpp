@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "geo/countries.h"
 
@@ -749,7 +750,9 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
         }
       }
     }
-    for (uint32_t i = 0; i < sel.count; ++i) out->dcs[i] = sel.dcs[i];
+    // The whole fixed array (a few vector moves) rather than `count` entries, which GCC turns
+    // into a memcpy call; entries past dc_count mean nothing.
+    std::copy(std::begin(sel.dcs), std::end(sel.dcs), out->dcs);
     out->dc_count = sel.count;
     if (sel.count == 1) out->dc = static_cast<int32_t>(sel.dcs[0]);
   }
