@@ -3,25 +3,37 @@
 # same database, for 20,000 distinct client /24s (bench/ecs_scopes.py): mean scope length,
 # distinct lengths and distinct scope networks (the cache entries a resolver keeps).
 #
-#   bench/ecs-scopes.sh [--geoip FILE] [--subnets N]
+#   bench/ecs-scopes.sh [--geoip FILE] [--gdnsd-geoip FILE] [--subnets N]
 #
-# Default database: geoip/demo.mmdb. gdnsd reads only the GeoIP2 schema, so with a flat database
-# (the real country one) only geodns is measured. GEODNS_BIN as in bench/compare. Both servers
+# Default database: geoip/demo.mmdb. gdnsd reads only the GeoIP2 schema: --gdnsd-geoip gives it
+# the same networks in that layout (for the real flat country database, the copy that
+# bench/real-to-geoip2.pl writes, which is the default when --geoip is that database); without
+# one, a flat database is measured on geodns only. GEODNS_BIN as in bench/compare. Both servers
 # listen on 127.0.0.1 only and are stopped by PID on exit.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GEODNS_BIN=${GEODNS_BIN:-$REPO/build/release/src/geodns}
 MMDB=$REPO/geoip/demo.mmdb
+REAL_MMDB=$REPO/geoip/real/geo-whois-asn-country.mmdb
+GDNSD_MMDB=""
 SUBNETS=20000
 while [[ $# -gt 0 ]]; do
   case $1 in
     --geoip) MMDB=$2; shift 2 ;;
+    --gdnsd-geoip) GDNSD_MMDB=$2; shift 2 ;;
     --subnets) SUBNETS=$2; shift 2 ;;
     *) echo "ecs-scopes: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ -x $GEODNS_BIN ]] || { echo "ecs-scopes: no geodns at $GEODNS_BIN" >&2; exit 2; }
 [[ -f $MMDB ]] || { echo "ecs-scopes: no database at $MMDB" >&2; exit 2; }
+if [[ -z $GDNSD_MMDB ]]; then
+  if [[ $MMDB == "$REPO/geoip/demo.mmdb" ]]; then
+    GDNSD_MMDB=$MMDB
+  elif [[ $MMDB -ef $REAL_MMDB && -f $REPO/geoip/real/geo-whois-asn-country-geoip2.mmdb ]]; then
+    GDNSD_MMDB=$REPO/geoip/real/geo-whois-asn-country-geoip2.mmdb
+  fi
+fi
 WORK=$(mktemp -d /tmp/geodns-scopes.XXXXXX)
 PIDS=()
 cleanup() {
@@ -64,7 +76,7 @@ GPORT=$(free_port)
 PIDS+=($!)
 
 run_gdnsd=0
-if command -v gdnsd >/dev/null && [[ $MMDB == "$REPO/geoip/demo.mmdb" ]]; then
+if command -v gdnsd >/dev/null && [[ -n $GDNSD_MMDB ]]; then
   run_gdnsd=1
   DPORT=$(free_port)
   mkdir -p "$WORK/gdnsd/zones" "$WORK/gdnsd/run" "$WORK/gdnsd/state"
@@ -80,7 +92,7 @@ options => {
 }
 plugins => { geoip => {
   maps => { bench_map => {
-    geoip2_db => "$MMDB"
+    geoip2_db => "$GDNSD_MMDB"
     datacenters => [fra, iad, sin, gru]
     map => { EU => [fra, iad], NA => [iad, fra], AS => [sin, fra], SA => [gru, iad],
              OC => [sin, iad], default => [iad, fra] }
@@ -106,5 +118,5 @@ if [[ $run_gdnsd -eq 1 ]]; then
   ready "$DPORT" || { cat "$WORK/gdnsd.log" >&2; exit 1; }
   printf 'gdnsd  %s\n' "$(/usr/bin/python3 "$REPO/bench/ecs_scopes.py" --port "$DPORT" --subnets "$SUBNETS")"
 else
-  echo "gdnsd  skipped (not installed, or a database other than the demo's GeoIP2-schema one)"
+  echo "gdnsd  skipped (not installed, or no GeoIP2-layout database: see --gdnsd-geoip)"
 fi

@@ -4,12 +4,27 @@
 //
 //   build/release/bench/geodns-pipeline-bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
+//
+// Instruction counts (deterministic, unlike wall-clock time on a shared machine): only the
+// timed loops are instrumented, so setup (zone load, steering compile) costs nothing there:
+//   valgrind --tool=callgrind --instr-atstart=no build/release/bench/geodns-pipeline-bench
+//       --benchmark_filter=BM_GeoEcsRealCompiled --benchmark_min_time=0.2
+// then Ir of Pipeline::respond (inclusive) / its calls (bench/README.md).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define GEODNS_INSTR_START() CALLGRIND_START_INSTRUMENTATION
+#define GEODNS_INSTR_STOP() CALLGRIND_STOP_INSTRUMENTATION
+#else
+#define GEODNS_INSTR_START() (void)0
+#define GEODNS_INSTR_STOP() (void)0
+#endif
 
 #include "../tests/support/alloc_counter.h"
 #include "../tests/unit/dns/test_query.h"
@@ -93,10 +108,12 @@ void run(benchmark::State& state, const std::vector<std::vector<uint8_t>>& queri
   size_t i = 0;
   size_t bytes = 0;
   const uint64_t before = g_allocations.load();
+  GEODNS_INSTR_START();  // no-ops unless run under valgrind
   for (auto _ : state) {
     bytes += p.respond(queries[i], ci, out);
     if (++i == queries.size()) i = 0;
   }
+  GEODNS_INSTR_STOP();
   benchmark::DoNotOptimize(bytes);
   state.counters["allocs_per_query"] = benchmark::Counter(
       static_cast<double>(g_allocations.load() - before), benchmark::Counter::kAvgIterations);

@@ -170,7 +170,9 @@ PrefixMap::Patch<T> make_patch(const PrefixMap::Runs<T>& base, std::vector<Inter
 template <typename T>
 void lookup_in(const PrefixMap::Runs<T>& base, const PrefixMap::Patch<T>& patch, T key,
                PrefixMap::Match* out) noexcept {
-  if (!patch.starts.empty()) {
+  // Most addresses lie outside the few networks a rule's `nets` patch: two compares skip the
+  // patch's binary search for them.
+  if (!patch.starts.empty() && key >= patch.starts.front() && key <= patch.ends.back()) {
     const auto it = std::upper_bound(patch.starts.begin(), patch.starts.end(), key);
     if (it != patch.starts.begin()) {
       const auto k = static_cast<size_t>(it - patch.starts.begin()) - 1;

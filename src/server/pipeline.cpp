@@ -418,7 +418,8 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
         scope_offset = 96;
       }
       const unsigned eff = std::min(src, a.is_v4() ? 24U : 56U);
-      view.address = a.masked(eff);
+      // parse_ecs() rejects host bits beyond the source prefix: only a longer one needs masking.
+      view.address = eff < src ? a.masked(eff) : a;
       view.max_scope = static_cast<uint8_t>(eff);
     } else {
       // No ECS (or ECS /0, the resolver's opt-out): locate by the packet's source address.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "geo/countries.h"
 
@@ -506,6 +507,23 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
       pick -= addrs[k].weight;
     }
   }
+  if (n == 1) {
+    // One datacenter (every geo, nearest or failover answer without a union): the turns below
+    // reduce to its up addresses in order from the drawn offset, so walk them directly.
+    const Datacenter& dc = fleet.dcs[sel.dcs[0]];
+    const auto& addrs = family_addresses(dc, family);
+    const Override ov = ignore_health ? Override::force_up : health.dc_override(dc.id);
+    if (ov == Override::force_down) return;  // as address_up(): a drained one has none up
+    size_t idx = offset[0];
+    for (size_t c = 0; c < addrs.size() && out->count < cap; ++c) {
+      const DcAddress& a = addrs[idx];
+      if (++idx == addrs.size()) idx = 0;
+      if (ov == Override::force_up || health.target_up(a.target)) {
+        out->addresses[out->count++] = &a.ip;
+      }
+    }
+    return;
+  }
   const uint32_t first = below(r, n);
   bool progress = true;
   while (progress && out->count < cap) {
@@ -520,12 +538,12 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
         const DcAddress& a = addrs[idx];
         if (!ignore_health && !address_up(dc, a, health)) continue;
         // The same address in two datacenters of a union: answer it once. (A datacenter's
-        // own addresses are unique, checked at load.)
-        bool dup = false;
-        for (uint32_t k = 0; n > 1 && k < out->count && !dup; ++k) {
-          dup = *out->addresses[k] == a.ip;
+        // own addresses are unique, checked at load, so one datacenter needs no check.)
+        if (n > 1) {
+          bool dup = false;
+          for (uint32_t k = 0; k < out->count && !dup; ++k) dup = *out->addresses[k] == a.ip;
+          if (dup) continue;
         }
-        if (dup) continue;
         out->addresses[out->count++] = &a.ip;
         progress = true;
         break;
@@ -674,8 +692,10 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
   Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
   // What a healthy fleet would answer: the same as `sel` unless health turned something down
   // on the way, so the second run is only paid for while something is down.
-  const Selection ideal =
-      sel.saw_down ? choose(rule, plan, fleet, family, health, true, client, keys, nullptr) : sel;
+  Selection ideal_run;
+  if (sel.saw_down)
+    ideal_run = choose(rule, plan, fleet, family, health, true, client, keys, nullptr);
+  const Selection& ideal = sel.saw_down ? ideal_run : sel;  // no copy while all is up
   if (ideal.count == 0) {
     out->nodata = true;
     if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
@@ -724,7 +744,9 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
         }
       }
     }
-    for (uint32_t i = 0; i < sel.count; ++i) out->dcs[i] = sel.dcs[i];
+    // The whole fixed array (a few vector moves) rather than `count` entries, which GCC turns
+    // into a memcpy call; entries past dc_count mean nothing.
+    std::copy(std::begin(sel.dcs), std::end(sel.dcs), out->dcs);
     out->dc_count = sel.count;
     if (sel.count == 1) out->dc = static_cast<int32_t>(sel.dcs[0]);
   }
