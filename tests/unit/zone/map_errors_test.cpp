@@ -62,6 +62,7 @@ TEST_P(MapErrors, ReportsPositionAndMessage) {
 const Case kCases[] = {
   {"UnknownMap", with_map() + "[steer.www]\npolicy = \"geo\"\nmap = \"us\"\n", 21, 7, "unknown map \"us\""},
   {"DuplicateMap", with_map() + "[maps.eu]\nmap.default = [\"fra\"]\n", 19, 1, "eu"},
+  {"NamedMapWithInlineMapKeys", with_map() + "[steer.www]\npolicy = \"geo\"\nmap = \"eu\"\nmap.EU = [\"fra\"]\n", 22, 1, "cannot redefine existing string"},
   {"NamedMapWithInlineNets", with_map() + "[steer.www]\npolicy = \"geo\"\nmap = \"eu\"\nnets.\"10.0.0.0/8\" = [\"fra\"]\n", 22, 1, "nets cannot be combined with map = \"eu\""},
   {"NamedMapWithNetsFile", with_map() + "[steer.www]\npolicy = \"geo\"\nmap = \"eu\"\nnets_file = \"x.txt\"\n", 22, 13, "nets_file cannot be combined with map = \"eu\""},
   {"EmptyMapName", with_map() + "[steer.www]\npolicy = \"geo\"\nmap = \"\"\n", 21, 7, "map must name a [maps.NAME] or be a table"},

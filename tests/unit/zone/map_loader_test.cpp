@@ -138,6 +138,31 @@ map = "edge"
   EXPECT_EQ(cdn->map[0].first, "EU");
 }
 
+TEST_F(MapLoader, ASharedMapReadsItsNetsFileRelativeToTheConfigFile) {
+  write("office.txt", "10.1.0.0/16 fra\n");
+  const std::string text = "[maps.office]\nmap.default = [\"iad\"]\nnets_file = \"office.txt\"\n";
+  auto config = load_server_config_text(text, path("geodns.toml"), dir_.string());
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  auto r = load(std::string(kHead) + "[steer.www]\npolicy = \"geo\"\nmap = \"office\"\n", *config);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const Zone& z = **r;
+  ASSERT_EQ(z.rules.at(0).nets.size(), 1u);
+  EXPECT_EQ(names(z, z.rules[0].nets[0].second), Names{"fra"});
+  ASSERT_EQ(z.input_files.size(), 1u);  // watched and checked on reload like a zone's own
+  EXPECT_EQ(z.input_files[0].first, path("office.txt"));
+
+  // Its lines are checked when a zone uses the map, at the nets file's position.
+  write("office.txt", "10.1.0.0/16 fra\n10.2.0.0/16 nowhere\n");
+  auto broken_config = load_server_config_text(text, path("geodns.toml"), dir_.string());
+  ASSERT_TRUE(broken_config.ok());
+  auto broken = load(std::string(kHead) + "[steer.www]\npolicy = \"geo\"\nmap = \"office\"\n",
+                     *broken_config);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().file, path("office.txt"));
+  EXPECT_EQ(broken.error().line, 2u);
+  EXPECT_EQ(broken.error().column, 13u);
+}
+
 TEST_F(MapLoader, NetsFileLinesBecomeNetsEntries) {
   write("zones/nets/office.txt",
         "# offices\n"
