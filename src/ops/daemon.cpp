@@ -204,9 +204,13 @@ int Daemon::run() {
     log::error("config_error", {{"error", "no zone to serve in " + config_.zones_dir}});
     return shutdown(1);
   }
-  // 2. GeoIP database (optional).
+  // 2. GeoIP database (optional), with the ASN database looked up beside it.
+  if (config_.geoip_path.empty() && !config_.asn_db_path.empty()) {
+    log::error("config_error", {{"error", "asn_db needs a geoip database too"}});
+    return shutdown(1);
+  }
   if (!config_.geoip_path.empty()) {
-    auto db = geo::Database::open(config_.geoip_path);
+    auto db = geo::Database::open(config_.geoip_path, config_.asn_db_path);
     if (!db) {
       log::error("config_error", {{"error", db.error().to_string()}});
       return shutdown(1);

@@ -278,7 +278,7 @@ ReloadRecord ServingState::reload(const std::string& reason) {
   if (!running_.geoip_path.empty()) {
     const FileStamp stamp = stamp_of(running_.geoip_path);
     if (!(stamp == geoip_stamp_)) {
-      auto db = geo::Database::open(running_.geoip_path);
+      auto db = geo::Database::open(running_.geoip_path, running_.asn_db_path);
       if (!db) {
         log::error("reload_error", {{"error", db.error().to_string()}});
         record.errors.push_back(db.error().to_string());

@@ -180,6 +180,7 @@ struct ServerConfig {
   std::string source_file;          // "" when running without a config file
   std::string zones_dir = "zones";  // resolved against the config file's directory
   std::string geoip_path;           // "" = no database
+  std::string asn_db_path;          // [server] asn_db: ASN database for map.AS<n> keys, or ""
   ListenSettings listen;
   PipelineSettings pipeline;
   ProberSettings prober;

@@ -890,8 +890,8 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   if (auto* n = root.get("server")) {
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
-                {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
-                 "query_log", "chaos", "tcp", "rrl", "cookies"},
+                {"listen", "threads", "zones", "geoip", "asn_db", "state_dir", "max_udp_payload",
+                 "log_level", "query_log", "chaos", "tcp", "rrl", "cookies"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.addresses.clear();
@@ -910,6 +910,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       if (c.zones_dir.empty()) r.fail(*x, "zones must name a directory");
     }
     if (auto* x = t.get("geoip")) c.geoip_path = r.string(*x, "geoip");
+    if (auto* x = t.get("asn_db")) c.asn_db_path = r.string(*x, "asn_db");
     if (auto* x = t.get("state_dir")) c.prober.state_dir = r.string(*x, "state_dir");
     if (auto* x = t.get("max_udp_payload")) {
       c.pipeline.max_udp_payload =
@@ -1018,6 +1019,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   if (auto* n = root.get("maps")) c.maps = read_maps(r, *n);
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
+  c.asn_db_path = resolve_path(base_dir, c.asn_db_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
   return c;
 }

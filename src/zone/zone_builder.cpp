@@ -1004,6 +1004,9 @@ void Builder::add_steer(const SteerDef& s) {
                                 : why);
       }
       if (*kind == steer::MapKeyKind::fallback_default) has_default = true;
+      if (*kind == steer::MapKeyKind::asn && config_.asn_db_path.empty()) {
+        fail(e.pos, "map key \"" + e.key + "\" needs an ASN database ([server] asn_db)");
+      }
       rule.map.emplace_back(e.key, dc_list(e.dcs));
     }
     if (!has_default) {

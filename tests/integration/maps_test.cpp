@@ -95,3 +95,51 @@ TEST(Maps, NamesShareAMapAndANetsFileEditIsPickedUp) {
 
 }  // namespace
 }  // namespace geodns::test
+
+namespace geodns::test {
+namespace {
+
+// ASN keys through the binary: geoip/demo.mmdb places 8.8.8.0/24 in North America,
+// geoip/demo-asn.mmdb gives it AS15169; map.AS15169 wins over map.NA.
+TEST(Maps, AsnKeysBeatTheLocation) {
+  TempDir zones;
+  zones.write("example.com.toml", R"([zone]
+name = "example.com."
+[zone.soa]
+mname = "ns1.example.com."
+rname = "hostmaster.example.com."
+[records]
+"@" = "NS ns1"
+ns1 = "A 192.0.2.53"
+[datacenters.fra]
+addresses = ["192.0.2.10"]
+[datacenters.iad]
+addresses = ["198.51.100.10"]
+[steer.www]
+policy = "geo"
+map.AS15169 = ["fra"]
+map.NA = ["iad"]
+map.default = ["iad"]
+)");
+  ServeOptions o;
+  o.zones_dir = zones.path();
+  o.threads = 1;
+  o.v6 = false;
+  o.extra_config = "asn_db = \"" + source_path("geoip/demo-asn.mmdb") + "\"\n";
+  Server s(o);
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  EXPECT_NE(answer_for(s, "www.example.com", "8.8.8.0/24").find("192.0.2.10"), std::string::npos);
+  EXPECT_NE(answer_for(s, "www.example.com", "24.48.0.0/16").find("198.51.100.10"),
+            std::string::npos);
+  // Scope: the ASN network (/24) holds the decision.
+  QueryOptions q;
+  q.edns_payload = 1232;
+  q.edns_options = ecs_option("8.8.8.0/24");
+  auto r = udp_query(s.port, make_query("www.example.com", LDNS_RR_TYPE_A, q));
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)[r->size() - 3 - 1], 24);
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
+}  // namespace
+}  // namespace geodns::test

@@ -76,6 +76,7 @@ const Case kCases[] = {
   {"BadCidrInMap", base() + "[maps.eu]\nnets.\"10.0.0.0/40\" = [\"fra\"]\n", 17, 6, "bad CIDR"},
   {"NetsFileNotString", base() + "[steer.www]\npolicy = \"geo\"\nmap.default = [\"fra\"]\nnets_file = 1\n", 19, 13, "nets_file must be a string"},
   {"NetsFileEmpty", base() + "[steer.www]\npolicy = \"geo\"\nmap.default = [\"fra\"]\nnets_file = \"\"\n", 19, 13, "nets_file must name a file"},
+  {"AsnKeyWithoutAsnDb", base() + "[steer.www]\npolicy = \"geo\"\nmap.AS15169 = [\"fra\"]\nmap.default = [\"ams\"]\n", 18, 5, "map key \"AS15169\" needs an ASN database ([server] asn_db)"},
   {"NetsFileOnFailover", base() + "[maps.office]\nnets.\"10.0.0.0/8\" = [\"fra\"]\n[steer.www]\npolicy = \"failover\"\ndatacenters = [\"fra\"]\nmap = \"office\"\n", 21, 7, "nets is only for policies geo and nearest"},
 };
 // clang-format on
