@@ -187,6 +187,11 @@ int Daemon::run() {
     watched_files_.push_back(p.filename().string());
     watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
+  if (!config_.asn_db_path.empty()) {
+    std::filesystem::path p(config_.asn_db_path);
+    watched_files_.push_back(p.filename().string());
+    watch(p.parent_path().empty() ? "." : p.parent_path().string());
+  }
   if (!config_.source_file.empty()) {
     std::filesystem::path p(config_.source_file);
     watched_files_.push_back(p.filename().string());
