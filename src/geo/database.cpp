@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -205,9 +206,12 @@ Database::~Database() {
   if (mmdb_) MMDB_close(mmdb_.get());
 }
 
-bool Database::lookup(const IpAddress& query, Location* out) const noexcept {
-  *out = Location{};
-  const IpAddress addr = query.unmapped();
+namespace {
+
+// One tree lookup without allocation. Returns false on an error (or an IPv6 address in an
+// IPv4 tree); *length is the network's length in the address's own family, hit or miss.
+bool find_network(const MMDB_s& mmdb, bool ipv6_tree, const IpAddress& addr,
+                  MMDB_lookup_result_s* result, uint8_t* length) noexcept {
   // Built on the stack: MMDB_lookup_string would call getaddrinfo, which allocates.
   sockaddr_in sin{};
   sockaddr_in6 sin6{};
@@ -218,30 +222,84 @@ bool Database::lookup(const IpAddress& query, Location* out) const noexcept {
     sa = reinterpret_cast<const sockaddr*>(&sin);
   } else if (addr.is_v6()) {
     // An IPv6 address cannot be found in an IPv4-only tree (MMDB would report an error).
-    if (!ipv6_tree_) return false;
+    if (!ipv6_tree) return false;
     sin6.sin6_family = AF_INET6;
     std::memcpy(&sin6.sin6_addr, addr.bytes.data(), 16);
     sa = reinterpret_cast<const sockaddr*>(&sin6);
   } else {
     return false;
   }
-
   int mmdb_error = MMDB_SUCCESS;
-  const MMDB_lookup_result_s result = MMDB_lookup_sockaddr(mmdb_.get(), sa, &mmdb_error);
+  *result = MMDB_lookup_sockaddr(&mmdb, sa, &mmdb_error);
   if (mmdb_error != MMDB_SUCCESS) return false;
-
-  // Set on a miss too: the empty network around the address is as much a decision as a
-  // record is, and the ECS scope of a default answer must not be wider than it.
-  uint16_t netmask = result.netmask;
-  if (addr.is_v4() && ipv6_tree_) {
+  uint16_t netmask = result->netmask;
+  if (addr.is_v4() && ipv6_tree) {
     netmask = netmask >= kIpv4InIpv6Bits ? static_cast<uint16_t>(netmask - kIpv4InIpv6Bits) : 0;
   }
   const uint16_t max_bits = addr.bit_length();
-  out->prefix_length = static_cast<uint8_t>(netmask < max_bits ? netmask : max_bits);
+  *length = static_cast<uint8_t>(netmask < max_bits ? netmask : max_bits);
+  return true;
+}
+
+constexpr Path kAsnNumber = {"autonomous_system_number", nullptr};
+
+}  // namespace
+
+bool Database::lookup(const IpAddress& query, Location* out) const noexcept {
+  *out = Location{};
+  const IpAddress addr = query.unmapped();
+  if (asn_) {
+    uint8_t asn_length = 0;
+    uint32_t asn = 0;
+    const bool asn_ok = asn_->lookup_asn(addr, &asn, &asn_length);
+    const bool found = lookup_geo(addr, out);
+    if (asn_ok) {
+      out->asn = asn;
+      // The empty ASN network around a miss is as much a decision as a hit (see below).
+      out->prefix_length = std::max(out->prefix_length, asn_length);
+    }
+    return found;
+  }
+  return lookup_geo(addr, out);
+}
+
+bool Database::lookup_asn(const IpAddress& query, uint32_t* asn, uint8_t* length) const noexcept {
+  *asn = 0;
+  MMDB_lookup_result_s result{};
+  if (!find_network(*mmdb_, ipv6_tree_, query.unmapped(), &result, length)) return false;
+  if (!result.found_entry) return true;
+  MMDB_entry_s start = result.entry;
+  MMDB_entry_data_s data;
+  if (MMDB_aget_value(&start, &data, kAsnNumber) != MMDB_SUCCESS || !data.has_data) return true;
+  if (data.type == MMDB_DATA_TYPE_UINT32) {
+    *asn = data.uint32;
+  } else if (data.type == MMDB_DATA_TYPE_UINT16) {
+    *asn = data.uint16;
+  } else if (data.type == MMDB_DATA_TYPE_UINT64 && data.uint64 <= 0xffffffffULL) {
+    *asn = static_cast<uint32_t>(data.uint64);
+  }
+  return true;
+}
+
+bool Database::lookup_geo(const IpAddress& addr, Location* out) const noexcept {
+  MMDB_lookup_result_s result{};
+  // Set on a miss too: the empty network around the address is as much a decision as a
+  // record is, and the ECS scope of a default answer must not be wider than it.
+  if (!find_network(*mmdb_, ipv6_tree_, addr, &result, &out->prefix_length)) return false;
   if (!result.found_entry) return false;
   out->found = true;
   fill_location(result.entry, out);
   return true;
+}
+
+Result<DatabasePtr> Database::open(const std::string& path, const std::string& asn_path) {
+  auto db = open(path);
+  if (!db || asn_path.empty()) return db;
+  auto asn = open(asn_path);
+  if (!asn) return asn.error();
+  // Opened just now and not shared yet: completing it here is its construction.
+  std::const_pointer_cast<Database>(db.value())->asn_ = asn.value();
+  return db;
 }
 
 std::string Database::description() const {
@@ -257,6 +315,7 @@ std::string Database::description() const {
   }
   out += " IPv" + std::to_string(meta.ip_version);
   out += ", " + std::to_string(meta.node_count) + " nodes";
+  if (asn_) out += "; ASN " + asn_->path() + ": " + asn_->description();
   return out;
 }
 

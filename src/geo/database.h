@@ -21,6 +21,10 @@ namespace geodns::geo {
 class Database {
  public:
   static Result<std::shared_ptr<const Database>> open(const std::string& path);
+  // With `asn_path` ([server] asn_db), lookup() also fills Location::asn from that database's
+  // autonomous_system_number (GeoLite2-ASN layout); both files are read when this is called.
+  static Result<std::shared_ptr<const Database>> open(const std::string& path,
+                                                      const std::string& asn_path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -29,6 +33,10 @@ class Database {
   // A v4-mapped IPv6 address is looked up as IPv4. On a miss, *out is reset to "not found"
   // except prefix_length: the length of the empty database network around the address.
   bool lookup(const IpAddress& addr, Location* out) const noexcept;
+  // This database as an ASN one: *asn = its autonomous_system_number (0 = none), *length as
+  // Location::prefix_length. False on a lookup error. No allocation.
+  bool lookup_asn(const IpAddress& addr, uint32_t* asn, uint8_t* length) const noexcept;
+  const Database* asn_database() const noexcept { return asn_.get(); }
 
   const std::string& path() const noexcept { return path_; }
   std::string description() const;  // database_type and build time, for status output
@@ -43,7 +51,9 @@ class Database {
 
  private:
   Database() = default;
+  bool lookup_geo(const IpAddress& addr, Location* out) const noexcept;
   std::unique_ptr<MMDB_s> mmdb_;
+  std::shared_ptr<const Database> asn_;  // [server] asn_db, or null
   std::string path_;
   std::time_t mtime_ = 0;
   bool ipv6_tree_ = false;

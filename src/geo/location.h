@@ -20,6 +20,9 @@ struct Location {
   // family (0..32 for IPv4 even when the database is an IPv6 tree). Also set on a miss (the
   // length of the empty network the address falls in), so an ECS scope can still be given.
   uint8_t prefix_length = 0;
+  // From the ASN database ([server] asn_db), 0 = none or unknown. With one, prefix_length is
+  // the longer of the two databases' networks: an answer may depend on either.
+  uint32_t asn = 0;
 
   std::string_view country_code() const noexcept {
     return country[0] ? std::string_view(country.data(), 2) : std::string_view();

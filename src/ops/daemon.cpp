@@ -107,6 +107,7 @@ class Daemon final : public ControlBackend {
   void drain_query_logs();
   void schedule_reload();
   void watch(const std::string& dir);
+  void watch_inputs(const zone::ZoneSet& zones);
   int shutdown(int exit_code);
 
   static void on_signal(uv_signal_t* handle, int signum);
@@ -154,6 +155,7 @@ class Daemon final : public ControlBackend {
   bool stopping_ = false;       // SIGINT/SIGTERM seen
   std::vector<std::unique_ptr<uv_fs_event_t>> watchers_;
   std::vector<std::string> watched_files_;  // basenames that trigger a reload
+  std::vector<std::string> watched_dirs_;   // of nets files (zones' input_files)
 };
 
 int Daemon::run() {
@@ -185,6 +187,11 @@ int Daemon::run() {
     watched_files_.push_back(p.filename().string());
     watch(p.parent_path().empty() ? "." : p.parent_path().string());
   }
+  if (!config_.asn_db_path.empty()) {
+    std::filesystem::path p(config_.asn_db_path);
+    watched_files_.push_back(p.filename().string());
+    watch(p.parent_path().empty() ? "." : p.parent_path().string());
+  }
   if (!config_.source_file.empty()) {
     std::filesystem::path p(config_.source_file);
     watched_files_.push_back(p.filename().string());
@@ -202,9 +209,13 @@ int Daemon::run() {
     log::error("config_error", {{"error", "no zone to serve in " + config_.zones_dir}});
     return shutdown(1);
   }
-  // 2. GeoIP database (optional).
+  // 2. GeoIP database (optional), with the ASN database looked up beside it.
+  if (config_.geoip_path.empty() && !config_.asn_db_path.empty()) {
+    log::error("config_error", {{"error", "asn_db needs a geoip database too"}});
+    return shutdown(1);
+  }
   if (!config_.geoip_path.empty()) {
-    auto db = geo::Database::open(config_.geoip_path);
+    auto db = geo::Database::open(config_.geoip_path, config_.asn_db_path);
     if (!db) {
       log::error("config_error", {{"error", db.error().to_string()}});
       return shutdown(1);
@@ -229,6 +240,7 @@ int Daemon::run() {
   snapshots_.health = &prober_->view();
   // No worker reads the snapshots yet: published now, /status shows the zones while warming.
   snapshots_.zones.publish(report.zones);
+  watch_inputs(*report.zones);
   steer_compiler_ = std::make_unique<server::SteerCompiler>(snapshots_.zones, snapshots_.geoip,
                                                             &snapshots_.steering);
   steer_compiler_->changed();
@@ -397,6 +409,25 @@ void Daemon::watch(const std::string& dir) {
   watchers_.push_back(std::move(handle));
 }
 
+// Control loop. The files zones were built from besides their own (nets_file): an edit of
+// one reloads like a zone edit. Watches are only added; a stale one costs a needless reload.
+void Daemon::watch_inputs(const zone::ZoneSet& zones) {
+  for (const auto& z : zones.zones) {
+    for (const auto& [file, hash] : z->input_files) {
+      const std::filesystem::path p(file);
+      const std::string name = p.filename().string();
+      const std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+      if (std::find(watched_files_.begin(), watched_files_.end(), name) == watched_files_.end()) {
+        watched_files_.push_back(name);
+      }
+      if (std::find(watched_dirs_.begin(), watched_dirs_.end(), dir) == watched_dirs_.end()) {
+        watched_dirs_.push_back(dir);
+        watch(dir);
+      }
+    }
+  }
+}
+
 void Daemon::on_signal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<Daemon*>(handle->data);
   if (signum == SIGHUP) {
@@ -444,6 +475,15 @@ void Daemon::reload(std::function<void(const ReloadRecord&)> done) {
 void Daemon::on_reload_done(const ReloadRecord& record) {
   // Zones or GeoIP may have been published again: compile the steering tables anew.
   if (steer_compiler_) steer_compiler_->changed();
+  // A reloaded zone may read a nets file from a directory not watched yet. Watchers belong
+  // to the control loop: added there.
+  if (auto zones = snapshots_.zones.load()) {
+    {
+      std::lock_guard lock(replies_mutex_);
+      replies_.push_back([this, zones] { watch_inputs(*zones); });
+    }
+    uv_async_send(&replies_async_);
+  }
   notify_systemd(record.ok ? "READY=1\nSTATUS=serving"
                            : "READY=1\nSTATUS=serving; last reload reported errors");
 }

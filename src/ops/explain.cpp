@@ -221,7 +221,7 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request, 
   snapshots.health = &health;
   snapshots.zones.publish(report.zones);
   if (!config.geoip_path.empty()) {
-    auto db = geo::Database::open(config.geoip_path);
+    auto db = geo::Database::open(config.geoip_path, config.asn_db_path);
     if (!db) return db.error();
     snapshots.geoip.publish(db.value());
   } else {
@@ -246,7 +246,7 @@ size_t check(const zone::ServerConfig& config, std::ostream& out, std::ostream& 
     ++errors;
   }
   if (!config.geoip_path.empty()) {
-    auto db = geo::Database::open(config.geoip_path);
+    auto db = geo::Database::open(config.geoip_path, config.asn_db_path);
     if (!db) {
       err << db.error().to_string() << "\n";
       ++errors;

@@ -75,6 +75,24 @@ ServingState::FileStamp ServingState::stamp_of(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
+namespace {
+
+// The GeoIP database's stamp with the ASN database's folded in: the two are opened as one
+// (geo::Database), so a change of either reopens both.
+template <class Stamp, class StampOf>
+Stamp geoip_inputs_stamp(const zone::ServerConfig& c, StampOf stamp_of) {
+  Stamp s = stamp_of(c.geoip_path);
+  if (!c.asn_db_path.empty()) {
+    const Stamp a = stamp_of(c.asn_db_path);
+    s.inode ^= a.inode * 0x9e3779b9U;
+    s.size ^= a.size * 31;
+    s.mtime_ns ^= a.mtime_ns * 0x2545F491;
+  }
+  return s;
+}
+
+}  // namespace
+
 std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
   std::vector<std::pair<steer::DcId, std::string>> out;
   for (const auto& z : zones.zones) {
@@ -100,7 +118,7 @@ void ServingState::adopt(zone::ServerConfig config, const zone::LoadReport& repo
   running_ = std::move(config);
   chaos_host_ = std::move(chaos_host);
   generated_secret_ = generated_secret;
-  geoip_stamp_ = stamp_of(running_.geoip_path);
+  geoip_stamp_ = geoip_inputs_stamp<FileStamp>(running_, stamp_of);
   if (report.zones) {
     snapshots_.answer_slots.publish(
         std::make_shared<const AnswerSlotMap>(answer_slots_.map_for(*report.zones)));
@@ -276,9 +294,9 @@ ReloadRecord ServingState::reload(const std::string& reason) {
 
   // GeoIP: reopened when the file changed; a broken file keeps the old database.
   if (!running_.geoip_path.empty()) {
-    const FileStamp stamp = stamp_of(running_.geoip_path);
+    const FileStamp stamp = geoip_inputs_stamp<FileStamp>(running_, stamp_of);
     if (!(stamp == geoip_stamp_)) {
-      auto db = geo::Database::open(running_.geoip_path);
+      auto db = geo::Database::open(running_.geoip_path, running_.asn_db_path);
       if (!db) {
         log::error("reload_error", {{"error", db.error().to_string()}});
         record.errors.push_back(db.error().to_string());

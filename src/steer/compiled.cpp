@@ -14,7 +14,10 @@ namespace {
 // datacenters and keeps the others after them, in configured order.
 
 bool is_compiled_policy(const Rule& rule) noexcept {
-  return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest);
+  // ASN keys need the ASN database's networks, which the compiler does not walk: such a rule
+  // stays on the runtime path (two database lookups per query).
+  return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest) &&
+         rule.by_asn.empty();
 }
 
 // Each distinct list once, so that equal decisions get equal values (and runs merge).

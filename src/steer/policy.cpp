@@ -561,6 +561,15 @@ std::string names_of(const Fleet& fleet, const Selection& sel) {
 }  // namespace
 
 const DcList& map_list(const Rule& rule, const geo::Location* loc, Trace* trace) noexcept {
+  // The ASN comes from its own database: it may be known where the country is not.
+  if (loc != nullptr && loc->asn != 0 && !rule.by_asn.empty()) {
+    auto it = std::lower_bound(rule.by_asn.begin(), rule.by_asn.end(),
+                               std::pair<uint32_t, uint32_t>{loc->asn, 0});
+    if (it != rule.by_asn.end() && it->first == loc->asn) {
+      if (trace != nullptr) trace->matched = "map.AS" + std::to_string(loc->asn);
+      return rule.lists[it->second];
+    }
+  }
   if (loc != nullptr && loc->found) {
     const std::string_view sub = loc->subdivision_code();
     if (!sub.empty() && loc->country[0] != 0 && !rule.by_subdivision.empty()) {

@@ -68,12 +68,26 @@ std::optional<Policy> parse_policy(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<uint32_t> parse_asn_key(std::string_view key) {
+  if (key.size() < 3 || key.size() > 12) return std::nullopt;
+  if ((key[0] != 'A' && key[0] != 'a') || (key[1] != 'S' && key[1] != 's')) return std::nullopt;
+  if (key[2] == '0') return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 2; i < key.size(); ++i) {
+    if (key[i] < '0' || key[i] > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(key[i] - '0');
+  }
+  if (v == 0 || v > 0xffffffffULL) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
 std::optional<MapKeyKind> classify_map_key(std::string_view key, std::string* why) {
   auto fail = [&](std::string msg) -> std::optional<MapKeyKind> {
     if (why != nullptr) *why = std::move(msg);
     return std::nullopt;
   };
   if (key == "default") return MapKeyKind::fallback_default;
+  if (parse_asn_key(key)) return MapKeyKind::asn;
   if (key.size() == 2) {
     // Continent codes and country codes never collide (ISO 3166 reserves none of AF AN AS EU
     // NA OC SA for countries... except that "AS" is American Samoa). We follow gdnsd and
@@ -89,8 +103,8 @@ std::optional<MapKeyKind> classify_map_key(std::string_view key, std::string* wh
                 "\" is not an ISO 3166-2 subdivision code like \"US-CA\"");
   }
   return fail("map key \"" + std::string(key) +
-              "\" must be a continent (\"EU\"), a country (\"DE\"), a subdivision (\"US-CA\") "
-              "or \"default\"");
+              "\" must be a continent (\"EU\"), a country (\"DE\"), a subdivision (\"US-CA\"), "
+              "an ASN (\"AS15169\") or \"default\"");
 }
 
 namespace {
@@ -213,6 +227,7 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
   by_country.clear();
   by_continent.clear();
   by_subdivision.clear();
+  by_asn.clear();
   default_list.reset();
   lists.clear();
   net_table = geo::CidrTable();
@@ -242,6 +257,9 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
             break;
           case MapKeyKind::subdivision:
             by_subdivision.emplace_back(key, idx);
+            break;
+          case MapKeyKind::asn:
+            by_asn.emplace_back(*parse_asn_key(key), idx);
             break;
           case MapKeyKind::fallback_default:
             default_list = idx;
@@ -294,6 +312,12 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
   std::sort(by_country.begin(), by_country.end());
   std::sort(by_continent.begin(), by_continent.end());
   std::sort(by_subdivision.begin(), by_subdivision.end());
+  std::sort(by_asn.begin(), by_asn.end());
+  for (size_t i = 1; i < by_asn.size(); ++i) {
+    if (by_asn[i].first == by_asn[i - 1].first) {
+      return make_error("map key AS" + std::to_string(by_asn[i].first) + " is given twice");
+    }
+  }
   if (spillover && policy != Policy::geo && policy != Policy::nearest &&
       policy != Policy::failover) {
     return make_error("spillover is only for policies geo, nearest and failover");

@@ -63,10 +63,15 @@ enum class AllDown : uint8_t {
   nodata,    // NOERROR with no answer (the operator asked for it explicitly)
 };
 
-// A map key's kind, in precedence order (most specific first; nets beat them all).
-enum class MapKeyKind : uint8_t { subdivision, country, continent, fallback_default };
+// A map key's kind, in precedence order (most specific first; nets beat them all). An ASN
+// (the client network's operator) is more specific than any place it serves.
+enum class MapKeyKind : uint8_t { asn, subdivision, country, continent, fallback_default };
 
-// Classifies a `map.KEY` key: "EU" continent, "DE" country, "US-CA" subdivision, "default".
+// "AS15169" (any case of "AS", 1..4294967295 without leading zeros) -> 15169, else nullopt.
+std::optional<uint32_t> parse_asn_key(std::string_view key);
+
+// Classifies a `map.KEY` key: "AS15169" ASN, "EU" continent, "DE" country, "US-CA"
+// subdivision, "default".
 // Returns nullopt (with a reason) for anything else, including unknown codes.
 std::optional<MapKeyKind> classify_map_key(std::string_view key, std::string* why);
 
@@ -140,6 +145,9 @@ struct Rule {
   std::vector<std::pair<uint16_t, uint32_t>> by_country;         // -> index into lists
   std::vector<std::pair<uint16_t, uint32_t>> by_continent;       // -> index into lists
   std::vector<std::pair<std::string, uint32_t>> by_subdivision;  // "US-CA" -> index
+  // ASN keys, sorted. Rules with any stay on the runtime path (not compiled into a table):
+  // their decision needs the ASN database's networks, which the compiler does not walk.
+  std::vector<std::pair<uint32_t, uint32_t>> by_asn;  // -> index into lists
   std::optional<uint32_t> default_list;
   std::vector<DcList> lists;  // map lists, then nets lists
   geo::CidrTable net_table;   // prefix -> index into lists

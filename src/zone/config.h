@@ -68,6 +68,44 @@ struct PoolDef {
   SourcePos pos, policy_pos, members_pos, pick_pos, spillover_pos;
 };
 
+struct NameRef {
+  std::string name;  // a datacenter or pool name
+  SourcePos pos;
+};
+
+// `map.KEY = [...]` and `nets."CIDR" = [...]` entries, in a steer table or a [maps.NAME].
+struct MapEntryDef {
+  std::string key;
+  SourcePos pos;
+  std::vector<NameRef> dcs;
+};
+struct NetEntryDef {
+  IpPrefix prefix;
+  SourcePos pos;  // the key, or the line of a nets file
+  std::vector<NameRef> dcs;
+};
+
+// A file read while loading (a `nets_file`): a later reload compares its content to decide
+// whether what was built from it is still current.
+struct InputFile {
+  std::string path;
+  uint64_t hash = 0;  // content_hash_of(its text)
+};
+
+// A [maps.NAME] table: geo map keys and nets that many steered names share (`map = "NAME"`).
+// Names are resolved in the zone that uses it, like a pool's members.
+struct MapDef {
+  std::string name;
+  SourcePos pos;
+  std::vector<MapEntryDef> map;
+  bool has_map = false;
+  SourcePos map_pos;
+  std::vector<NetEntryDef> nets;  // inline nets, then every nets_file line
+  bool has_nets = false;
+  SourcePos nets_pos;
+  std::vector<InputFile> files;
+};
+
 // The server's settings, one struct per owner. Each default is written here once (the
 // member initialisers); the owners use these structs or convert them in one place. Whether a
 // reload applies a setting or it needs a restart is decided by its owner
@@ -142,6 +180,7 @@ struct ServerConfig {
   std::string source_file;          // "" when running without a config file
   std::string zones_dir = "zones";  // resolved against the config file's directory
   std::string geoip_path;           // "" = no database
+  std::string asn_db_path;          // [server] asn_db: ASN database for map.AS<n> keys, or ""
   ListenSettings listen;
   PipelineSettings pipeline;
   ProberSettings prober;
@@ -153,9 +192,11 @@ struct ServerConfig {
   std::vector<DatacenterDef> datacenters;
   std::vector<CheckDef> checks;
   std::vector<PoolDef> pools;
+  std::vector<MapDef> maps;
 
   const DatacenterDef* find_datacenter(std::string_view name) const;
   const PoolDef* find_pool(std::string_view name) const;
+  const MapDef* find_map(std::string_view name) const;
   const CheckDef* find_check(std::string_view name) const;
 };
 

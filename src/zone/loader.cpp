@@ -58,6 +58,15 @@ Result<ZonePtr> load_text(std::string_view text, const std::string& display_name
   return build_zone(*src, config, content_hash_of(text), serial);
 }
 
+// Whether every other file `zone` was built from (nets files) still has the content it had.
+bool inputs_unchanged(const Zone& zone) {
+  for (const auto& [path, hash] : zone.input_files) {
+    auto text = read_file(path);
+    if (!text || content_hash_of(*text) != hash) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<ZonePtr> load_zone_text(std::string_view text, const std::string& display_name,
@@ -74,6 +83,22 @@ Result<ZonePtr> load_zone_file(const std::string& path, const ServerConfig& conf
 
 std::string server_definitions_used(const Zone& zone, const ServerConfig& config) {
   std::string out;
+  // Shared maps: the zone does not record which it used, so any steered zone counts them all
+  // (a needless rebuild is harmless). Their nets files are in the zone's input_files.
+  if (!zone.rules.empty()) {
+    for (const auto& m : config.maps) {
+      out += "map " + m.name;
+      for (const auto& e : m.map) {
+        out += " " + e.key + "=";
+        for (const auto& d : e.dcs) out += d.name + ",";
+      }
+      for (const auto& e : m.nets) {
+        out += " " + e.prefix.to_string() + "=";
+        for (const auto& d : e.dcs) out += d.name + ",";
+      }
+      out += "\n";
+    }
+  }
   auto add_check = [&](std::string_view name) {
     if (name.empty()) return;
     if (const CheckDef* c = config.find_check(name)) {
@@ -185,7 +210,7 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
     if (previous_config != nullptr) {
       // Parsing and building a million-name zone takes seconds; an unchanged one is reused.
       ZonePtr old = previous_by_file(file);
-      if (old && old->text_hash == content_hash_of(*text) &&
+      if (old && old->text_hash == content_hash_of(*text) && inputs_unchanged(*old) &&
           server_definitions_used(*old, *previous_config) ==
               server_definitions_used(*old, config)) {
         loaded.push_back({old, true});

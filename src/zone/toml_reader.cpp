@@ -18,6 +18,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "zone/config.h"
+#include "zone/zone_builder.h"
 #include "zone/zone_source.h"
 
 namespace geodns::zone {
@@ -618,7 +619,9 @@ SoaDef read_soa(const Reader& r, const toml::node& node) {
   return soa;
 }
 
-void read_dc_map(const Reader& r, const toml::node& node, SteerDef& s) {
+// Shared by steer tables and [maps.NAME]: both hold map, nets and nets_file the same way.
+template <class Def>
+void read_dc_map(const Reader& r, const toml::node& node, Def& s) {
   const auto& t = r.table(node, "map");
   s.has_map = true;
   s.map_pos = r.at(node);
@@ -628,31 +631,124 @@ void read_dc_map(const Reader& r, const toml::node& node, SteerDef& s) {
   }
 }
 
-void read_nets(const Reader& r, const toml::node& node, SteerDef& s) {
+template <class Def>
+void add_net(const Reader& r, Def& s, const std::string& text, const SourcePos& pos,
+             std::vector<NameRef> dcs) {
+  std::string why;
+  auto prefix = IpPrefix::parse(text, &why);
+  if (!prefix) r.fail(pos, "bad CIDR \"" + text + "\"" + (why.empty() ? "" : ": " + why));
+  for (const auto& e : s.nets) {
+    if (e.prefix == *prefix) {
+      r.fail(pos, "duplicate CIDR \"" + text + "\" (also at " + e.pos.file + ":" +
+                      std::to_string(e.pos.line) + ")");
+    }
+  }
+  s.nets.push_back({*prefix, pos, std::move(dcs)});
+}
+
+template <class Def>
+void read_nets(const Reader& r, const toml::node& node, Def& s) {
   const auto& t = r.table(node, "nets");
   s.has_nets = true;
   s.nets_pos = r.at(node);
   if (t.empty()) r.fail(node, "nets: empty table");
   for (auto [k, v] : Reader::in_file_order(t)) {
-    std::string why;
     const std::string text(k->str());
-    auto prefix = IpPrefix::parse(text, &why);
-    if (!prefix) {
-      r.fail(r.at(*k), "bad CIDR \"" + text + "\"" + (why.empty() ? "" : ": " + why));
-    }
-    for (const auto& e : s.nets) {
-      if (e.prefix == *prefix) r.fail(r.at(*k), "duplicate CIDR \"" + text + "\"");
-    }
-    s.nets.push_back({*prefix, r.at(*k), r.names(*v, "nets.\"" + text + "\"")});
+    add_net(r, s, text, r.at(*k), r.names(*v, "nets.\"" + text + "\""));
   }
+}
+
+// A nets file is kept small like a zone file; anything huge is a mistake.
+constexpr std::uintmax_t kMaxNetsFileBytes = 16 * 1024 * 1024;
+
+// `nets_file = "nets/office.txt"`, relative to the file that names it. One network a line:
+// `CIDR datacenter[,datacenter...]`, `#` starts a comment. Its lines are nets entries with
+// their own file:line:column; the file's content hash is kept so that an edit of it alone
+// rebuilds the zone on the next reload.
+template <class Def>
+void read_nets_file(const Reader& r, const toml::node& node, Def& s) {
+  const std::string name = r.string(node, "nets_file");
+  if (name.empty()) r.fail(node, "nets_file must name a file");
+  std::filesystem::path path(name);
+  if (path.is_relative()) {
+    path = (std::filesystem::path(r.file()).parent_path() / path).lexically_normal();
+  }
+  const std::string file = path.string();
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) r.fail(node, "cannot read nets_file \"" + file + "\": " + ec.message());
+  if (size > kMaxNetsFileBytes) r.fail(node, "nets_file \"" + file + "\" is too large");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in || in.bad()) r.fail(node, "cannot read nets_file \"" + file + "\"");
+  const std::string text = ss.str();
+  s.files.push_back({file, content_hash_of(text)});
+  s.has_nets = true;
+  if (s.nets_pos.file.empty()) s.nets_pos = r.at(node);
+
+  const Reader fr(file);
+  uint32_t line_no = 0;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    ++line_no;
+    std::string_view line(text.data() + begin, end - begin);
+    begin = end + 1;
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line.remove_suffix(line.size() - hash);
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    // Tokens: the CIDR, then datacenter names separated by commas and/or blanks.
+    std::vector<std::pair<std::string, uint32_t>> tokens;  // text, column
+    for (size_t i = 0; i < line.size();) {
+      if (is_space(line[i]) || line[i] == ',') {
+        ++i;
+        continue;
+      }
+      const size_t start = i;
+      while (i < line.size() && !is_space(line[i]) && line[i] != ',') ++i;
+      tokens.emplace_back(std::string(line.substr(start, i - start)),
+                          static_cast<uint32_t>(start + 1));
+    }
+    if (tokens.empty()) continue;
+    if (tokens.size() < 2) {
+      fr.fail(SourcePos{file, line_no, tokens[0].second},
+              "expected \"CIDR datacenter[,datacenter...]\"");
+    }
+    std::vector<NameRef> dcs;
+    for (size_t i = 1; i < tokens.size(); ++i) {
+      dcs.push_back({tokens[i].first, SourcePos{file, line_no, tokens[i].second}});
+    }
+    add_net(fr, s, tokens[0].first, SourcePos{file, line_no, tokens[0].second}, std::move(dcs));
+  }
+}
+
+// `[maps.NAME]`: the map and nets a steer table refers to with `map = "NAME"`.
+std::vector<MapDef> read_maps(const Reader& r, const toml::node& node) {
+  std::vector<MapDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[maps]"))) {
+    const std::string where = "[maps." + std::string(k->str()) + "]";
+    const auto& t = r.table(*v, where);
+    r.only_keys(t, {"map", "nets", "nets_file"}, where);
+    MapDef m;
+    m.name = std::string(k->str());
+    m.pos = r.at(*k);
+    if (auto* n = t.get("map")) read_dc_map(r, *n, m);
+    if (auto* n = t.get("nets")) read_nets(r, *n, m);
+    if (auto* n = t.get("nets_file")) read_nets_file(r, *n, m);
+    if (!m.has_map && !m.has_nets) r.fail(*v, where + " needs map.KEY or nets entries");
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& node) {
   const std::string where = "[steer." + std::string(key.str()) + "]";
   const auto& t = r.table(node, where);
   r.only_keys(t,
-              {"ttl", "degraded_ttl", "policy", "answers", "map", "nets", "datacenters", "weights",
-               "on_all_down", "spillover"},
+              {"ttl", "degraded_ttl", "policy", "answers", "map", "nets", "nets_file",
+               "datacenters", "weights", "on_all_down", "spillover"},
               where);
   SteerDef s;
   s.owner = std::string(key.str());
@@ -676,8 +772,22 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
     s.spillover = r.boolean(*n, "spillover");
     s.spillover_pos = r.at(*n);
   }
-  if (auto* n = t.get("map")) read_dc_map(r, *n, s);
+  if (auto* n = t.get("map"); n != nullptr && n->is_string()) {
+    // A named map replaces the inline entries; mixing both would leave it unclear which wins.
+    s.map_name = n->as_string()->get();
+    s.map_name_pos = r.at(*n);
+    if (s.map_name.empty()) r.fail(*n, "map must name a [maps.NAME] or be a table");
+    for (const char* k : {"nets", "nets_file"}) {
+      if (auto* x = t.get(k)) {
+        r.fail(*x, std::string(k) + " cannot be combined with map = \"" + s.map_name +
+                       "\" (put it in [maps." + s.map_name + "])");
+      }
+    }
+  } else if (n != nullptr) {
+    read_dc_map(r, *n, s);
+  }
   if (auto* n = t.get("nets")) read_nets(r, *n, s);
+  if (auto* n = t.get("nets_file")) read_nets_file(r, *n, s);
   if (auto* n = t.get("datacenters")) {
     s.has_datacenters = true;
     s.datacenters_pos = r.at(*n);
@@ -703,7 +813,7 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
 }
 
 ZoneSource read_zone(const Reader& r, const toml::table& root) {
-  r.only_keys(root, {"zone", "records", "datacenters", "checks", "pools", "steer"},
+  r.only_keys(root, {"zone", "records", "datacenters", "checks", "pools", "maps", "steer"},
               "the zone file");
   ZoneSource z;
   z.display_name = r.file();
@@ -722,6 +832,7 @@ ZoneSource read_zone(const Reader& r, const toml::table& root) {
   if (auto* n = root.get("checks")) z.checks = read_checks(r, *n);
   if (auto* n = root.get("datacenters")) z.datacenters = read_datacenters(r, *n);
   if (auto* n = root.get("pools")) z.pools = read_pools(r, *n);
+  if (auto* n = root.get("maps")) z.maps = read_maps(r, *n);
   if (auto* n = root.get("steer")) {
     for (auto [k, v] : Reader::in_file_order(r.table(*n, "[steer]"))) {
       z.steers.push_back(read_steer(r, *k, *v));
@@ -772,14 +883,15 @@ std::string listen_address(const Reader& r, const toml::node& n, const std::stri
 }
 
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
-  r.only_keys(root, {"server", "control", "datacenters", "checks", "pools"}, "the server config");
+  r.only_keys(root, {"server", "control", "datacenters", "checks", "pools", "maps"},
+              "the server config");
   ServerConfig c;
   c.source_file = r.file();
   if (auto* n = root.get("server")) {
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
-                {"listen", "threads", "zones", "geoip", "state_dir", "max_udp_payload", "log_level",
-                 "query_log", "chaos", "tcp", "rrl", "cookies"},
+                {"listen", "threads", "zones", "geoip", "asn_db", "state_dir", "max_udp_payload",
+                 "log_level", "query_log", "chaos", "tcp", "rrl", "cookies"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.addresses.clear();
@@ -798,6 +910,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       if (c.zones_dir.empty()) r.fail(*x, "zones must name a directory");
     }
     if (auto* x = t.get("geoip")) c.geoip_path = r.string(*x, "geoip");
+    if (auto* x = t.get("asn_db")) c.asn_db_path = r.string(*x, "asn_db");
     if (auto* x = t.get("state_dir")) c.prober.state_dir = r.string(*x, "state_dir");
     if (auto* x = t.get("max_udp_payload")) {
       c.pipeline.max_udp_payload =
@@ -902,8 +1015,11 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       r.fail(p.pos, "\"" + p.name + "\" is both a datacenter and a pool");
     }
   }
+  // Shared maps: names resolved in each zone that uses them; nets_file relative to this file.
+  if (auto* n = root.get("maps")) c.maps = read_maps(r, *n);
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
+  c.asn_db_path = resolve_path(base_dir, c.asn_db_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
   return c;
 }
@@ -1007,6 +1123,13 @@ const DatacenterDef* ServerConfig::find_datacenter(std::string_view name) const 
 const PoolDef* ServerConfig::find_pool(std::string_view name) const {
   for (const auto& p : pools) {
     if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const MapDef* ServerConfig::find_map(std::string_view name) const {
+  for (const auto& m : maps) {
+    if (m.name == name) return &m;
   }
   return nullptr;
 }

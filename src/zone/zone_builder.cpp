@@ -205,6 +205,9 @@ class Builder {
   bool soa_from_records_ = false;
   bool automatic_serial_ = false;
   std::string server_dcs_;  // what this zone uses of the server's datacenters, for the serial
+  std::string inputs_;      // nets files and shared maps it uses, for the serial
+  const MapDef* find_map(const SteerDef& s);
+  void add_input(const InputFile& f);
 };
 
 void Builder::resolve_origin() {
@@ -525,6 +528,8 @@ void Builder::set_serial(uint64_t content_hash, const SerialInputs& serial) {
     content_hash ^= content_hash_of(server_dcs_) * 0x9e3779b97f4a7c15ULL;
     newest_input_s = std::max(newest_input_s, serial.server_config_time_s);
   }
+  // An edit of a nets file alone changes the answers: it must move the serial too.
+  if (!inputs_.empty()) content_hash ^= content_hash_of(inputs_) * 0xc2b2ae3d27d4eb4fULL;
   zone_->content_hash = content_hash;
   if (!automatic_serial_) return;
   std::optional<SerialHistory> history = serial.stored;
@@ -896,6 +901,44 @@ bool Builder::check_steered_owner(const SteerDef& s, const OwnerName& owner,
   return true;
 }
 
+// Once per file, however many names read it.
+void Builder::add_input(const InputFile& f) {
+  if (std::any_of(zone_->input_files.begin(), zone_->input_files.end(),
+                  [&](const auto& x) { return x.first == f.path; })) {
+    return;
+  }
+  zone_->input_files.emplace_back(f.path, f.hash);
+  inputs_ += "file " + f.path + " " + std::to_string(f.hash) + "\n";
+}
+
+// `map = "NAME"`: the zone's own [maps.NAME] first, then the server's. Every file the map was
+// read from joins the zone's inputs, so that the reload's reuse check sees an edit of it.
+const MapDef* Builder::find_map(const SteerDef& s) {
+  if (s.map_name.empty()) return nullptr;
+  const MapDef* m = nullptr;
+  for (const auto& own : src_.maps) {
+    if (own.name == s.map_name) m = &own;
+  }
+  const bool shared = m == nullptr;
+  if (shared) m = config_.find_map(s.map_name);
+  if (m == nullptr) fail(s.map_name_pos, "unknown map \"" + s.map_name + "\"");
+  if (shared) {
+    // Its content, for the serial (the zone file does not hold it).
+    inputs_ += "map " + m->name;
+    for (const auto& e : m->map) {
+      inputs_ += " " + e.key + "=";
+      for (const auto& d : e.dcs) inputs_ += d.name + ",";
+    }
+    for (const auto& e : m->nets) {
+      inputs_ += " " + e.prefix.to_string() + "=";
+      for (const auto& d : e.dcs) inputs_ += d.name + ",";
+    }
+    inputs_ += "\n";
+  }
+  for (const auto& f : m->files) add_input(f);
+  return m;
+}
+
 void Builder::add_steer(const SteerDef& s) {
   const OwnerName owner = owner_name(s.owner, s.owner_pos);
   bool inserted = false;
@@ -927,8 +970,20 @@ void Builder::add_steer(const SteerDef& s) {
   const bool nearest = rule.policy == steer::Policy::nearest;
   const bool weighted =
       rule.policy == steer::Policy::weighted || rule.policy == steer::Policy::hashed;
-  if (s.has_map && !geo) fail(s.map_pos, "map is only for policy \"geo\"");
-  if (s.has_nets && !geo && !nearest) fail(s.nets_pos, "nets is only for policies geo and nearest");
+  for (const auto& f : s.files) add_input(f);
+  // A named map stands for the map and nets entries the table would otherwise hold.
+  const MapDef* named = find_map(s);
+  const auto& map_entries = named ? named->map : s.map;
+  const auto& net_entries = named ? named->nets : s.nets;
+  const bool has_map = named ? named->has_map : s.has_map;
+  const bool has_nets = named ? named->has_nets : s.has_nets;
+  const SourcePos& map_pos = named ? s.map_name_pos : s.map_pos;
+  const SourcePos& nets_pos = named ? s.map_name_pos : s.nets_pos;
+  if (has_map && !geo) {
+    fail(map_pos, named ? "map \"" + named->name + "\" has map.KEY entries, only for policy \"geo\""
+                        : "map is only for policy \"geo\"");
+  }
+  if (has_nets && !geo && !nearest) fail(nets_pos, "nets is only for policies geo and nearest");
   if (s.has_weights && !weighted) {
     fail(s.weights_pos, "weights is only for policies \"weighted\" and \"hashed\"");
   }
@@ -941,7 +996,7 @@ void Builder::add_steer(const SteerDef& s) {
 
   if (geo) {
     bool has_default = false;
-    for (const auto& e : s.map) {
+    for (const auto& e : map_entries) {
       std::string why;
       auto kind = steer::classify_map_key(e.key, &why);
       if (!kind) {
@@ -951,11 +1006,18 @@ void Builder::add_steer(const SteerDef& s) {
                                 : why);
       }
       if (*kind == steer::MapKeyKind::fallback_default) has_default = true;
+      if (*kind == steer::MapKeyKind::asn && config_.asn_db_path.empty()) {
+        fail(e.pos, "map key \"" + e.key + "\" needs an ASN database ([server] asn_db)");
+      }
       rule.map.emplace_back(e.key, dc_list(e.dcs));
     }
-    if (!has_default) fail(s.has_map ? s.map_pos : s.pos, "policy \"geo\" needs map.default");
+    if (!has_default) {
+      fail(has_map || named ? map_pos : s.pos,
+           named ? "map \"" + named->name + "\" needs map.default for policy \"geo\""
+                 : "policy \"geo\" needs map.default");
+    }
   }
-  for (const auto& n : s.nets) rule.nets.emplace_back(n.prefix, dc_list(n.dcs));
+  for (const auto& n : net_entries) rule.nets.emplace_back(n.prefix, dc_list(n.dcs));
 
   if (weighted && !s.has_weights && s.has_datacenters && rule.policy == steer::Policy::hashed) {
     rule.datacenters = dc_list(s.datacenters);  // equal weights

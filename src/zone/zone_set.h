@@ -157,6 +157,8 @@ struct Zone {
   uint32_t negative_ttl_s = 0;  // min(SOA TTL, SOA MINIMUM), RFC 2308 section 5
   uint64_t content_hash = 0;    // of the source text: unchanged file -> unchanged serial
   uint64_t text_hash = 0;       // of the file's text alone: a reload reuses an unchanged zone
+  // Other files it was built from (nets_file): path and content hash, for the reuse check.
+  std::vector<std::pair<std::string, uint64_t>> input_files;
   ZoneStorage storage;
   std::vector<Node> nodes;  // in canonical order (RFC 4034 6.1), so nodes[0] is the apex and
                             // every ancestor of a node (empty non-terminals included) exists

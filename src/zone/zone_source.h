@@ -35,11 +35,6 @@ struct SoaDef {
   SourcePos pos, mname_pos, rname_pos;
 };
 
-struct NameRef {
-  std::string name;  // a datacenter or pool name
-  SourcePos pos;
-};
-
 struct SteerDef {
   std::string owner;
   SourcePos pos;  // the table
@@ -51,22 +46,17 @@ struct SteerDef {
   std::optional<uint32_t> answers;  // unset: every address for roundrobin, else 2
   bool spillover = false;
   SourcePos spillover_pos;
-  struct MapEntry {
-    std::string key;
-    SourcePos pos;
-    std::vector<NameRef> dcs;
-  };
+  using MapEntry = MapEntryDef;
+  using NetEntry = NetEntryDef;
   std::vector<MapEntry> map;
   bool has_map = false;
   SourcePos map_pos;
-  struct NetEntry {
-    IpPrefix prefix;
-    SourcePos pos;
-    std::vector<NameRef> dcs;
-  };
-  std::vector<NetEntry> nets;
+  std::vector<NetEntry> nets;  // inline nets, then every nets_file line
   bool has_nets = false;
   SourcePos nets_pos;
+  std::vector<InputFile> files;  // nets_file
+  std::string map_name;          // `map = "NAME"`: a [maps.NAME] instead of inline entries
+  SourcePos map_name_pos;
   std::vector<NameRef> datacenters;
   bool has_datacenters = false;
   SourcePos datacenters_pos;
@@ -91,6 +81,7 @@ struct ZoneSource {
   std::vector<DatacenterDef> datacenters;
   std::vector<CheckDef> checks;
   std::vector<PoolDef> pools;
+  std::vector<MapDef> maps;
   std::vector<SteerDef> steers;
 };
 

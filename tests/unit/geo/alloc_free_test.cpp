@@ -110,6 +110,28 @@ TEST(AllocationFree, DatabaseLookup) {
   EXPECT_EQ(found, 5);  // demo: 3 hits; flat: 81.2.69.160 and 8.8.8.8
 }
 
+// With the ASN database beside it ([server] asn_db): two tree lookups, still no allocation.
+TEST(AllocationFree, DatabaseLookupWithAsn) {
+  auto both = Database::open(std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb",
+                             std::string(GEODNS_SOURCE_DIR) + "/geoip/demo-asn.mmdb");
+  ASSERT_TRUE(both.ok());
+  const IpAddress addrs[] = {ip("8.8.8.8"), ip("2001:db8:100::1"), ip("::ffff:1.1.1.1"),
+                             ip("9.9.9.9")};
+  Location loc;
+  uint32_t asns = 0;
+  long n = 0;
+  {
+    CountAllocations counter;
+    for (const IpAddress& a : addrs) {
+      (*both)->lookup(a, &loc);
+      asns += loc.asn != 0 ? 1 : 0;
+    }
+    n = counter.count();
+  }
+  EXPECT_EQ(n, 0);
+  EXPECT_EQ(asns, 3u);
+}
+
 TEST(AllocationFree, CidrLookupAndScope) {
   CidrTable t;
   ASSERT_TRUE(t.insert(IpPrefix::parse("10.1.0.0/16").value(), 1));
