@@ -75,13 +75,13 @@ ServingState::FileStamp ServingState::stamp_of(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
-std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
-  std::vector<std::pair<steer::DcId, std::string>> out;
+std::vector<steer::DcSlot> datacenter_names(const zone::ZoneSet& zones) {
+  std::vector<steer::DcSlot> out;
   for (const auto& z : zones.zones) {
     for (const auto& dc : z->datacenters) {
-      if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == dc.id; })) {
-        out.emplace_back(dc.id, dc.key);
-      }
+      // dc.key is the datacenter's identity: itself for a zone's own, "iad" for a shared one.
+      const std::string slot = steer::dc_slot_key(z->origin_text, dc.name);
+      out.push_back(steer::DcSlot{dc.id, slot, dc.key == slot ? std::string() : dc.key});
     }
   }
   return out;

@@ -380,7 +380,7 @@ TEST(ProberIntegration, OverridesReachTheView) {
   ASSERT_TRUE(backend.ok());
   SystemClock clock;
   Prober prober(clock, ProberOptions{"", 3});
-  prober.set_datacenters({{5, "fra"}, {6, "iad"}});
+  prober.set_datacenters({{5, "fra", ""}, {6, "iad", ""}});
   prober.set_targets(
       {target(1, "127.0.0.1", http(backend.port())), target(2, "127.0.0.1", tcp(backend.port()))});
   ASSERT_TRUE(prober.start());
@@ -455,7 +455,7 @@ TEST(ProberIntegration, RestartRestoresStateAndOverrides) {
   SystemClock clock;
   {
     Prober prober(clock, ProberOptions{dir, 1});
-    prober.set_datacenters({{4, "fra"}});
+    prober.set_datacenters({{4, "fra", ""}});
     prober.set_targets({t_slow, t_ok});
     ASSERT_TRUE(prober.start());
     ASSERT_TRUE(prober.wait_first_round(6s));
@@ -469,7 +469,7 @@ TEST(ProberIntegration, RestartRestoresStateAndOverrides) {
   ASSERT_TRUE(std::filesystem::exists(dir + "/health.state"));
   {
     Prober prober(clock, ProberOptions{dir, 2});
-    prober.set_datacenters({{4, "fra"}});
+    prober.set_datacenters({{4, "fra", ""}});
     prober.set_targets({t_slow, t_ok});
     ASSERT_TRUE(prober.start());
     // The slow target cannot have a fresh result within 2 s: ready comes from the restore.

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/serving_state.h"
 #include "zone/loader.h"
 
 namespace geodns::ops {
@@ -259,8 +260,9 @@ TEST(ControlApi, ResolveOverrideTargets) {
   EXPECT_FALSE(resolve_override_target(r, zones));
 }
 
-// A datacenter of the server's config used by two zones is one datacenter: one key, one id.
-TEST(ControlApi, SharedDatacenterIsOneTarget) {
+// A datacenter of the server's config used by two zones is one datacenter, "lhr", with one
+// override slot per zone: "a.test/lhr" names a.test's use of it only.
+TEST(ControlApi, SharedDatacenterIsOneTargetWithOneSlotPerZone) {
   auto config = zone::load_server_config_text("[datacenters.lhr]\naddresses = [\"203.0.113.10\"]\n",
                                               "geodns.toml", "/");
   ASSERT_TRUE(config) << config.error().to_string();
@@ -279,13 +281,29 @@ TEST(ControlApi, SharedDatacenterIsOneTarget) {
     return steer::Datacenter{};
   };
   EXPECT_EQ(lhr_of(**a).key, "lhr");
-  EXPECT_EQ(lhr_of(**a).id, lhr_of(**b).id);
+  EXPECT_EQ(lhr_of(**b).key, "lhr");
   OverrideRequest r;
   r.datacenter = "lhr";
   auto k = resolve_override_target(r, zones);
   ASSERT_TRUE(k) << k.error().to_string();
   EXPECT_EQ(k->datacenter, "lhr");
+  r.datacenter = "A.test./lhr";
+  k = resolve_override_target(r, zones);
+  ASSERT_TRUE(k) << k.error().to_string();
+  EXPECT_EQ(k->datacenter, "a.test/lhr");
   EXPECT_EQ(k->dc_id, lhr_of(**a).id);
+
+  // The prober gets both slots, each knowing its shared datacenter.
+  const auto slots = server::datacenter_names(zones);
+  const auto slot = [&](const std::string& key) {
+    for (const auto& s : slots) {
+      if (s.key == key) return s;
+    }
+    return steer::DcSlot{};
+  };
+  EXPECT_EQ(slot("a.test/lhr").shared, "lhr");
+  EXPECT_EQ(slot("b.test/lhr").shared, "lhr");
+  EXPECT_EQ(slot("a.test/iad").shared, "");
 }
 
 }  // namespace
