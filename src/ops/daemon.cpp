@@ -499,7 +499,7 @@ DaemonState Daemon::state() {
   s.transitions = prober_->recent_transitions(kStatusTransitions);
   s.transitions_total = transitions_total_;
   if (const auto zones = snapshots_.zones.load()) {
-    s.zones = describe_zones(*zones, s.targets, s.overrides);
+    s.zones = describe_zones(*zones, s.targets, *prober_->view().load());
   }
   s.last_reload = serving_.last_reload();
   s.reload_progress = serving_.progress();

@@ -162,7 +162,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
 
 std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
                                       const std::vector<health::TargetStatus>& targets,
-                                      const std::vector<health::OverrideInfo>& overrides) {
+                                      const steer::HealthView& view) {
   std::unordered_map<steer::TargetId, const health::TargetStatus*> by_id;
   for (const auto& t : targets) by_id[t.id] = &t;
   std::vector<ZoneState> out;
@@ -178,12 +178,8 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
       ds.name = dc.name;
       ds.full_name = dc.key;
       ds.check = dc.check;
-      for (const auto& o : overrides) {
-        if (o.key.kind == health::OverrideKey::Kind::datacenter &&
-            steer::canonical_datacenter_key(o.key.datacenter) == ds.full_name) {
-          ds.override_mode = o.mode;
-        }
-      }
+      // What the policies read: the prober folds the overrides into the view, once.
+      ds.override_mode = view.dc_override(dc.id);
       bool any_up = false;
       for (const auto* family : {&dc.v4, &dc.v6}) {
         for (const auto& a : *family) {

@@ -96,10 +96,11 @@ struct DaemonState {
   bool warming = false;
 };
 
-// Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.
+// Builds the zone/datacenter part of a DaemonState from a zone set, the prober's status and
+// the health view it publishes (the effective datacenter overrides, precedence applied).
 std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
                                       const std::vector<health::TargetStatus>& targets,
-                                      const std::vector<health::OverrideInfo>& overrides);
+                                      const steer::HealthView& view);
 
 // Prometheus text exposition format 0.0.4.
 std::string render_metrics(const DaemonState& state);

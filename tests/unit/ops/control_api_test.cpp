@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ops/state.h"
 #include "server/serving_state.h"
 #include "zone/loader.h"
 
@@ -304,6 +305,27 @@ TEST(ControlApi, SharedDatacenterIsOneTargetWithOneSlotPerZone) {
   EXPECT_EQ(slot("a.test/lhr").shared, "lhr");
   EXPECT_EQ(slot("b.test/lhr").shared, "lhr");
   EXPECT_EQ(slot("a.test/iad").shared, "");
+}
+
+// /status reads the override the policies read: the view's, precedence applied by the prober.
+TEST(ControlApi, DescribeZonesReadsTheEffectiveOverride) {
+  zone::ServerConfig config;
+  auto a = zone::load_zone_text(kZoneA, "a.test.toml", config, nullptr);
+  ASSERT_TRUE(a) << a.error().to_string();
+  zone::ZoneSet zones;
+  zones.zones = {a.value()};
+  zones.reindex();
+  steer::HealthView view;
+  const steer::Datacenter& iad = (*a)->datacenters[1];
+  ASSERT_EQ(iad.name, "iad");
+  view.set_dc_override(iad.id, steer::Override::force_down);
+  const auto described = describe_zones(zones, {}, view);
+  ASSERT_EQ(described.size(), 1u);
+  ASSERT_EQ(described[0].datacenters.size(), 2u);
+  EXPECT_EQ(described[0].datacenters[0].override_mode, steer::Override::none);
+  EXPECT_TRUE(described[0].datacenters[0].up);
+  EXPECT_EQ(described[0].datacenters[1].override_mode, steer::Override::force_down);
+  EXPECT_FALSE(described[0].datacenters[1].up);
 }
 
 }  // namespace
