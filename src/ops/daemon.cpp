@@ -505,6 +505,7 @@ DaemonState Daemon::state() {
   s.reload_progress = serving_.progress();
   s.answer_names = serving_.answer_slots().name_labels();
   s.answer_datacenters = serving_.answer_slots().datacenter_labels();
+  s.answer_zones = serving_.answer_slots().zone_labels();
   s.reloads_total = serving_.reloads_total();
   s.reload_errors_total = serving_.reload_errors_total();
   std::lock_guard lock(counters_mutex_);

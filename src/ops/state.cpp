@@ -140,6 +140,7 @@ void TrafficTotals::add(const server::AnswerCounters& c) {
     answers_by_name[i] += c.by_name[i].load(r);
     failed_open_by_name[i] += c.failed_open[i].load(r);
     answers_by_datacenter[i] += c.by_datacenter[i].load(r);
+    answers_by_zone[i] += c.by_zone[i].load(r);
   }
 }
 
@@ -236,7 +237,7 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_fail_open_total", "counter",
            "Steered answers given while every candidate was down (failing open).");
   m.sample("geodns_fail_open_total", {}, static_cast<double>(t.failed_open));
-  // Bounded: one series per steered name / datacenter ever loaded, at most
+  // Bounded: one series per zone / steered name / datacenter ever loaded, at most
   // server::kAnswerSlots, the rest under "other" (server/answer_slots.h).
   m.family("geodns_steered_answers_by_name_total", "counter",
            "Steered answers by name (\"other\" beyond the label cap).");
@@ -260,6 +261,14 @@ std::string render_metrics(const DaemonState& s) {
         "geodns_answers_by_datacenter_total",
         {{"zone", s.answer_datacenters[i].first}, {"datacenter", s.answer_datacenters[i].second}},
         static_cast<double>(t.answers_by_datacenter[i]));
+  }
+  m.family("geodns_answers_by_zone_total", "counter",
+           "Queries answered from each zone, any rcode, before rate limiting (\"other\" beyond "
+           "the label cap).");
+  for (size_t i = 0; i < s.answer_zones.size() && i < t.answers_by_zone.size(); ++i) {
+    if (i == 0 && t.answers_by_zone[0] == 0) continue;
+    m.sample("geodns_answers_by_zone_total", {{"zone", s.answer_zones[i]}},
+             static_cast<double>(t.answers_by_zone[i]));
   }
 
   m.family("geodns_cookie_queries_total", "counter",

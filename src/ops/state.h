@@ -41,6 +41,7 @@ struct TrafficTotals {
   std::vector<uint64_t> answers_by_name = std::vector<uint64_t>(server::kAnswerSlots);
   std::vector<uint64_t> failed_open_by_name = std::vector<uint64_t>(server::kAnswerSlots);
   std::vector<uint64_t> answers_by_datacenter = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> answers_by_zone = std::vector<uint64_t>(server::kAnswerSlots);
 
   // Relaxed loads: each counter is exact, the set is not one instant (good enough to scrape).
   void add(const server::Counters& c);
@@ -90,6 +91,7 @@ struct DaemonState {
   server::TransportStats transport;       // the workers' sockets
   std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
   std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
+  std::vector<std::string> answer_zones;                                // slot -> zone
   bool rrl_enabled = false;                                             // what the workers run
   // True until the first round of health checks has completed (or state was restored):
   // answers may not reflect health yet.

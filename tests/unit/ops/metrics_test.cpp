@@ -185,6 +185,25 @@ TEST(Metrics, ParsesAndCarriesTheNumbers) {
             1);
 }
 
+// Answers by zone: one series per label slot; "other" only once something counted there.
+TEST(Metrics, AnswersByZone) {
+  DaemonState s;
+  s.answer_zones = {"other", "example.com.", "example.net."};
+  s.traffic.answers_by_zone[1] = 12;
+  s.traffic.answers_by_zone[2] = 3;
+  std::map<std::string, std::string> types;
+  auto samples = parse_exposition(render_metrics(s), &types);
+  EXPECT_EQ(types["geodns_answers_by_zone_total"], "counter");
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="example.com.")"), 12);
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="example.net.")"), 3);
+  EXPECT_EQ(render_metrics(s).find(R"(geodns_answers_by_zone_total{zone="other"})"),
+            std::string::npos);
+  s.traffic.answers_by_zone[0] = 7;
+  std::map<std::string, std::string> types2;
+  samples = parse_exposition(render_metrics(s), &types2);
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="other")"), 7);
+}
+
 TEST(Metrics, EmptyStateStillValid) {
   std::map<std::string, std::string> types;
   const auto samples = parse_exposition(render_metrics(DaemonState{}), &types);
