@@ -178,6 +178,7 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
       DatacenterState ds;
       ds.name = dc.name;
       ds.full_name = dc.key;
+      ds.slot = steer::dc_slot_key(z->origin_text, dc.name);
       ds.check = dc.check;
       // What the policies read: the prober folds the overrides into the view, once.
       ds.override_mode = view.dc_override(dc.id);
@@ -422,6 +423,7 @@ std::string render_status_json(const DaemonState& s) {
       }
       dcs.push_back({{"name", dc.name},
                      {"key", dc.full_name},
+                     {"slot", dc.slot},
                      {"check", dc.check},
                      {"up", dc.up},
                      {"override", override_name(dc.override_mode)},

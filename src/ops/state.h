@@ -58,6 +58,7 @@ struct AddressState {
 struct DatacenterState {
   std::string name;       // "fra"
   std::string full_name;  // steer::Datacenter::key, "fra" or "example.com/fra": the override key
+  std::string slot;       // "example.com/fra": this zone's use of it (steer::DcSlot), also a key
   std::string check;      // "" = none
   std::vector<AddressState> addresses;
   steer::Override override_mode = steer::Override::none;

@@ -325,6 +325,7 @@ TEST(ControlApi, DescribeZonesReadsTheEffectiveOverride) {
   EXPECT_EQ(described[0].datacenters[0].override_mode, steer::Override::none);
   EXPECT_TRUE(described[0].datacenters[0].up);
   EXPECT_EQ(described[0].datacenters[1].override_mode, steer::Override::force_down);
+  EXPECT_EQ(described[0].datacenters[1].slot, "a.test/iad");
   EXPECT_FALSE(described[0].datacenters[1].up);
 }
 

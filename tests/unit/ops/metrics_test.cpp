@@ -27,6 +27,7 @@ DaemonState sample_state() {
   DatacenterState dc;
   dc.name = "fra";
   dc.full_name = "example.com./fra";
+  dc.slot = "example.com/fra";
   dc.check = "web";
   dc.addresses = {{"192.0.2.10", 1, true}, {"192.0.2.11", 2, false}};
   dc.up = true;
@@ -224,6 +225,7 @@ TEST(StatusJson, Shape) {
   EXPECT_EQ(z["steered"][0], "www.example.com.");
   ASSERT_EQ(z["datacenters"].size(), 2U);
   EXPECT_EQ(z["datacenters"][0]["key"], "example.com./fra");
+  EXPECT_EQ(z["datacenters"][0]["slot"], "example.com/fra");
   EXPECT_EQ(z["datacenters"][0]["addresses"][1]["address"], "192.0.2.11");
   EXPECT_EQ(z["datacenters"][0]["addresses"][1]["up"], false);
   EXPECT_EQ(z["datacenters"][1]["override"], "down");
