@@ -104,7 +104,7 @@ struct Prober::Impl {
   uint64_t targets_published = 0;
   bool stop_requested = false;
   bool overrides_changed = false;
-  std::vector<std::pair<steer::DcId, std::string>> datacenters;
+  std::vector<steer::DcSlot> datacenters;
   OverrideSet overrides;
   std::unordered_map<steer::TargetId, ProbeTarget*> targets;
   // Targets the last reload removed, with their last published state. A worker refreshes its
@@ -151,16 +151,24 @@ struct Prober::Impl {
                        [](const auto& e) { return e.second->rf.has_state(); });
   }
 
-  // The DcId an override names: the current datacenter list wins (names are the identity);
-  // the id carried by the key is the fallback. Under mu.
-  std::optional<steer::DcId> resolve_dc(const OverrideKey& key) const {
+  // Whether a datacenter override names a current datacenter: a shared one ("iad", every
+  // zone using it) or one zone's use of one ("example.com/iad"). By name only: ids belong to
+  // one load. Under mu.
+  bool names_datacenter_locked(const OverrideKey& key) const {
     // Canonical, so that overrides persisted as "example.com./fra" still find their datacenter.
     const std::string wanted = steer::canonical_datacenter_key(key.datacenter);
-    for (const auto& [id, name] : datacenters) {
-      if (name == wanted) return id;
-    }
-    if (key.has_dc_id) return key.dc_id;
-    return std::nullopt;
+    return std::any_of(datacenters.begin(), datacenters.end(), [&](const steer::DcSlot& d) {
+      return d.key == wanted || (!d.shared.empty() && d.shared == wanted);
+    });
+  }
+
+  // The one override precedence, read by the policies and ops through the published view: a
+  // zone's own slot ("example.com/iad") wins over the shared datacenter ("iad"), since the
+  // operator who named one zone meant an exception to the rule for all. Under mu.
+  steer::Override dc_override_locked(const steer::DcSlot& d) const {
+    const steer::Override specific = overrides.for_datacenter(d.key);
+    if (specific != steer::Override::none || d.shared.empty()) return specific;
+    return overrides.for_datacenter(d.shared);
   }
 
   bool effective_up_locked(const ProbeTarget& t, Clock::time_point now) const {
@@ -476,9 +484,10 @@ void Prober::Impl::publish() {
     const Clock::time_point now = clock.now();
     for (const auto& [id, up] : retired) v->set_target_up(id, up);
     for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t, now));
-    for (const auto& o : overrides.active()) {
-      if (o.key.kind != OverrideKey::Kind::datacenter) continue;
-      if (auto id = resolve_dc(o.key)) v->set_dc_override(*id, o.mode);
+    for (const auto& d : datacenters) {
+      if (const auto o = dc_override_locked(d); o != steer::Override::none) {
+        v->set_dc_override(d.id, o);
+      }
     }
     v->set_ready(ready);
     v->set_generation(++generation);
@@ -604,7 +613,7 @@ void Prober::set_targets(std::vector<steer::TargetSpec> targets) {
   if (running) uv_async_send(&m.async);
 }
 
-void Prober::set_datacenters(std::vector<std::pair<steer::DcId, std::string>> datacenters) {
+void Prober::set_datacenters(std::vector<steer::DcSlot> datacenters) {
   Impl& m = *impl_;
   bool running = false;
   {
@@ -645,11 +654,12 @@ Status Prober::set_override(OverrideKey key, steer::Override mode,
     std::lock_guard lock(m.mu);
     if (key.kind == OverrideKey::Kind::datacenter) {
       if (key.datacenter.empty() && key.has_dc_id) {
-        for (const auto& [id, name] : m.datacenters) {
-          if (id == key.dc_id) key.datacenter = name;
+        for (const auto& d : m.datacenters) {
+          if (d.id == key.dc_id) key.datacenter = d.key;
         }
       }
-      if (!m.resolve_dc(key)) return make_error("unknown datacenter \"" + key.datacenter + "\"");
+      if (!m.names_datacenter_locked(key))
+        return make_error("unknown datacenter \"" + key.datacenter + "\"");
     }
     const std::string what = key.to_string();
     if (auto st = m.overrides.set(std::move(key), mode, expires, reason); !st) return st;

@@ -77,8 +77,9 @@ class Prober {
 
   // A reload: new targets start checking, removed ones stop, unchanged ids keep their state.
   void set_targets(std::vector<steer::TargetSpec> targets);
-  // Names of the datacenters, for dc-level overrides (which are keyed by name).
-  void set_datacenters(std::vector<std::pair<steer::DcId, std::string>> datacenters);
+  // The loaded zones' datacenter slots, for dc-level overrides (which are keyed by name): the
+  // published view carries, per slot id, the effective override (the more specific wins).
+  void set_datacenters(std::vector<steer::DcSlot> datacenters);
 
   // Returns true once every current target has a result (or a restored state); false if
   // `max` passed first.
@@ -92,8 +93,9 @@ class Prober {
 
   const Published<steer::HealthView>& view() const;
 
-  // Datacenter overrides must name a datacenter given to set_datacenters (when the key has
-  // no DcId); address overrides apply to every target answering with that address.
+  // Datacenter overrides must name a datacenter given to set_datacenters, shared ("iad") or
+  // one zone's ("example.com/iad"; a key with only a DcId names that slot); address overrides
+  // apply to every target answering with that address.
   Status set_override(OverrideKey key, steer::Override mode,
                       std::optional<std::chrono::system_clock::time_point> expires,
                       std::string reason);

@@ -181,30 +181,32 @@ Result<health::OverrideKey> resolve_override_target(const OverrideRequest& reque
     return make_error("address " + ip->to_string() + " belongs to no datacenter");
   }
   // A datacenter's identity (steer::Datacenter::key): "iad" for one of the server's, in every
-  // zone that uses it; "example.com/iad" for a zone's own. A bare name also finds a zone's
-  // own datacenter when no other has that name.
+  // zone that uses it; "example.com/iad" for one zone's use of a datacenter, its own or a
+  // server's (then it wins over "iad" for that zone). A bare name also finds a zone's own
+  // datacenter when no other has that name.
   const std::string want = steer::canonical_datacenter_key(request.datacenter);
-  std::vector<std::pair<steer::DcId, std::string>> matches;
+  std::vector<std::string> own;  // slot keys of zone datacenters named `want`
+  bool shared = false;
   for (const auto& z : zones.zones) {
     for (const auto& dc : z->datacenters) {
-      const bool same = std::any_of(matches.begin(), matches.end(),
-                                    [&](const auto& m) { return m.first == dc.id; });
-      if (!same && (dc.key == want || dc.name == want)) matches.emplace_back(dc.id, dc.key);
+      const std::string slot = steer::dc_slot_key(z->origin_text, dc.name);
+      if (slot == want) return health::OverrideKey::for_datacenter(dc.id, want);
+      const bool is_shared = dc.key != slot;
+      // "iad" names the server's datacenter, even where a zone has its own "iad" too.
+      if (is_shared && dc.key == want) shared = true;
+      if (!is_shared && dc.name == want && std::find(own.begin(), own.end(), slot) == own.end()) {
+        own.push_back(slot);
+      }
     }
   }
-  if (matches.size() > 1) {
-    // "iad" names the server's datacenter, even where a zone has its own "iad" too.
-    for (const auto& m : matches) {
-      if (m.second == want) return health::OverrideKey::for_datacenter(m.first, m.second);
-    }
-  }
-  if (matches.empty()) return make_error("unknown datacenter \"" + want + "\"");
-  if (matches.size() > 1) {
+  if (shared) return health::OverrideKey::for_datacenter(want);
+  if (own.empty()) return make_error("unknown datacenter \"" + want + "\"");
+  if (own.size() > 1) {
     std::string names;
-    for (const auto& m : matches) names += (names.empty() ? "" : ", ") + m.second;
+    for (const auto& m : own) names += (names.empty() ? "" : ", ") + m;
     return make_error("datacenter \"" + want + "\" is ambiguous: " + names);
   }
-  return health::OverrideKey::for_datacenter(matches[0].first, matches[0].second);
+  return health::OverrideKey::for_datacenter(own[0]);
 }
 
 namespace {

@@ -539,12 +539,13 @@ DaemonState Daemon::state() {
   s.transitions = prober_->recent_transitions(kStatusTransitions);
   s.transitions_total = transitions_total_;
   if (const auto zones = snapshots_.zones.load()) {
-    s.zones = describe_zones(*zones, s.targets, s.overrides);
+    s.zones = describe_zones(*zones, s.targets, *prober_->view().load());
   }
   s.last_reload = serving_.last_reload();
   s.reload_progress = serving_.progress();
   s.answer_names = serving_.answer_slots().name_labels();
   s.answer_datacenters = serving_.answer_slots().datacenter_labels();
+  s.answer_zones = serving_.answer_slots().zone_labels();
   s.reloads_total = serving_.reloads_total();
   s.reload_errors_total = serving_.reload_errors_total();
   std::lock_guard lock(counters_mutex_);

@@ -140,6 +140,7 @@ void TrafficTotals::add(const server::AnswerCounters& c) {
     answers_by_name[i] += c.by_name[i].load(r);
     failed_open_by_name[i] += c.failed_open[i].load(r);
     answers_by_datacenter[i] += c.by_datacenter[i].load(r);
+    answers_by_zone[i] += c.by_zone[i].load(r);
   }
 }
 
@@ -162,7 +163,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
 
 std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
                                       const std::vector<health::TargetStatus>& targets,
-                                      const std::vector<health::OverrideInfo>& overrides) {
+                                      const steer::HealthView& view) {
   std::unordered_map<steer::TargetId, const health::TargetStatus*> by_id;
   for (const auto& t : targets) by_id[t.id] = &t;
   std::vector<ZoneState> out;
@@ -177,13 +178,10 @@ std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
       DatacenterState ds;
       ds.name = dc.name;
       ds.full_name = dc.key;
+      ds.slot = steer::dc_slot_key(z->origin_text, dc.name);
       ds.check = dc.check;
-      for (const auto& o : overrides) {
-        if (o.key.kind == health::OverrideKey::Kind::datacenter &&
-            steer::canonical_datacenter_key(o.key.datacenter) == ds.full_name) {
-          ds.override_mode = o.mode;
-        }
-      }
+      // What the policies read: the prober folds the overrides into the view, once.
+      ds.override_mode = view.dc_override(dc.id);
       bool any_up = false;
       for (const auto* family : {&dc.v4, &dc.v6}) {
         for (const auto& a : *family) {
@@ -240,7 +238,7 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_fail_open_total", "counter",
            "Steered answers given while every candidate was down (failing open).");
   m.sample("geodns_fail_open_total", {}, static_cast<double>(t.failed_open));
-  // Bounded: one series per steered name / datacenter ever loaded, at most
+  // Bounded: one series per zone / steered name / datacenter ever loaded, at most
   // server::kAnswerSlots, the rest under "other" (server/answer_slots.h).
   m.family("geodns_steered_answers_by_name_total", "counter",
            "Steered answers by name (\"other\" beyond the label cap).");
@@ -264,6 +262,14 @@ std::string render_metrics(const DaemonState& s) {
         "geodns_answers_by_datacenter_total",
         {{"zone", s.answer_datacenters[i].first}, {"datacenter", s.answer_datacenters[i].second}},
         static_cast<double>(t.answers_by_datacenter[i]));
+  }
+  m.family("geodns_answers_by_zone_total", "counter",
+           "Queries answered from each zone, any rcode, before rate limiting (\"other\" beyond "
+           "the label cap).");
+  for (size_t i = 0; i < s.answer_zones.size() && i < t.answers_by_zone.size(); ++i) {
+    if (i == 0 && t.answers_by_zone[0] == 0) continue;
+    m.sample("geodns_answers_by_zone_total", {{"zone", s.answer_zones[i]}},
+             static_cast<double>(t.answers_by_zone[i]));
   }
 
   m.family("geodns_cookie_queries_total", "counter",
@@ -417,6 +423,7 @@ std::string render_status_json(const DaemonState& s) {
       }
       dcs.push_back({{"name", dc.name},
                      {"key", dc.full_name},
+                     {"slot", dc.slot},
                      {"check", dc.check},
                      {"up", dc.up},
                      {"override", override_name(dc.override_mode)},

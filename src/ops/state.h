@@ -41,6 +41,7 @@ struct TrafficTotals {
   std::vector<uint64_t> answers_by_name = std::vector<uint64_t>(server::kAnswerSlots);
   std::vector<uint64_t> failed_open_by_name = std::vector<uint64_t>(server::kAnswerSlots);
   std::vector<uint64_t> answers_by_datacenter = std::vector<uint64_t>(server::kAnswerSlots);
+  std::vector<uint64_t> answers_by_zone = std::vector<uint64_t>(server::kAnswerSlots);
 
   // Relaxed loads: each counter is exact, the set is not one instant (good enough to scrape).
   void add(const server::Counters& c);
@@ -57,6 +58,7 @@ struct AddressState {
 struct DatacenterState {
   std::string name;       // "fra"
   std::string full_name;  // steer::Datacenter::key, "fra" or "example.com/fra": the override key
+  std::string slot;       // "example.com/fra": this zone's use of it (steer::DcSlot), also a key
   std::string check;      // "" = none
   std::vector<AddressState> addresses;
   steer::Override override_mode = steer::Override::none;
@@ -90,16 +92,18 @@ struct DaemonState {
   server::TransportStats transport;       // the workers' sockets
   std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
   std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
+  std::vector<std::string> answer_zones;                                // slot -> zone
   bool rrl_enabled = false;                                             // what the workers run
   // True until the first round of health checks has completed (or state was restored):
   // answers may not reflect health yet.
   bool warming = false;
 };
 
-// Builds the zone/datacenter part of a DaemonState from a zone set and the prober's status.
+// Builds the zone/datacenter part of a DaemonState from a zone set, the prober's status and
+// the health view it publishes (the effective datacenter overrides, precedence applied).
 std::vector<ZoneState> describe_zones(const zone::ZoneSet& zones,
                                       const std::vector<health::TargetStatus>& targets,
-                                      const std::vector<health::OverrideInfo>& overrides);
+                                      const steer::HealthView& view);
 
 // Prometheus text exposition format 0.0.4.
 std::string render_metrics(const DaemonState& state);

@@ -140,7 +140,9 @@ function render(s) {
       let why = "";
       if (dc.override === "down") { cls = "bad"; label = "DRAINED"; }
       if (dc.override === "up") { cls = "warn"; label = "FORCED UP"; }
-      const ov = (s.overrides || []).find(o => o.datacenter === dc.key);
+      // The zone's own override ("example.com/iad") is the one in effect when there is one.
+      const ov = (s.overrides || []).find(o => o.datacenter === dc.slot) ||
+        (s.overrides || []).find(o => o.datacenter === dc.key);
       if (ov) why = `override by operator${ov.reason ? ": " + esc(ov.reason) : ""}` +
         (ov.expires ? ` (until ${clock(ov.expires)})` : "");
       else if (!dc.check) why = "no health check (always up)";

@@ -29,6 +29,7 @@ AnswerSlotMap AnswerSlots::map_for(const zone::ZoneSet& zones) {
   for (const auto& z : zones.zones) {
     AnswerSlotMap::ZoneSlots zs;
     zs.zone = z.get();
+    zs.zone_slot = slot(zones_, zone_labels_, z->origin_text);
     for (const auto& rule : z->rules) zs.rule.push_back(slot(names_, name_labels_, rule.owner));
     for (const auto& dc : z->datacenters) {
       zs.dc.push_back(slot(dcs_, dc_keys_, z->origin_text + "\n" + dc.name));
@@ -44,6 +45,11 @@ AnswerSlotMap AnswerSlots::map_for(const zone::ZoneSet& zones) {
 std::vector<std::string> AnswerSlots::name_labels() const {
   std::lock_guard lock(mutex_);
   return name_labels_;
+}
+
+std::vector<std::string> AnswerSlots::zone_labels() const {
+  std::lock_guard lock(mutex_);
+  return zone_labels_;
 }
 
 std::vector<std::pair<std::string, std::string>> AnswerSlots::datacenter_labels() const {

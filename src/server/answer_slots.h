@@ -1,8 +1,8 @@
-// Bounded labels for the per-name and per-datacenter answer counters. Each steered name
-// ("www.example.com.") and each datacenter ("example.com.", "fra") gets a slot number the first
-// time a load sees it, kept for the life of the process so that a counter keeps its label
-// across reloads; slot 0 is "other", where everything beyond kAnswerSlots goes. The reload
-// thread assigns slots and publishes, with each ZoneSet, the map from its zones' rule and
+// Bounded labels for the per-zone, per-name and per-datacenter answer counters. Each zone
+// ("example.com."), steered name ("www.example.com.") and datacenter ("example.com.", "fra") gets a
+// slot number the first time a load sees it, kept for the life of the process so that a counter
+// keeps its label across reloads; slot 0 is "other", where everything beyond kAnswerSlots goes. The
+// reload thread assigns slots and publishes, with each ZoneSet, the map from its zones' rule and
 // datacenter indexes to slots: the packet path reads two array entries, no lock, no allocation.
 #pragma once
 
@@ -27,12 +27,14 @@ struct AnswerCounters {
   std::array<std::atomic<uint64_t>, kAnswerSlots> by_name{};        // steered answers
   std::array<std::atomic<uint64_t>, kAnswerSlots> failed_open{};    // of those, failing open
   std::array<std::atomic<uint64_t>, kAnswerSlots> by_datacenter{};  // answered from it
+  std::array<std::atomic<uint64_t>, kAnswerSlots> by_zone{};        // every query answered from it
 };
 
 // For one ZoneSet: rule index / datacenter index of each zone -> slot.
 struct AnswerSlotMap {
   struct ZoneSlots {
     const zone::Zone* zone = nullptr;
+    uint16_t zone_slot = 0;
     std::vector<uint16_t> rule;  // parallel to Zone::rules
     std::vector<uint16_t> dc;    // parallel to Zone::datacenters
   };
@@ -49,6 +51,7 @@ class AnswerSlots {
   // Index = slot; entry 0 is "other".
   std::vector<std::string> name_labels() const;
   std::vector<std::pair<std::string, std::string>> datacenter_labels() const;  // zone, name
+  std::vector<std::string> zone_labels() const;
 
  private:
   uint16_t slot(std::map<std::string, uint16_t>& table, std::vector<std::string>& labels,
@@ -59,6 +62,8 @@ class AnswerSlots {
   std::vector<std::string> name_labels_{"other"};
   std::map<std::string, uint16_t> dcs_;  // "zone\ndatacenter"
   std::vector<std::string> dc_keys_{"other\nother"};
+  std::map<std::string, uint16_t> zones_;
+  std::vector<std::string> zone_labels_{"other"};
 };
 
 }  // namespace geodns::server

@@ -285,6 +285,12 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
     w_.set_rcode(rcode::REFUSED);  // not authoritative for this name
     return;
   }
+  // Answers by zone; "other" while the slot map is a batch behind the zones (see count_steered).
+  uint16_t zone_slot = 0;
+  if (slots_ && slots_->generation == zones->generation) {
+    if (const auto* zs = slots_->find(zone)) zone_slot = zs->zone_slot;
+  }
+  counters_.bump(block_->answers.by_zone[zone_slot]);
   answer_in_zone(*zone, client);
 }
 

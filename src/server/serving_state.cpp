@@ -84,22 +84,26 @@ Stamp geoip_inputs_stamp(const zone::ServerConfig& c, StampOf stamp_of) {
   Stamp s = stamp_of(c.geoip_path);
   if (!c.asn_db_path.empty()) {
     const Stamp a = stamp_of(c.asn_db_path);
+    // Unsigned arithmetic: off_t and the nanosecond time are signed, and their products
+    // overflow (undefined for signed types).
     s.inode ^= a.inode * 0x9e3779b9U;
-    s.size ^= a.size * 31;
-    s.mtime_ns ^= a.mtime_ns * 0x2545F491;
+    s.size =
+        static_cast<off_t>(static_cast<uint64_t>(s.size) ^ (static_cast<uint64_t>(a.size) * 31U));
+    s.mtime_ns = static_cast<int64_t>(static_cast<uint64_t>(s.mtime_ns) ^
+                                      (static_cast<uint64_t>(a.mtime_ns) * 0x2545F491U));
   }
   return s;
 }
 
 }  // namespace
 
-std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones) {
-  std::vector<std::pair<steer::DcId, std::string>> out;
+std::vector<steer::DcSlot> datacenter_names(const zone::ZoneSet& zones) {
+  std::vector<steer::DcSlot> out;
   for (const auto& z : zones.zones) {
     for (const auto& dc : z->datacenters) {
-      if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == dc.id; })) {
-        out.emplace_back(dc.id, dc.key);
-      }
+      // dc.key is the datacenter's identity: itself for a zone's own, "iad" for a shared one.
+      const std::string slot = steer::dc_slot_key(z->origin_text, dc.name);
+      out.push_back(steer::DcSlot{dc.id, slot, dc.key == slot ? std::string() : dc.key});
     }
   }
   return out;

@@ -69,9 +69,9 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
                                const dns::CookieSecret& generated_secret,
                                const std::optional<dns::CookieSecret>& retired_secret);
 
-// Every datacenter identity once, for the prober: a server datacenter used by many zones is
-// one entry (its key is "iad"), a zone's own one is "example.com/iad".
-std::vector<std::pair<steer::DcId, std::string>> datacenter_names(const zone::ZoneSet& zones);
+// Every zone's use of a datacenter, for the prober (steer::DcSlot): a server datacenter used
+// by two zones is two slots, "example.com/iad" and "example.net/iad", both of shared "iad".
+std::vector<steer::DcSlot> datacenter_names(const zone::ZoneSet& zones);
 
 class ServingState {
  public:

@@ -1,6 +1,6 @@
 // What the policies know of health: an immutable snapshot published by the prober thread
 // (src/health) and read by the workers without locks. Indexed by the small integer ids that
-// steer::ids() hands out at load time, so a per-query lookup is one array read.
+// the loaded ZoneSet's steer::IdTables hand out, so a per-query lookup is one array read.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 namespace geodns::steer {
 
 using TargetId = uint32_t;  // one (address, check) pair; see target.h
-using DcId = uint32_t;      // one datacenter name (zone-qualified); see target.h
+using DcId = uint32_t;      // one zone's use of a datacenter (steer::DcSlot); see target.h
 
 enum class Override : uint8_t { none = 0, force_up = 1, force_down = 2 };
 

@@ -27,7 +27,7 @@ struct DcAddress {
 struct Datacenter {
   std::string name;  // "fra"
   std::string key;   // its identity, datacenter_key(): "fra" (server's) or "example.com/fra"
-  DcId id = 0;       // dc_ids().intern(key): one id for a server datacenter in every zone
+  DcId id = 0;       // override slot of this zone's use of it (steer::DcSlot, target.h)
   std::vector<DcAddress> v4;
   std::vector<DcAddress> v6;
   bool has_location = false;

@@ -1,5 +1,6 @@
 #include "steer/target.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace geodns::steer {
@@ -63,40 +64,55 @@ std::string CheckSpec::key() const {
   return k;
 }
 
-uint32_t IdRegistry::intern(std::string_view key) {
-  std::lock_guard lock(mutex_);
-  auto it = ids_.find(std::string(key));
-  if (it != ids_.end()) return it->second;
-  const auto id = static_cast<uint32_t>(names_.size());
-  names_.emplace_back(key);
-  ids_.emplace(std::string(key), id);
+std::string dc_slot_key(std::string_view zone_origin_text, std::string_view name) {
+  return datacenter_key(zone_origin_text, name, false);
+}
+
+uint32_t IdTable::intern(std::string_view key) {
+  std::string k(key);
+  if (auto it = ids_.find(k); it != ids_.end()) return it->second;
+  uint32_t id = 0;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = next_++;
+  }
+  ids_.emplace(std::move(k), id);
   return id;
 }
 
-std::optional<uint32_t> IdRegistry::find(std::string_view key) const {
-  std::lock_guard lock(mutex_);
+std::optional<uint32_t> IdTable::find(std::string_view key) const {
   auto it = ids_.find(std::string(key));
   if (it == ids_.end()) return std::nullopt;
   return it->second;
 }
 
-std::string IdRegistry::name_of(uint32_t id) const {
-  std::lock_guard lock(mutex_);
-  return id < names_.size() ? names_[id] : std::string();
+void IdTable::retain(const std::unordered_set<std::string>& used) {
+  for (auto it = ids_.begin(); it != ids_.end();) {
+    if (used.count(it->first) == 0) {
+      retiring_.push_back(it->second);
+      it = ids_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
-size_t IdRegistry::size() const {
-  std::lock_guard lock(mutex_);
-  return names_.size();
-}
-
-IdRegistry& target_ids() {
-  static IdRegistry r;
-  return r;
-}
-IdRegistry& dc_ids() {
-  static IdRegistry r;
-  return r;
+IdTable IdTable::next_load() const {
+  IdTable t;
+  t.ids_ = ids_;
+  t.free_ = free_;
+  t.free_.insert(t.free_.end(), retiring_.begin(), retiring_.end());
+  t.next_ = next_;
+  // Trailing free ids are given back, so that the arrays indexed by them shrink too.
+  std::sort(t.free_.begin(), t.free_.end());
+  while (!t.free_.empty() && t.free_.back() + 1 == t.next_) {
+    t.free_.pop_back();
+    --t.next_;
+  }
+  std::reverse(t.free_.begin(), t.free_.end());
+  return t;
 }
 
 }  // namespace geodns::steer

@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/ip.h"
@@ -62,22 +62,51 @@ struct TargetSpec {
   std::string key;  // check.key() + "@" + address
 };
 
-// Process-wide interning of target keys and datacenter names into small stable ids, so a
-// target keeps its id (and the health view its slot) across reloads. Used at load time only.
-class IdRegistry {
+// Small integer ids for keys (target keys; datacenter slot keys), owned by one loaded ZoneSet,
+// so that a per-query health lookup is one array read. A load starts from the previous
+// ZoneSet's table (next_load()), so a key keeps its id (and the health view its slot) across
+// reloads, and ends with retain(), which drops the keys its zones no longer use. A dropped id
+// is handed out again only by the load after the next one: for a moment after a reload a
+// worker may answer from the previous zones against the new health view (which carries the
+// removed ids' last states, see health::Prober), and must not read another key's state there.
+// Load path only; not thread-safe.
+class IdTable {
  public:
   uint32_t intern(std::string_view key);
   std::optional<uint32_t> find(std::string_view key) const;
-  std::string name_of(uint32_t id) const;
-  size_t size() const;
+  // Drops every key not in `used`.
+  void retain(const std::unordered_set<std::string>& used);
+  // The table a new load starts from: same keys and ids; the ids dropped by this one's
+  // retain() become reusable.
+  IdTable next_load() const;
+  size_t size() const noexcept { return ids_.size(); }
+  // One past the highest id in use or retiring: the size of an array indexed by these ids.
+  uint32_t bound() const noexcept { return next_; }
 
  private:
-  mutable std::mutex mutex_;
   std::unordered_map<std::string, uint32_t> ids_;
-  std::vector<std::string> names_;
+  std::vector<uint32_t> free_;      // reusable now, highest first (the lowest is taken)
+  std::vector<uint32_t> retiring_;  // dropped by the last retain(): reusable from next_load()
+  uint32_t next_ = 0;
 };
 
-IdRegistry& target_ids();
-IdRegistry& dc_ids();
+struct IdTables {
+  IdTable targets;      // TargetSpec::key -> TargetId
+  IdTable datacenters;  // dc_slot_key() -> DcId
+  IdTables next_load() const { return {targets.next_load(), datacenters.next_load()}; }
+};
+
+// A datacenter as one zone uses it: the override slot (Datacenter::id) that the prober fills
+// with the effective override. A zone's own datacenter has one slot; a server datacenter has
+// one per zone that uses it, so "example.com/iad" can drain the shared "iad" for one zone.
+// The more specific override wins: "example.com/iad" over "iad" (coded once, in the prober).
+struct DcSlot {
+  DcId id = 0;
+  std::string key;     // "example.com/iad": this zone's use of the datacenter
+  std::string shared;  // "iad" for a datacenter of geodns.toml; empty for a zone's own
+};
+
+// The slot key of datacenter `name` in a zone: "example.com/iad", shared or not.
+std::string dc_slot_key(std::string_view zone_origin_text, std::string_view name);
 
 }  // namespace geodns::steer

@@ -128,6 +128,8 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
   LoadReport report;
   auto set = std::make_shared<ZoneSet>();
   set->generation = previous ? previous->generation + 1 : 1;
+  // Keys keep their ids across reloads: unchanged zones are reused with the ids built in.
+  if (previous) set->ids = previous->ids.next_load();
 
   std::vector<std::string> files;
   std::error_code ec;
@@ -183,9 +185,9 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
       auto src = read_zone_source(stored->text, file);
       SerialInputs serial;
       serial.stored = stored->history;
-      Result<ZonePtr> zone = src.ok()
-                                 ? build_zone(*src, config, content_hash_of(stored->text), serial)
-                                 : Result<ZonePtr>(src.error());
+      Result<ZonePtr> zone =
+          src.ok() ? build_zone(*src, config, content_hash_of(stored->text), serial, &set->ids)
+                   : Result<ZonePtr>(src.error());
       if (zone.ok()) {
         loaded.push_back({*zone, false});
         error.message += " (serving its last good version, serial " +
@@ -235,11 +237,11 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
         stored = last_good->find(file);
         if (stored) serial.stored = stored->history;
       }
-      zone = build_zone(*src, config, hash, serial);
+      zone = build_zone(*src, config, hash, serial, &set->ids);
       if (zone.ok() && (!serial.previous || serial.previous->origin != (*zone)->origin)) {
         if (const Zone* by_origin = previous_by_origin((*zone)->origin)) {
           serial.previous = by_origin;
-          zone = build_zone(*src, config, hash, serial);
+          zone = build_zone(*src, config, hash, serial, &set->ids);
         }
       }
     }

@@ -134,7 +134,8 @@ struct OwnerName {
 
 class Builder {
  public:
-  Builder(const ZoneSource& src, const ServerConfig& config) : src_(src), config_(config) {}
+  Builder(const ZoneSource& src, const ServerConfig& config, steer::IdTables* ids)
+      : src_(src), config_(config), ids_(ids != nullptr ? ids : &own_ids_) {}
 
   ZonePtr build(uint64_t content_hash, SerialInputs serial);
 
@@ -202,6 +203,9 @@ class Builder {
   std::vector<std::string> pool_chain_;  // per pool: its deepest nesting, "a -> b -> c"
   std::vector<SourcePos> rule_pos_;
   std::unordered_set<steer::TargetId> target_seen_;
+  // The load's id table (the ZoneSet's); a zone built alone numbers its own from 0.
+  steer::IdTables own_ids_;
+  steer::IdTables* ids_;
   bool soa_from_records_ = false;
   bool automatic_serial_ = false;
   std::string server_dcs_;  // what this zone uses of the server's datacenters, for the serial
@@ -618,7 +622,8 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   steer::Datacenter dc;
   dc.name = def->name;
   dc.key = steer::datacenter_key(zone_->origin_text, def->name, !local);
-  dc.id = steer::dc_ids().intern(dc.key);
+  // The override slot of this zone's use of the datacenter (steer::DcSlot), shared or not.
+  dc.id = ids_->datacenters.intern(steer::dc_slot_key(zone_->origin_text, def->name));
   dc.has_location = def->has_location;
   dc.latitude = def->latitude;
   dc.longitude = def->longitude;
@@ -632,7 +637,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
     t.address = ip;
     if (check) t.check = check->spec;
     t.key = t.check.key() + "@" + ip.to_string();
-    t.id = steer::target_ids().intern(t.key);
+    t.id = ids_->targets.intern(t.key);
     const steer::DcAddress a{ip, t.id, weight};
     if (target_seen_.insert(t.id).second) zone_->targets.push_back(std::move(t));
     return a;
@@ -1249,9 +1254,9 @@ uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t newes
 }
 
 Result<ZonePtr> build_zone(const ZoneSource& src, const ServerConfig& config, uint64_t content_hash,
-                           const SerialInputs& serial) {
+                           const SerialInputs& serial, steer::IdTables* ids) {
   try {
-    Builder b(src, config);
+    Builder b(src, config, ids);
     return b.build(content_hash, serial);
   } catch (const Failure& f) {
     return f.error;

@@ -26,8 +26,9 @@ struct SerialInputs {
   uint32_t server_config_time_s = 0;
 };
 
-// Builds the Zone; `serial` feeds the automatic serial when the file gives none.
+// Builds the Zone; `serial` feeds the automatic serial when the file gives none. Target and
+// datacenter ids come from `ids` (the loading ZoneSet's table); without it, from 0.
 Result<ZonePtr> build_zone(const ZoneSource& src, const ServerConfig& config, uint64_t content_hash,
-                           const SerialInputs& serial);
+                           const SerialInputs& serial, steer::IdTables* ids = nullptr);
 
 }  // namespace geodns::zone

@@ -1,6 +1,7 @@
 #include "zone/zone_set.h"
 
 #include <cstring>
+#include <string>
 #include <unordered_set>
 
 namespace geodns::zone {
@@ -68,12 +69,21 @@ void ZoneSet::reindex() {
   by_origin.clear();
   targets.clear();
   std::unordered_set<steer::TargetId> seen;
+  std::unordered_set<std::string> target_keys;
+  std::unordered_set<std::string> dc_keys;
   for (uint32_t i = 0; i < zones.size(); ++i) {
     by_origin.emplace(zones[i]->origin, i);
     for (const auto& t : zones[i]->targets) {
       if (seen.insert(t.id).second) targets.push_back(t);
+      target_keys.insert(t.key);
+    }
+    for (const auto& dc : zones[i]->datacenters) {
+      dc_keys.insert(steer::dc_slot_key(zones[i]->origin_text, dc.name));
     }
   }
+  // Zones a load built and then dropped (a clash, a second build) leave nothing behind.
+  ids.targets.retain(target_keys);
+  ids.datacenters.retain(dc_keys);
 }
 
 }  // namespace geodns::zone

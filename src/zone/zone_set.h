@@ -190,11 +190,14 @@ struct ZoneSet {
   std::vector<ZonePtr> zones;
   std::unordered_map<std::string, uint32_t, NameHash, NameEq> by_origin;  // origin -> zones[i]
   std::vector<steer::TargetSpec> targets;  // deduplicated by id, across all zones
+  // Where the ids in `zones` come from; the next load continues it (steer::IdTable).
+  steer::IdTables ids;
   uint64_t generation = 0;
 
   // The zone whose origin is the longest suffix of `lower_wire_name`, or nullptr.
   const Zone* find_zone(std::string_view lower_wire_name) const noexcept;
-  // Rebuilds by_origin and the deduplicated targets from `zones`.
+  // Rebuilds by_origin and the deduplicated targets from `zones`, and drops from `ids` the
+  // keys they no longer use.
   void reindex();
 };
 

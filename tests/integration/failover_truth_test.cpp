@@ -549,5 +549,42 @@ TEST(FailoverTruth, SharedDatacenterDrainsEverywhereAndForceUpDownExist) {
   EXPECT_EQ(s.process->stop(), 0);
 }
 
+// "a.example/iad" drains the shared "iad" for a.example only; the more specific override wins
+// over the shared one, in the answers and in /status (which reads the same published view).
+TEST(FailoverTruth, ZoneDrainOfASharedDatacenterIsForThatZoneOnly) {
+  TempDir zones;
+  zones.write("a.example.toml", steered_zone("a.example.", "192.0.2.20"));
+  zones.write("b.example.toml", steered_zone("b.example.", "192.0.2.30"));
+  ServeOptions o = options_for(zones);
+  o.extra_config = "[datacenters.iad]\naddresses = [\"192.0.2.10\"]\n";
+  Server s(o);
+  ASSERT_TRUE(s.ready) << s.process->stderr_text();
+  ASSERT_EQ(a_records(s, "www.a.example"), "192.0.2.10 ");
+  ASSERT_EQ(a_records(s, "www.b.example"), "192.0.2.10 ");
+
+  auto [rc, out] = ctl(s, {"drain", "a.example./iad", "--reason", "one zone"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.a.example", "192.0.2.20 ")) << a_records(s, "www.a.example");
+  EXPECT_EQ(a_records(s, "www.b.example"), "192.0.2.10 ");
+  std::tie(rc, out) = ctl(s, {"status"});
+  EXPECT_NE(out.find("one zone"), std::string::npos) << out;
+
+  // Shared drain plus a zone's force-up: that zone keeps iad, the others lose it.
+  std::tie(rc, out) = ctl(s, {"clear", "a.example/iad"});
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = ctl(s, {"drain", "iad"});
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = ctl(s, {"force-up", "b.example/iad"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.a.example", "192.0.2.20 ")) << a_records(s, "www.a.example");
+  EXPECT_TRUE(wait_records(s, "www.b.example", "192.0.2.10 ")) << a_records(s, "www.b.example");
+  // Without the exception, the shared drain applies to b.example too.
+  std::tie(rc, out) = ctl(s, {"clear", "b.example/iad"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(wait_records(s, "www.b.example", "192.0.2.30 ")) << a_records(s, "www.b.example");
+  EXPECT_EQ(a_records(s, "www.a.example"), "192.0.2.20 ");
+  EXPECT_EQ(s.process->stop(), 0);
+}
+
 }  // namespace
 }  // namespace geodns::test

@@ -357,7 +357,8 @@ TEST(ProberIntegration, FollowsBackendGoingDownAndUp) {
 
   backend.set_status(500);
   ASSERT_TRUE(eventually([&] { return state_of(prober, 1) == HealthState::down; }));
-  EXPECT_FALSE(prober.view().load()->target_up(1));
+  // The view is published once per prober loop iteration, just after the state changes.
+  EXPECT_TRUE(eventually([&] { return !prober.view().load()->target_up(1); }));
   EXPECT_GT(prober.view().generation(), gen_up);
   auto tr = prober.recent_transitions(10);
   ASSERT_FALSE(tr.empty());
@@ -367,7 +368,7 @@ TEST(ProberIntegration, FollowsBackendGoingDownAndUp) {
 
   backend.set_status(200);
   ASSERT_TRUE(eventually([&] { return state_of(prober, 1) == HealthState::up; }));
-  EXPECT_TRUE(prober.view().load()->target_up(1));
+  EXPECT_TRUE(eventually([&] { return prober.view().load()->target_up(1); }));
   tr = prober.recent_transitions(10);
   ASSERT_EQ(tr.size(), 3u);  // unknown->up, up->down, down->up
   EXPECT_EQ(tr[0].from, HealthState::unknown);
@@ -380,7 +381,7 @@ TEST(ProberIntegration, OverridesReachTheView) {
   ASSERT_TRUE(backend.ok());
   SystemClock clock;
   Prober prober(clock, ProberOptions{"", 3});
-  prober.set_datacenters({{5, "fra"}, {6, "iad"}});
+  prober.set_datacenters({{5, "fra", ""}, {6, "iad", ""}});
   prober.set_targets(
       {target(1, "127.0.0.1", http(backend.port())), target(2, "127.0.0.1", tcp(backend.port()))});
   ASSERT_TRUE(prober.start());
@@ -455,7 +456,7 @@ TEST(ProberIntegration, RestartRestoresStateAndOverrides) {
   SystemClock clock;
   {
     Prober prober(clock, ProberOptions{dir, 1});
-    prober.set_datacenters({{4, "fra"}});
+    prober.set_datacenters({{4, "fra", ""}});
     prober.set_targets({t_slow, t_ok});
     ASSERT_TRUE(prober.start());
     ASSERT_TRUE(prober.wait_first_round(6s));
@@ -469,7 +470,7 @@ TEST(ProberIntegration, RestartRestoresStateAndOverrides) {
   ASSERT_TRUE(std::filesystem::exists(dir + "/health.state"));
   {
     Prober prober(clock, ProberOptions{dir, 2});
-    prober.set_datacenters({{4, "fra"}});
+    prober.set_datacenters({{4, "fra", ""}});
     prober.set_targets({t_slow, t_ok});
     ASSERT_TRUE(prober.start());
     // The slow target cannot have a fresh result within 2 s: ready comes from the restore.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -253,7 +254,7 @@ datacenters = ["fra", "iad"]
 )";
 }
 
-// Answers by steered name and by datacenter: labels stay the same across a reload that
+// Answers by zone, steered name and datacenter: labels stay the same across a reload that
 // rebuilds the zone, and the counts carry on from where they were.
 TEST(ServeReloadControl, AnswersAreCountedByNameAndDatacenterAcrossReloads) {
   TempDir zones;
@@ -272,12 +273,16 @@ TEST(ServeReloadControl, AnswersAreCountedByNameAndDatacenterAcrossReloads) {
   const std::string by_name = R"(geodns_steered_answers_by_name_total{name="www.steer.test."})";
   const std::string by_fra =
       R"(geodns_answers_by_datacenter_total{zone="steer.test.",datacenter="fra"})";
+  const std::string by_zone = R"(geodns_answers_by_zone_total{zone="steer.test."})";
+  // Every query answered from the zone counts, steered or not (readiness probes included).
+  const double zone_before = std::max(0.0, metric(scrape(), by_zone));
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(first_address(server.udp("www.steer.test.", LDNS_RR_TYPE_A)), "192.0.2.10");
   }
   auto m = scrape();
   EXPECT_EQ(metric(m, by_name), 5) << m;
   EXPECT_EQ(metric(m, by_fra), 5);
+  EXPECT_EQ(metric(m, by_zone), zone_before + 5) << m;
   EXPECT_EQ(metric(m, R"(geodns_fail_open_by_name_total{name="www.steer.test."})"), 0);
 
   zones.write("steer.test.toml", steered_zone("192.0.2.11"));
@@ -291,6 +296,10 @@ TEST(ServeReloadControl, AnswersAreCountedByNameAndDatacenterAcrossReloads) {
   m = scrape();
   EXPECT_EQ(metric(m, by_name), 8) << m;
   EXPECT_EQ(metric(m, by_fra), 8);
+  // A static answer from the zone counts for it too, and the label survives the rebuild.
+  ASSERT_TRUE(server.udp("steer.test.", LDNS_RR_TYPE_SOA));
+  m = scrape();
+  EXPECT_EQ(metric(m, by_zone), zone_before + 9) << m;
 }
 
 // Cookie secret rollover by reload: a cookie made with the secret that ran before the reload

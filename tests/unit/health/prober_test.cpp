@@ -66,7 +66,7 @@ TEST(Prober, UncheckedTargetsAreUpAndReadyAtOnce) {
 TEST(Prober, AddressOverrideDownAndDatacenterOverride) {
   ManualClock clock;
   Prober prober(clock, ProberOptions{"", 5});
-  prober.set_datacenters({{1, "fra"}, {2, "iad"}});
+  prober.set_datacenters({{1, "fra", ""}, {2, "iad", ""}});
   prober.set_targets({unchecked(10, "192.0.2.1"), unchecked(11, "192.0.2.2")});
   ASSERT_TRUE(prober.start());
   ASSERT_TRUE(prober.wait_first_round(2s));
@@ -100,10 +100,50 @@ TEST(Prober, AddressOverrideDownAndDatacenterOverride) {
   EXPECT_EQ(prober.overrides().size(), 1u);
 }
 
+// A server datacenter "iad" used by two zones has one slot per zone: "iad" drains both,
+// "example.com/iad" one, and the more specific override wins in the published view.
+TEST(Prober, ZoneOverrideOfASharedDatacenterWins) {
+  ManualClock clock;
+  Prober prober(clock, ProberOptions{"", 5});
+  prober.set_datacenters({{1, "example.com/iad", "iad"}, {2, "example.net/iad", "iad"}});
+  prober.set_targets({unchecked(10, "192.0.2.1")});
+  ASSERT_TRUE(prober.start());
+  ASSERT_TRUE(prober.wait_first_round(2s));
+
+  ASSERT_TRUE(prober.set_override(OverrideKey::for_datacenter("example.net/iad"),
+                                  steer::Override::force_down, std::nullopt, "one zone"));
+  ASSERT_TRUE(view_becomes(prober, [](const steer::HealthView& v) {
+    return v.dc_override(2) == steer::Override::force_down;
+  }));
+  EXPECT_EQ(prober.view().load()->dc_override(1), steer::Override::none);
+
+  ASSERT_TRUE(prober.set_override(OverrideKey::for_datacenter("iad"), steer::Override::force_down,
+                                  std::nullopt, "all zones"));
+  ASSERT_TRUE(prober.set_override(OverrideKey::for_datacenter("example.com/iad"),
+                                  steer::Override::force_up, std::nullopt, "keep this one"));
+  ASSERT_TRUE(view_becomes(prober, [](const steer::HealthView& v) {
+    return v.dc_override(1) == steer::Override::force_up &&
+           v.dc_override(2) == steer::Override::force_down;
+  }));
+
+  // With the zone's own override gone, the shared one applies again.
+  ASSERT_TRUE(prober.clear_override(OverrideKey::for_datacenter("example.com/iad")));
+  ASSERT_TRUE(view_becomes(prober, [](const steer::HealthView& v) {
+    return v.dc_override(1) == steer::Override::force_down;
+  }));
+  ASSERT_TRUE(prober.clear_override(OverrideKey::for_datacenter("iad")));
+  ASSERT_TRUE(view_becomes(prober, [](const steer::HealthView& v) {
+    return v.dc_override(1) == steer::Override::none &&
+           v.dc_override(2) == steer::Override::force_down;
+  }));
+  EXPECT_FALSE(prober.set_override(OverrideKey::for_datacenter("example.org/iad"),
+                                   steer::Override::force_down, std::nullopt, ""));
+}
+
 TEST(Prober, ExpiredOverrideIsNotListed) {
   ManualClock clock;
   Prober prober(clock, {});
-  prober.set_datacenters({{1, "fra"}});
+  prober.set_datacenters({{1, "fra", ""}});
   ASSERT_TRUE(prober.set_override(OverrideKey::for_datacenter(1, "fra"), steer::Override::force_up,
                                   clock.wall_now() + std::chrono::minutes(5), "temporary"));
   ASSERT_EQ(prober.overrides().size(), 1u);

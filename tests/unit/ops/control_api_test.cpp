@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ops/state.h"
+#include "server/serving_state.h"
 #include "zone/loader.h"
 
 namespace geodns::ops {
@@ -259,8 +261,9 @@ TEST(ControlApi, ResolveOverrideTargets) {
   EXPECT_FALSE(resolve_override_target(r, zones));
 }
 
-// A datacenter of the server's config used by two zones is one datacenter: one key, one id.
-TEST(ControlApi, SharedDatacenterIsOneTarget) {
+// A datacenter of the server's config used by two zones is one datacenter, "lhr", with one
+// override slot per zone: "a.test/lhr" names a.test's use of it only.
+TEST(ControlApi, SharedDatacenterIsOneTargetWithOneSlotPerZone) {
   auto config = zone::load_server_config_text("[datacenters.lhr]\naddresses = [\"203.0.113.10\"]\n",
                                               "geodns.toml", "/");
   ASSERT_TRUE(config) << config.error().to_string();
@@ -279,13 +282,51 @@ TEST(ControlApi, SharedDatacenterIsOneTarget) {
     return steer::Datacenter{};
   };
   EXPECT_EQ(lhr_of(**a).key, "lhr");
-  EXPECT_EQ(lhr_of(**a).id, lhr_of(**b).id);
+  EXPECT_EQ(lhr_of(**b).key, "lhr");
   OverrideRequest r;
   r.datacenter = "lhr";
   auto k = resolve_override_target(r, zones);
   ASSERT_TRUE(k) << k.error().to_string();
   EXPECT_EQ(k->datacenter, "lhr");
+  r.datacenter = "A.test./lhr";
+  k = resolve_override_target(r, zones);
+  ASSERT_TRUE(k) << k.error().to_string();
+  EXPECT_EQ(k->datacenter, "a.test/lhr");
   EXPECT_EQ(k->dc_id, lhr_of(**a).id);
+
+  // The prober gets both slots, each knowing its shared datacenter.
+  const auto slots = server::datacenter_names(zones);
+  const auto slot = [&](const std::string& key) {
+    for (const auto& s : slots) {
+      if (s.key == key) return s;
+    }
+    return steer::DcSlot{};
+  };
+  EXPECT_EQ(slot("a.test/lhr").shared, "lhr");
+  EXPECT_EQ(slot("b.test/lhr").shared, "lhr");
+  EXPECT_EQ(slot("a.test/iad").shared, "");
+}
+
+// /status reads the override the policies read: the view's, precedence applied by the prober.
+TEST(ControlApi, DescribeZonesReadsTheEffectiveOverride) {
+  zone::ServerConfig config;
+  auto a = zone::load_zone_text(kZoneA, "a.test.toml", config, nullptr);
+  ASSERT_TRUE(a) << a.error().to_string();
+  zone::ZoneSet zones;
+  zones.zones = {a.value()};
+  zones.reindex();
+  steer::HealthView view;
+  const steer::Datacenter& iad = (*a)->datacenters[1];
+  ASSERT_EQ(iad.name, "iad");
+  view.set_dc_override(iad.id, steer::Override::force_down);
+  const auto described = describe_zones(zones, {}, view);
+  ASSERT_EQ(described.size(), 1u);
+  ASSERT_EQ(described[0].datacenters.size(), 2u);
+  EXPECT_EQ(described[0].datacenters[0].override_mode, steer::Override::none);
+  EXPECT_TRUE(described[0].datacenters[0].up);
+  EXPECT_EQ(described[0].datacenters[1].override_mode, steer::Override::force_down);
+  EXPECT_EQ(described[0].datacenters[1].slot, "a.test/iad");
+  EXPECT_FALSE(described[0].datacenters[1].up);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ DaemonState sample_state() {
   DatacenterState dc;
   dc.name = "fra";
   dc.full_name = "example.com./fra";
+  dc.slot = "example.com/fra";
   dc.check = "web";
   dc.addresses = {{"192.0.2.10", 1, true}, {"192.0.2.11", 2, false}};
   dc.up = true;
@@ -185,6 +186,25 @@ TEST(Metrics, ParsesAndCarriesTheNumbers) {
             1);
 }
 
+// Answers by zone: one series per label slot; "other" only once something counted there.
+TEST(Metrics, AnswersByZone) {
+  DaemonState s;
+  s.answer_zones = {"other", "example.com.", "example.net."};
+  s.traffic.answers_by_zone[1] = 12;
+  s.traffic.answers_by_zone[2] = 3;
+  std::map<std::string, std::string> types;
+  auto samples = parse_exposition(render_metrics(s), &types);
+  EXPECT_EQ(types["geodns_answers_by_zone_total"], "counter");
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="example.com.")"), 12);
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="example.net.")"), 3);
+  EXPECT_EQ(render_metrics(s).find(R"(geodns_answers_by_zone_total{zone="other"})"),
+            std::string::npos);
+  s.traffic.answers_by_zone[0] = 7;
+  std::map<std::string, std::string> types2;
+  samples = parse_exposition(render_metrics(s), &types2);
+  EXPECT_EQ(value_of(samples, "geodns_answers_by_zone_total", R"(zone="other")"), 7);
+}
+
 TEST(Metrics, EmptyStateStillValid) {
   std::map<std::string, std::string> types;
   const auto samples = parse_exposition(render_metrics(DaemonState{}), &types);
@@ -205,6 +225,7 @@ TEST(StatusJson, Shape) {
   EXPECT_EQ(z["steered"][0], "www.example.com.");
   ASSERT_EQ(z["datacenters"].size(), 2U);
   EXPECT_EQ(z["datacenters"][0]["key"], "example.com./fra");
+  EXPECT_EQ(z["datacenters"][0]["slot"], "example.com/fra");
   EXPECT_EQ(z["datacenters"][0]["addresses"][1]["address"], "192.0.2.11");
   EXPECT_EQ(z["datacenters"][0]["addresses"][1]["up"], false);
   EXPECT_EQ(z["datacenters"][1]["override"], "down");

@@ -124,6 +124,9 @@ TEST(AnswerSlotsTest, LabelsKeepTheirSlotAcrossLoadsAndOverflowIntoOther) {
   EXPECT_EQ(slots.name_labels()[zs->rule[0]], first->zones[0]->rules[0].owner);
   EXPECT_EQ(slots.datacenter_labels()[zs->dc[0]],
             (std::pair<std::string, std::string>{"s.test.", "fra"}));
+  EXPECT_NE(zs->zone_slot, 0);
+  EXPECT_EQ(slots.zone_labels()[zs->zone_slot], "s.test.");
+  EXPECT_EQ(slots.zone_labels()[0], "other");
 
   // A rebuilt zone (another Zone object) with the same names keeps the same slots.
   const auto second = zone_set(2, 2);
@@ -133,6 +136,8 @@ TEST(AnswerSlotsTest, LabelsKeepTheirSlotAcrossLoadsAndOverflowIntoOther) {
   ASSERT_NE(zs2, nullptr);
   EXPECT_EQ(zs2->rule, zs->rule);
   EXPECT_EQ(zs2->dc, zs->dc);
+  EXPECT_EQ(zs2->zone_slot, zs->zone_slot);
+  EXPECT_EQ(slots.zone_labels().size(), 2u);
 
   // More names than slots: the ones beyond the cap count as "other" (slot 0).
   const auto big = zone_set(kAnswerSlots + 10, 3);

@@ -16,6 +16,12 @@
 namespace geodns::steer {
 namespace {
 
+// One id per datacenter name, as a load's table would give them.
+IdTable& test_dc_ids() {
+  static IdTable t;
+  return t;
+}
+
 const std::string kDemo = std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb";
 const std::string kReal = std::string(GEODNS_SOURCE_DIR) + "/geoip/real/geo-whois-asn-country.mmdb";
 
@@ -23,7 +29,7 @@ Datacenter make_dc(const char* name, const char* v4, const char* v6, double lat,
                    TargetId* next) {
   Datacenter dc;
   dc.name = name;
-  dc.id = dc_ids().intern(std::string("compiled_test/") + name);
+  dc.id = test_dc_ids().intern(name);
   dc.v4.push_back(DcAddress{*IpAddress::parse(v4), (*next)++});
   if (v6 != nullptr) dc.v6.push_back(DcAddress{*IpAddress::parse(v6), (*next)++});
   dc.has_location = true;

@@ -10,6 +10,12 @@
 namespace geodns::steer {
 namespace {
 
+// One id per datacenter name, as a load's table would give them.
+IdTable& test_dc_ids() {
+  static IdTable t;
+  return t;
+}
+
 IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
 }
@@ -18,7 +24,7 @@ Datacenter make_dc(const char* name, std::vector<const char*> addrs, double lat,
                    TargetId* next_target) {
   Datacenter dc;
   dc.name = name;
-  dc.id = dc_ids().intern(std::string("policy_test/") + name);
+  dc.id = test_dc_ids().intern(name);
   for (const char* a : addrs) {
     DcAddress d{ip(a), (*next_target)++};
     (d.ip.is_v4() ? dc.v4 : dc.v6).push_back(d);

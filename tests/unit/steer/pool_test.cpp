@@ -12,6 +12,12 @@
 namespace geodns::steer {
 namespace {
 
+// One id per datacenter name, as a load's table would give them.
+IdTable& test_dc_ids() {
+  static IdTable t;
+  return t;
+}
+
 IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
 }
@@ -40,7 +46,7 @@ class PoolTest : public ::testing::Test {
               uint32_t capacity = 1) {
     Datacenter d;
     d.name = name;
-    d.id = dc_ids().intern(std::string("pool_test/") + name);
+    d.id = test_dc_ids().intern(name);
     for (const char* a : addrs) {
       DcAddress x{ip(a), next_target_++};
       (x.ip.is_v4() ? d.v4 : d.v6).push_back(x);

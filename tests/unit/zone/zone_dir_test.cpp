@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "zone/loader.h"
 
@@ -148,6 +149,61 @@ TEST_F(ZoneDir, RenamedZoneContinuesItsSerial) {
   ASSERT_TRUE(second.errors.empty());
   ASSERT_EQ(second.zones->zones.size(), 1u);
   EXPECT_EQ(second.zones->zones[0]->serial, bumped->serial + 1);
+}
+
+std::string zone_with_dcs(const std::string& name, const std::vector<std::string>& dcs) {
+  std::string text = zone_text(name, "192.0.2.1");
+  for (size_t i = 0; i < dcs.size(); ++i) {
+    text += "[datacenters." + dcs[i] + "]\naddresses = [\"198.51.100." + std::to_string(10 + i) +
+            "\"]\n";
+  }
+  return text;
+}
+
+const steer::Datacenter* dc_named(const Zone& z, const std::string& name) {
+  for (const auto& dc : z.datacenters) {
+    if (dc.name == name) return &dc;
+  }
+  return nullptr;
+}
+
+// Ids belong to the loaded ZoneSet: a key keeps its id across reloads (also in a zone rebuilt
+// from an edited file), ids of keys gone are dropped and handed out again, not one load
+// later (a worker may still read them against the new view) but after that.
+TEST_F(ZoneDir, IdsAreStableByKeyAndDroppedWhenUnused) {
+  write("a.toml", zone_with_dcs("a.test.", {"fra", "iad"}));
+  write("b.toml", zone_with_dcs("b.test.", {"sfo"}));
+  auto first = load(nullptr);
+  ASSERT_TRUE(first.errors.empty()) << first.errors[0].to_string();
+  const Zone* a1 = find(*first.zones, "\1a\4test\0"s);
+  ASSERT_NE(a1, nullptr);
+  const steer::DcId iad = dc_named(*a1, "iad")->id;
+  const steer::TargetId iad_target = dc_named(*a1, "iad")->v4[0].target;
+  EXPECT_EQ(first.zones->ids.datacenters.size(), 3u);
+  EXPECT_EQ(first.zones->ids.datacenters.find("a.test/iad"), iad);
+
+  // b.test goes, a.test is edited (fra removed; iad keeps its address).
+  fs::remove(dir_ / "b.toml");
+  write("a.toml",
+        zone_text("a.test.", "192.0.2.1") + "[datacenters.iad]\naddresses = [\"198.51.100.11\"]\n");
+  auto second = load(first.zones.get());
+  ASSERT_TRUE(second.errors.empty()) << second.errors[0].to_string();
+  const Zone* a2 = find(*second.zones, "\1a\4test\0"s);
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(dc_named(*a2, "iad")->id, iad);
+  EXPECT_EQ(dc_named(*a2, "iad")->v4[0].target, iad_target);
+  EXPECT_EQ(second.zones->ids.datacenters.size(), 1u);
+  EXPECT_FALSE(second.zones->ids.datacenters.find("a.test/fra"));
+  EXPECT_FALSE(second.zones->ids.datacenters.find("b.test/sfo"));
+  EXPECT_EQ(second.zones->ids.targets.size(), 1u);
+
+  // The next load may reuse the dropped ids; they never grow past what was ever in use.
+  write("c.toml", zone_with_dcs("c.test.", {"ams", "lhr"}));
+  auto third = load(second.zones.get());
+  ASSERT_TRUE(third.errors.empty()) << third.errors[0].to_string();
+  EXPECT_EQ(third.zones->ids.datacenters.size(), 3u);
+  EXPECT_EQ(third.zones->ids.datacenters.bound(), 3u);
+  EXPECT_EQ(third.zones->ids.datacenters.find("a.test/iad"), iad);
 }
 
 TEST_F(ZoneDir, MissingDirectoryIsAnError) {
