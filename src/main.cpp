@@ -25,8 +25,9 @@ constexpr const char* kUsage = R"(usage:
                                            why this client gets this answer
   geodns ctl     [--control ADDR:PORT] [--token T] COMMAND
                                            talk to a running server: status, reload,
-                                           drain TARGET [--for 30m] [--reason R],
-                                           undrain TARGET, explain NAME --client ADDR,
+                                           drain | force-down | force-up TARGET
+                                           [--for 30m] [--reason R], undrain | clear
+                                           TARGET, explain NAME --client ADDR,
                                            metrics  (geodns ctl --help for details)
   geodns import  ZONEFILE --origin NAME [--output FILE]
                                            convert an RFC 1035 zone file to a TOML zone

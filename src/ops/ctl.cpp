@@ -35,8 +35,9 @@ commands:
   explain NAME --client ADDR[/LEN] [--type A|AAAA]   why this client gets this answer (live)
   metrics                                     the Prometheus metrics, raw
 TARGET is a datacenter or an IP address. A datacenter of the server's config (geodns.toml) is
-one datacenter in every zone that uses it: "iad" drains it everywhere; one a zone file
-defines is "example.com/iad" ("iad" alone finds it when no other datacenter has that name).
+one datacenter in every zone that uses it: "iad" drains it everywhere, "example.com/iad" in
+that zone only (the more specific override wins); one a zone file defines is
+"example.com/iad" ("iad" alone finds it when no other datacenter has that name).
 --control defaults to $GEODNS_CONTROL or 127.0.0.1:8053, --token to $GEODNS_CONTROL_TOKEN.
 )";
 
