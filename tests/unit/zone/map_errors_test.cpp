@@ -4,31 +4,14 @@
 
 #include <string>
 
+#include "error_case.h"
 #include "zone/loader.h"
 
 namespace geodns::zone {
 namespace {
 
-// Lines 1-15: a zone with two located datacenters; cases continue on line 16.
-constexpr const char* kBase = R"([zone]
-name = "example.com."
-[zone.soa]
-mname = "ns1.example.com."
-rname = "hostmaster.example.com."
-serial = 7
-[records]
-"@" = "NS ns1"
-ns1 = "A 192.0.2.1"
-[datacenters.fra]
-addresses = ["192.0.2.10"]
-location = { lat = 50, lon = 8 }
-[datacenters.ams]
-addresses = ["192.0.2.20"]
-location = { lat = 52, lon = 5 }
-)";
-
 std::string base() {
-  return kBase;
+  return two_datacenter_zone();
 }
 
 // Lines 16-18: a map `eu`.
@@ -36,26 +19,12 @@ std::string with_map() {
   return base() + "[maps.eu]\nmap.EU = [\"fra\"]\nmap.default = [\"ams\"]\n";
 }
 
-struct Case {
-  const char* name;
-  std::string text;
-  uint32_t line;
-  uint32_t column;
-  const char* message;  // substring of the message
-};
+using Case = ErrorCase;
 
 class MapErrors : public ::testing::TestWithParam<Case> {};
 
 TEST_P(MapErrors, ReportsPositionAndMessage) {
-  const Case& c = GetParam();
-  auto r = load_zone_text(c.text, "zones/example.com.toml", ServerConfig{}, nullptr);
-  ASSERT_FALSE(r.ok()) << "loaded without error:\n" << c.text;
-  const Error& e = r.error();
-  EXPECT_EQ(e.file, "zones/example.com.toml");
-  EXPECT_EQ(e.line, c.line) << e.to_string();
-  EXPECT_EQ(e.column, c.column) << e.to_string();
-  EXPECT_NE(e.message.find(c.message), std::string::npos)
-      << "message: " << e.message << "\nexpected to contain: " << c.message;
+  expect_load_error(GetParam());
 }
 
 // clang-format off

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "error_case.h"
 #include "zone/loader.h"
 
 namespace geodns::zone {
@@ -40,13 +41,7 @@ target = "eu.cdn.example.net."
 check = "c"
 )";
 
-struct Case {
-  const char* name;
-  std::string text;
-  uint32_t line;
-  uint32_t column;
-  const char* message;  // substring of the message
-};
+using Case = ErrorCase;
 
 std::string head() {
   return kHead;
@@ -61,15 +56,7 @@ std::string with_dc() {
 class ZoneErrors : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ZoneErrors, ReportsPositionAndMessage) {
-  const Case& c = GetParam();
-  auto r = load_zone_text(c.text, "zones/example.com.toml", ServerConfig{}, nullptr);
-  ASSERT_FALSE(r.ok()) << "loaded without error:\n" << c.text;
-  const Error& e = r.error();
-  EXPECT_EQ(e.file, "zones/example.com.toml");
-  EXPECT_EQ(e.line, c.line) << e.to_string();
-  EXPECT_EQ(e.column, c.column) << e.to_string();
-  EXPECT_NE(e.message.find(c.message), std::string::npos)
-      << "message: " << e.message << "\nexpected to contain: " << c.message;
+  expect_load_error(GetParam());
 }
 
 // clang-format off
