@@ -221,17 +221,13 @@ void Pipeline::count_steered(const zone::Zone& zone, int32_t rule) noexcept {
   if (decision_.failed_open) counters_.bump(counters_.failed_open);
   uint16_t name_slot = 0;
   uint16_t dc_slot = 0;
-  // The map must index the zone set being answered from: right after a reload, one of the
-  // two may be a batch ahead of the other, and those answers count as "other".
-  const zone::ZoneSet* set = zones_.get();
-  if (slots_ && set != nullptr && slots_->generation == set->generation) {
-    if (const auto* zs = slots_->find(&zone)) {
-      if (rule >= 0 && static_cast<size_t>(rule) < zs->rule.size()) {
-        name_slot = zs->rule[static_cast<size_t>(rule)];
-      }
-      if (decision_.dc >= 0 && static_cast<size_t>(decision_.dc) < zs->dc.size()) {
-        dc_slot = zs->dc[static_cast<size_t>(decision_.dc)];
-      }
+  // The slots answer() found for this query's zone (a steered CNAME chain stays in it).
+  if (const auto* zs = zone_slots_; zs != nullptr && zs->zone == &zone) {
+    if (rule >= 0 && static_cast<size_t>(rule) < zs->rule.size()) {
+      name_slot = zs->rule[static_cast<size_t>(rule)];
+    }
+    if (decision_.dc >= 0 && static_cast<size_t>(decision_.dc) < zs->dc.size()) {
+      dc_slot = zs->dc[static_cast<size_t>(decision_.dc)];
     }
   }
   auto& a = block_->answers;
@@ -249,6 +245,7 @@ void Pipeline::truncate() noexcept {
 }
 
 void Pipeline::answer(const ClientInfo& client) noexcept {
+  zone_slots_ = nullptr;  // set below once the zone is known; slots_ may have been replaced
   if (q_.qclass == dns::rrclass::CH) {
     answer_chaos();
     return;
@@ -285,12 +282,11 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
     w_.set_rcode(rcode::REFUSED);  // not authoritative for this name
     return;
   }
-  // Answers by zone; "other" while the slot map is a batch behind the zones (see count_steered).
-  uint16_t zone_slot = 0;
-  if (slots_ && slots_->generation == zones->generation) {
-    if (const auto* zs = slots_->find(zone)) zone_slot = zs->zone_slot;
-  }
-  counters_.bump(block_->answers.by_zone[zone_slot]);
+  // The answer counters' slots for this zone, looked up once per query. The map must index
+  // the zone set being answered from: right after a reload, one of the two may be a batch
+  // ahead of the other, and those answers count as "other".
+  zone_slots_ = slots_ && slots_->generation == zones->generation ? slots_->find(zone) : nullptr;
+  counters_.bump(block_->answers.by_zone[zone_slots_ != nullptr ? zone_slots_->zone_slot : 0]);
   answer_in_zone(*zone, client);
 }
 

@@ -133,7 +133,8 @@ class Pipeline final : public Responder {
   uint64_t settings_seen_ = 0;  // generation of `settings_` applied; 0 = never published
   const Published<AnswerSlotMap>* slots_source_;
   uint64_t slots_seen_ = 0;
-  std::shared_ptr<const AnswerSlotMap> slots_;  // null: every answer counts as "other"
+  std::shared_ptr<const AnswerSlotMap> slots_;            // null: every answer counts as "other"
+  const AnswerSlotMap::ZoneSlots* zone_slots_ = nullptr;  // this query's zone, in slots_
   Published<zone::ZoneSet>::Reader zones_;
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;
