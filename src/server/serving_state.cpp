@@ -68,34 +68,19 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
   return pc;
 }
 
+// The GeoIP and ASN databases are opened as one (geo::Database): a change of either file
+// reopens both.
+ServingState::GeoipStamp ServingState::geoip_inputs_stamp(const zone::ServerConfig& c) {
+  return GeoipStamp{stamp_of(c.geoip_path),
+                    c.asn_db_path.empty() ? FileStamp{} : stamp_of(c.asn_db_path)};
+}
+
 ServingState::FileStamp ServingState::stamp_of(const std::string& path) {
   struct stat st {};
   if (path.empty() || ::stat(path.c_str(), &st) != 0) return {};
   return FileStamp{st.st_ino, st.st_size,
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
-
-namespace {
-
-// The GeoIP database's stamp with the ASN database's folded in: the two are opened as one
-// (geo::Database), so a change of either reopens both.
-template <class Stamp, class StampOf>
-Stamp geoip_inputs_stamp(const zone::ServerConfig& c, StampOf stamp_of) {
-  Stamp s = stamp_of(c.geoip_path);
-  if (!c.asn_db_path.empty()) {
-    const Stamp a = stamp_of(c.asn_db_path);
-    // Unsigned arithmetic: off_t and the nanosecond time are signed, and their products
-    // overflow (undefined for signed types).
-    s.inode ^= a.inode * 0x9e3779b9U;
-    s.size =
-        static_cast<off_t>(static_cast<uint64_t>(s.size) ^ (static_cast<uint64_t>(a.size) * 31U));
-    s.mtime_ns = static_cast<int64_t>(static_cast<uint64_t>(s.mtime_ns) ^
-                                      (static_cast<uint64_t>(a.mtime_ns) * 0x2545F491U));
-  }
-  return s;
-}
-
-}  // namespace
 
 std::vector<steer::DcSlot> datacenter_names(const zone::ZoneSet& zones) {
   std::vector<steer::DcSlot> out;
@@ -122,7 +107,7 @@ void ServingState::adopt(zone::ServerConfig config, const zone::LoadReport& repo
   running_ = std::move(config);
   chaos_host_ = std::move(chaos_host);
   generated_secret_ = generated_secret;
-  geoip_stamp_ = geoip_inputs_stamp<FileStamp>(running_, stamp_of);
+  geoip_stamp_ = geoip_inputs_stamp(running_);
   if (report.zones) {
     snapshots_.answer_slots.publish(
         std::make_shared<const AnswerSlotMap>(answer_slots_.map_for(*report.zones)));
@@ -298,7 +283,7 @@ ReloadRecord ServingState::reload(const std::string& reason) {
 
   // GeoIP: reopened when the file changed; a broken file keeps the old database.
   if (!running_.geoip_path.empty()) {
-    const FileStamp stamp = geoip_inputs_stamp<FileStamp>(running_, stamp_of);
+    const GeoipStamp stamp = geoip_inputs_stamp(running_);
     if (!(stamp == geoip_stamp_)) {
       auto db = geo::Database::open(running_.geoip_path, running_.asn_db_path);
       if (!db) {

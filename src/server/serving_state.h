@@ -135,8 +135,14 @@ class ServingState {
     int64_t mtime_ns = 0;
     friend bool operator==(const FileStamp&, const FileStamp&) = default;
   };
-  FileStamp geoip_stamp_;
+  struct GeoipStamp {
+    FileStamp geoip;
+    FileStamp asn;  // zero without an ASN database
+    friend bool operator==(const GeoipStamp&, const GeoipStamp&) = default;
+  };
+  GeoipStamp geoip_stamp_;
   static FileStamp stamp_of(const std::string& path);
+  static GeoipStamp geoip_inputs_stamp(const zone::ServerConfig& c);
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
