@@ -807,6 +807,7 @@ int run_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
   std::string clients_file;
   size_t sample = 4096;
   std::vector<std::string> down;
+  std::string git_range;
   auto usage = [&](const std::string& msg) {
     err << "geodns diff: " << msg << "\n\n" << kDiffUsage;
     return 2;
@@ -844,34 +845,39 @@ int run_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
         if (!name.empty()) down.push_back(name);
       }
     } else if (a == "--git") {
-      if (!value(&v)) return usage("--git needs REV1..REV2");
-      const size_t dots = v.find("..");
-      if (dots == std::string::npos) return usage("--git needs REV1..REV2 (or REV1...REV2)");
-      const bool merge_base = v.compare(dots, 3, "...") == 0;
-      std::string left = v.substr(0, dots);
-      std::string right = v.substr(dots + (merge_base ? 3 : 2));
-      if (left.empty()) left = "HEAD";
-      if (right.empty()) right = "HEAD";
-      if (merge_base) {
-        auto place = repo_place(ctx);
-        if (!place) {
-          err << "geodns diff: " << place.error().to_string() << "\n";
-          return 2;
-        }
-        auto base = git(place->top.string(), {"merge-base", left, right});
-        if (!base) {
-          err << "geodns diff: " << base.error().to_string() << "\n";
-          return 2;
-        }
-        left = base.value();
+      if (!value(&git_range)) return usage("--git needs REV1..REV2");
+      if (git_range.find("..") == std::string::npos) {
+        return usage("--git needs REV1..REV2 (or REV1...REV2)");
       }
-      specs.push_back("git:" + left);
-      specs.push_back("git:" + right);
     } else if (!a.empty() && a[0] == '-') {
       return usage("unknown option " + a);
     } else {
       specs.push_back(a);
     }
+  }
+  // After every option: the repository is the one --config's zones directory is in.
+  if (!git_range.empty()) {
+    const size_t dots = git_range.find("..");
+    const bool merge_base = git_range.compare(dots, 3, "...") == 0;
+    std::string left = git_range.substr(0, dots);
+    std::string right = git_range.substr(dots + (merge_base ? 3 : 2));
+    if (left.empty()) left = "HEAD";
+    if (right.empty()) right = "HEAD";
+    if (merge_base) {
+      auto place = repo_place(ctx);
+      if (!place) {
+        err << "geodns diff: " << place.error().to_string() << "\n";
+        return 2;
+      }
+      auto base = git(place->top.string(), {"merge-base", left, right});
+      if (!base) {
+        err << "geodns diff: " << base.error().to_string() << "\n";
+        return 2;
+      }
+      left = base.value();
+    }
+    specs.push_back("git:" + left);
+    specs.push_back("git:" + right);
   }
   if (specs.size() != 2) return usage("needs OLD and NEW (or --git REV1..REV2)");
 
