@@ -35,6 +35,8 @@ constexpr const char* kUsage = R"(usage:
                                            clients move between datacenters (exit 1)
   geodns import  ZONEFILE --origin NAME [--output FILE]
                                            convert an RFC 1035 zone file to a TOML zone
+  geodns import  --gdnsd DIR --output OUTDIR
+                                           convert a gdnsd 3.x config and its zones
   geodns version
 
 options:
