@@ -48,7 +48,8 @@ std::string join_errors(const std::vector<Error>& errors) {
 }  // namespace
 
 Result<std::unique_ptr<DiffTree>> load_diff_tree(zone::ServerConfig config, std::string label,
-                                                 std::span<const std::string> down) {
+                                                 std::span<const std::string> down,
+                                                 const DiffTree* same_db) {
   auto tree = std::make_unique<DiffTree>();
   tree->label = std::move(label);
   tree->config = std::move(config);
@@ -59,13 +60,18 @@ Result<std::unique_ptr<DiffTree>> load_diff_tree(zone::ServerConfig config, std:
   auto report = zone::load_zone_dir(c.zones_dir, c, nullptr);
   if (!report.errors.empty()) return make_error(join_errors(report.errors));
   geo::DatabasePtr db;
-  if (!c.geoip_path.empty()) {
+  const server::CompiledSteering* previous = nullptr;
+  if (same_db != nullptr && same_db->config.geoip_path == c.geoip_path &&
+      same_db->config.asn_db_path == c.asn_db_path) {
+    db = same_db->snapshots.geoip.load();
+    previous = same_db->snapshots.steering.load().get();
+  } else if (!c.geoip_path.empty()) {
     auto opened = geo::Database::open(c.geoip_path, c.asn_db_path);
     if (!opened) return opened.error();
     db = opened.value();
   }
   // Compiled as the server compiles them, so that what is asked below is what a query gets.
-  auto compiled = server::compile_steering(report.zones, db, nullptr);
+  auto compiled = server::compile_steering(report.zones, db, previous);
   if (!compiled) return compiled.error();
   // Drained rather than marking targets down: the same effect on every policy (a datacenter
   // forced down is down whatever its checks say), and it needs no knowledge of the checks.
@@ -888,7 +894,8 @@ int run_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
       err << "geodns diff: " << config.error().to_string() << "\n";
       return 2;
     }
-    auto tree = load_diff_tree(std::move(config.value()), specs[static_cast<size_t>(i)], down);
+    auto tree = load_diff_tree(std::move(config.value()), specs[static_cast<size_t>(i)], down,
+                               i == 1 ? trees[0].get() : nullptr);
     if (!tree) {
       err << "geodns diff: " << specs[static_cast<size_t>(i)] << " does not load:\n"
           << tree.error().to_string() << "\n";
@@ -917,12 +924,19 @@ int run_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     }
     clients = std::move(read.value());
   } else if (locate != nullptr) {
-    auto index = geo::NetworkIndex::build(*locate);
-    if (!index) {
-      err << "geodns diff: " << index.error().to_string() << "\n";
-      return 2;
+    // The compiled steering walked this database already (unless it is the old one's alone).
+    auto steering = trees[1]->snapshots.steering.load();
+    geo::NetworkIndexPtr walked;
+    if (steering->database.get() == locate) walked = steering->index;
+    if (walked == nullptr) {
+      auto index = geo::NetworkIndex::build(*locate);
+      if (!index) {
+        err << "geodns diff: " << index.error().to_string() << "\n";
+        return 2;
+      }
+      walked = index.value();
     }
-    clients = sample_clients(*index.value(), sample);
+    clients = sample_clients(*walked, sample);
     clients.description += " of " + locate->path();
   }
   if (!clients.clients.empty()) {

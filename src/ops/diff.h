@@ -37,8 +37,11 @@ struct DiffTree {
 // Loads `config` (zones, GeoIP database, compiled steering) and marks every datacenter whose
 // name is in `down` as down in every zone. A zone that fails to load is an error (with every
 // failing file's message, one a line): a diff against a broken tree would hide the breakage.
+// `same_db` (may be null), a tree loaded with the same database files, lends its open database
+// and network index: walking a real database takes seconds and the result would be equal.
 Result<std::unique_ptr<DiffTree>> load_diff_tree(zone::ServerConfig config, std::string label,
-                                                 std::span<const std::string> down);
+                                                 std::span<const std::string> down,
+                                                 const DiffTree* same_db = nullptr);
 
 // --- static records ---------------------------------------------------------------------
 
