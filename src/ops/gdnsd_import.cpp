@@ -589,13 +589,22 @@ class Converter {
       note(map, "dcmap must be a hash");
       return false;
     }
+    dropped_.clear();
     for (const auto& [name, v] : map.hash) {
       auto dc = dc_value(name, v, in);
-      if (!dc) return false;
+      if (!dc) {
+        // Reported by dc_value; the resource converts without it (its lists skip it).
+        dropped_.insert(name);
+        continue;
+      }
       size_t v4 = 0, v6 = 0;
       for (const auto& a : dc->addresses) (IpAddress::parse(a)->is_v4() ? v4 : v6)++;
       *answers = std::max<uint32_t>(*answers, static_cast<uint32_t>(std::max(v4, v6)));
       (*names)[name] = add_dc(std::move(*dc), resource);
+    }
+    if (names->empty()) {
+      note(map, "no datacenter of the dcmap converts");
+      return false;
     }
     return true;
   }
@@ -607,7 +616,9 @@ class Converter {
     for (const auto& n : list) {
       auto it = names.find(n);
       if (it == names.end()) {
-        note(at, "datacenter \"" + n + "\" is not in the resource's dcmap");
+        if (dropped_.count(n) == 0) {
+          note(at, "datacenter \"" + n + "\" is not in the resource's dcmap");
+        }
         continue;
       }
       out.push_back(it->second);
@@ -869,6 +880,7 @@ class Converter {
   const Vscf* types_ = nullptr;
   ZoneOut* zone_ = nullptr;
   bool is_cname_ = false;
+  std::set<std::string> dropped_;  // this resource's dcmap entries that did not convert
 };
 
 // The zone text with DYNA/DYNC lines turned into comments (ldns does not know those types),
@@ -1054,7 +1066,12 @@ Result<GdnsdImport> import_gdnsd(const std::string& dir) {
     }
     result.zones.emplace_back(origin + "toml", std::move(toml));
   }
-  for (auto& n : conv.notes) result.not_converted.push_back(std::move(n));
+  // Once each: a resource used by several names (or a service type by several addresses)
+  // would repeat the same line.
+  std::set<std::string> seen(result.not_converted.begin(), result.not_converted.end());
+  for (auto& n : conv.notes) {
+    if (seen.insert(n).second) result.not_converted.push_back(std::move(n));
+  }
   std::ostringstream server;
   server << "# Converted by `geodns import --gdnsd " << dir << "`.\n[server]\nzones = \"zones\"\n";
   if (!conv.geoip_db.empty()) {
