@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ldnsutils bind9-dnsutils knot-dnsutils mmdb-bin
   libmaxmind-db-writer-perl
+  git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
