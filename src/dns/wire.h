@@ -28,6 +28,7 @@ inline constexpr uint16_t DNAME = 39;
 inline constexpr uint16_t OPT = 41;
 inline constexpr uint16_t DS = 43;
 inline constexpr uint16_t RRSIG = 46;
+inline constexpr uint16_t NSEC = 47;
 inline constexpr uint16_t TKEY = 249;
 inline constexpr uint16_t TSIG = 250;
 inline constexpr uint16_t IXFR = 251;

@@ -599,7 +599,11 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       }
     }
     const zone::RRset* cname = node.find(rrtype::CNAME);
-    if (cname != nullptr && qtype != rrtype::CNAME && !cname->rdatas.empty()) {
+    // RRSIG and NSEC live beside a CNAME (RFC 4035 2.5, RFC 2181 10.1): asked for, they are
+    // answered from the owner itself, never through the alias.
+    const bool beside_cname =
+        qtype == rrtype::CNAME || qtype == rrtype::RRSIG || qtype == rrtype::NSEC;
+    if (cname != nullptr && !beside_cname && !cname->rdatas.empty()) {
       if (!add_rrset(Section::answer, owner, owner_len, *cname)) {
         overflow_ = true;
         return;
@@ -610,7 +614,12 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
     if (qtype == rrtype::ANY) {
       // RFC 8482 4.1: answer ANY with one RRset rather than everything at the name.
       if (!node.rrsets.empty()) {
-        if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front())) overflow_ = true;
+        const zone::RRset& one = node.rrsets.front();
+        if (!add_rrset(Section::answer, owner, owner_len, one)) {
+          overflow_ = true;
+        } else if (one.type == rrtype::MX || one.type == rrtype::SRV || one.type == rrtype::NS) {
+          add_target_addresses(zone, one, Section::additional, false);  // as for the type itself
+        }
       } else {
         add_soa_negative(zone);
       }
