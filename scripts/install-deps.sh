@@ -8,7 +8,7 @@ packages=(
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ldnsutils bind9-dnsutils knot-dnsutils mmdb-bin
+  ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
