@@ -155,7 +155,11 @@ zone:
             + "".join(zone_lines)
         )
     server = Server("knotd", ["knotd", "-c", conf], os.path.join(d, "log"))
-    wait_ready(server, port)
+    try:
+        wait_ready(server, port)
+    except RuntimeError:
+        server.stop()
+        raise
     return server
 
 
@@ -192,7 +196,11 @@ listen = ""
 """)
     server = Server("geodns", [binary, "serve", "--config", conf, "--zones", zones],
                     os.path.join(d, "log"))
-    wait_ready(server, port)
+    try:
+        wait_ready(server, port)
+    except RuntimeError:
+        server.stop()
+        raise
     return server
 
 
@@ -515,18 +523,34 @@ def main():
         print("knot_diff: knotd not found (scripts/install-deps.sh installs Debian's knot)")
         return 1
 
-    rng = random.Random(SEED)
     allow = load_allowlist(args.allowlist)
     tmp = tempfile.mkdtemp(prefix="geodns-knot-diff-")
     servers = []
     t0 = time.monotonic()
     try:
-        knot_port = free_port(rng)
-        servers.append(start_knot(tmp, knot_port))
-        geodns_port = free_port(rng)
-        while geodns_port == knot_port:
-            geodns_port = free_port(rng)
-        servers.append(start_geodns(args.geodns, tmp, geodns_port))
+        # Ports at random (not from the seed: two runs at once must not pick the same ones); a
+        # port taken between the check and the server's bind gets another try.
+        ports = random.SystemRandom()
+        knot_port = geodns_port = 0
+        for attempt in range(3):
+            knot_port = free_port(ports)
+            try:
+                servers.append(start_knot(os.path.join(tmp, f"try{attempt}"), knot_port))
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+        for attempt in range(3):
+            geodns_port = free_port(ports)
+            if geodns_port == knot_port:
+                continue
+            try:
+                servers.append(start_geodns(args.geodns, os.path.join(tmp, f"try{attempt}"),
+                                            geodns_port))
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         queries = generate(random.Random(SEED))
         disagreements = []
         for q in queries:
