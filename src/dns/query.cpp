@@ -87,6 +87,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->dnssec_ok = false;
   q->edns_version = 0;
   q->udp_payload = 0;
+  q->tsig_offset = 0;
   if ((q->flags & flag::QR) != 0) return ParseStatus::drop;  // never answer a response
   q->opcode = static_cast<uint8_t>((q->flags >> 11) & 0xF);
 
@@ -122,6 +123,11 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
     const uint16_t rdlen = read_u16(msg + pos + 8);
     pos += 10;
     if (rdlen > len - pos) return ParseStatus::formerr;
+    if (type == rrtype::TSIG) {
+      // RFC 8945 5.1: only as the last record; anywhere else the message is malformed.
+      if (i + 1 != arcount) return ParseStatus::formerr;
+      q->tsig_offset = owner_pos;
+    }
     if (type == rrtype::OPT) {
       // RFC 6891 6.1.1: one OPT at most, owned by the root.
       if (q->has_edns) return ParseStatus::formerr;

@@ -39,6 +39,8 @@ struct Query {
   uint8_t client_cookie[8] = {};
   uint8_t server_cookie[32] = {};  // as sent back by the client (8..32 bytes), if any
   uint8_t server_cookie_len = 0;
+  // Where the TSIG record (RFC 8945) starts, 0 = none: dns/tsig.h parses and verifies it.
+  size_t tsig_offset = 0;
 };
 
 enum class ParseStatus : uint8_t {
