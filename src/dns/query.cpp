@@ -88,6 +88,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->edns_version = 0;
   q->udp_payload = 0;
   q->tsig_offset = 0;
+  q->has_ixfr_serial = false;
   if ((q->flags & flag::QR) != 0) return ParseStatus::drop;  // never answer a response
   q->opcode = static_cast<uint8_t>((q->flags >> 11) & 0xF);
 
@@ -109,8 +110,24 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   if (q->opcode != opcode::QUERY) return ParseStatus::notimp;
   // No question is allowed only to fetch a server cookie (RFC 7873 5.4), checked below.
   if (qdcount > 1 || (qdcount == 1 && !q->question_ok)) return ParseStatus::formerr;
-  // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY).
-  if (ancount != 0 || nscount != 0) return ParseStatus::formerr;
+  // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY), except the
+  // client's SOA of an IXFR (RFC 1995 3).
+  const bool is_ixfr = q->question_ok && q->qtype == rrtype::IXFR;
+  if (ancount != 0 || nscount > (is_ixfr ? 1 : 0)) return ParseStatus::formerr;
+  if (nscount == 1) {
+    if (!skip_name(msg, len, &pos) || pos + 10 > len) return ParseStatus::formerr;
+    const uint16_t rdlen = read_u16(msg + pos + 8);
+    if (read_u16(msg + pos) != rrtype::SOA || rdlen > len - pos - 10) return ParseStatus::formerr;
+    pos += 10;
+    const size_t end = pos + rdlen;
+    size_t r = pos;
+    if (!skip_name(msg, end, &r) || !skip_name(msg, end, &r) || r + 20 != end) {
+      return ParseStatus::formerr;
+    }
+    q->ixfr_serial = read_u32(msg + r);
+    q->has_ixfr_serial = true;
+    pos = end;
+  }
 
   bool badvers = false;
   for (uint16_t i = 0; i < arcount; ++i) {

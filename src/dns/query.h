@@ -41,6 +41,9 @@ struct Query {
   uint8_t server_cookie_len = 0;
   // Where the TSIG record (RFC 8945) starts, 0 = none: dns/tsig.h parses and verifies it.
   size_t tsig_offset = 0;
+  // IXFR (RFC 1995 3): the serial of the SOA the client sent in the authority section.
+  bool has_ixfr_serial = false;
+  uint32_t ixfr_serial = 0;
 };
 
 enum class ParseStatus : uint8_t {

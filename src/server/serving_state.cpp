@@ -54,6 +54,7 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
   pc.chaos_id = config.pipeline.chaos_id.empty() ? chaos_host : config.pipeline.chaos_id;
   pc.chaos_version = config.pipeline.chaos_version;
   static_cast<zone::RrlSettings&>(pc.rrl) = config.pipeline.rrl;
+  for (const auto& k : config.tsig_keys) pc.tsig_keys.push_back(k.key);
   if (config.pipeline.cookies.enabled) {
     // Without a configured secret, one generated per start: clients simply learn a new
     // cookie after a restart. Servers behind one address share theirs through the config.
