@@ -291,3 +291,47 @@ TEST(Tsig, UnsignedErrorRecordHasNoMac) {
 
 }  // namespace
 }  // namespace geodns::dns
+
+namespace geodns::dns {
+namespace {
+
+// The query parser's transfer hooks: the client's SOA of an IXFR (RFC 1995 3) is read, and an
+// authority record is accepted for IXFR only.
+std::vector<uint8_t> ixfr_with_authority(uint16_t qtype, uint16_t authority_type) {
+  ldns_pkt* raw = nullptr;
+  ldns_rr* soa = nullptr;
+  EXPECT_EQ(
+      ldns_rr_new_frm_str(&soa, "example.org. 60 IN SOA a.example.org. b.example.org. 77 1 1 1 1",
+                          0, nullptr, nullptr),
+      LDNS_STATUS_OK);
+  ldns_rr_set_type(soa, static_cast<ldns_rr_type>(authority_type));
+  EXPECT_EQ(ldns_pkt_ixfr_request_new_frm_str(&raw, "example.org.", LDNS_RR_CLASS_IN, 0, soa),
+            LDNS_STATUS_OK);
+  Pkt pkt(raw);
+  ldns_rr_set_type(ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0),
+                   static_cast<ldns_rr_type>(qtype));
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(ldns_pkt2wire(&wire, pkt.get(), &size), LDNS_STATUS_OK);
+  std::vector<uint8_t> out(wire, wire + size);
+  free(wire);  // NOLINT(cppcoreguidelines-no-malloc)
+  return out;
+}
+
+TEST(QueryTransferHooks, IxfrSerialFromTheAuthoritySoa) {
+  Query q;
+  ASSERT_EQ(parse_query(ixfr_with_authority(rrtype::IXFR, rrtype::SOA), &q), ParseStatus::ok);
+  EXPECT_TRUE(q.has_ixfr_serial);
+  EXPECT_EQ(q.ixfr_serial, 77U);
+  EXPECT_EQ(q.tsig_offset, 0U);
+  // An authority record in any other query, or a non-SOA one: FORMERR.
+  EXPECT_EQ(parse_query(ixfr_with_authority(rrtype::AXFR, rrtype::SOA), &q), ParseStatus::formerr);
+  EXPECT_EQ(parse_query(ixfr_with_authority(rrtype::IXFR, rrtype::A), &q), ParseStatus::formerr);
+  // The fields are reset for the next query on the same struct.
+  ASSERT_EQ(parse_query(signed_query("hmac-sha256."), &q), ParseStatus::ok);
+  EXPECT_FALSE(q.has_ixfr_serial);
+  EXPECT_NE(q.tsig_offset, 0U);
+}
+
+}  // namespace
+}  // namespace geodns::dns
