@@ -36,23 +36,6 @@ TransferStream::Record view(const JournalRecord& r) noexcept {
   return {r.owner, r.type, r.ttl_s, r.rdata};
 }
 
-// AXFR (RFC 5936 2.2): the SOA, every other record, the SOA again.
-void add_whole_zone(const zone::Zone& zone, std::vector<TransferStream::Record>* out) {
-  const zone::RRset* soa = zone.apex().find(rrtype::SOA);
-  if (soa == nullptr || soa->rdatas.empty()) return;
-  const TransferStream::Record soa_record{zone.origin, rrtype::SOA, soa->ttl_s,
-                                          soa->rdatas.front()};
-  out->reserve(out->size() + zone.record_count() + 2);
-  out->push_back(soa_record);
-  for (const auto& node : zone.nodes) {
-    for (const auto& rrset : node.rrsets) {
-      if (&node == &zone.apex() && rrset.type == rrtype::SOA) continue;
-      for (const auto& rd : rrset.rdatas) out->push_back({node.name, rrset.type, rrset.ttl_s, rd});
-    }
-  }
-  out->push_back(soa_record);
-}
-
 }  // namespace
 
 size_t ZoneDiff::bytes() const noexcept {
@@ -157,6 +140,23 @@ TransferStream::TransferStream(const dns::Query& q, std::vector<Record> records,
                                std::shared_ptr<const void> pin, const dns::TsigRecord* tsig,
                                const dns::TsigKey* key)
     : q_(q), records_(std::move(records)), pin_(std::move(pin)) {
+  set_tsig(tsig, key);
+}
+
+TransferStream::TransferStream(const dns::Query& q, zone::ZonePtr zone, const dns::TsigRecord* tsig,
+                               const dns::TsigKey* key)
+    : q_(q), zone_(zone.get()) {
+  pin_ = std::move(zone);
+  const zone::RRset* soa = zone_->apex().find(rrtype::SOA);
+  if (soa == nullptr || soa->rdatas.empty()) {
+    phase_ = 3;  // the loader never builds a zone without one
+  } else {
+    soa_ = Record{zone_->origin, rrtype::SOA, soa->ttl_s, soa->rdatas.front()};
+  }
+  set_tsig(tsig, key);
+}
+
+void TransferStream::set_tsig(const dns::TsigRecord* tsig, const dns::TsigKey* key) {
   if (tsig != nullptr && key != nullptr) {
     is_signed_ = true;
     key_ = *key;
@@ -169,6 +169,63 @@ TransferStream::TransferStream(const dns::Query& q, std::vector<Record> records,
   // The messages are ours: the query's TSIG record is not echoed by the writer, only its
   // question and EDNS.
   q_.tsig_offset = 0;
+}
+
+void TransferStream::settle() noexcept {
+  const auto& nodes = zone_->nodes;
+  while (node_ < nodes.size()) {
+    const auto& rrsets = nodes[node_].rrsets;
+    if (rrset_ < rrsets.size()) {
+      const zone::RRset& rs = rrsets[rrset_];
+      // The apex SOA opens and closes the transfer, never in between.
+      if (!(node_ == 0 && rs.type == rrtype::SOA) && rdata_ < rs.rdatas.size()) return;
+      ++rrset_;
+      rdata_ = 0;
+      continue;
+    }
+    ++node_;
+    rrset_ = 0;
+    rdata_ = 0;
+  }
+  phase_ = 2;
+}
+
+bool TransferStream::current(Record* out) const noexcept {
+  if (zone_ == nullptr) {
+    if (pos_ >= records_.size()) return false;
+    *out = records_[pos_];
+    return true;
+  }
+  switch (phase_) {
+    case 0:
+    case 2:
+      *out = soa_;
+      return true;
+    case 1: {
+      const zone::Node& node = zone_->nodes[node_];
+      const zone::RRset& rs = node.rrsets[rrset_];
+      *out = Record{node.name, rs.type, rs.ttl_s, rs.rdatas[rdata_]};
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void TransferStream::advance() noexcept {
+  if (zone_ == nullptr) {
+    ++pos_;
+    return;
+  }
+  if (phase_ == 0) {
+    phase_ = 1;
+    settle();
+  } else if (phase_ == 1) {
+    ++rdata_;
+    settle();
+  } else if (phase_ == 2) {
+    phase_ = 3;
+  }
 }
 
 size_t TransferStream::next(std::span<uint8_t> out) noexcept {
@@ -190,23 +247,25 @@ size_t TransferStream::next(std::span<uint8_t> out) noexcept {
   w_.begin(q_, out, capacity - tsig_room, q_.has_edns);
   w_.set_aa(true);
   size_t added = 0;
-  while (pos_ < records_.size()) {
-    const Record& rec = records_[pos_];
+  Record rec{};
+  bool more = current(&rec);
+  while (more) {
     if (!w_.add(dns::Section::answer, reinterpret_cast<const uint8_t*>(rec.owner.data()),
                 rec.owner.size(), rec.type, rec.ttl_s,
                 reinterpret_cast<const uint8_t*>(rec.rdata.data()), rec.rdata.size())) {
       break;
     }
-    ++pos_;
+    advance();
     ++added;
+    more = current(&rec);
   }
-  if (added == 0 && pos_ < records_.size()) {
+  if (added == 0 && more) {
     // A record larger than a message cannot be transferred: end with SERVFAIL (RFC 5936 2.2).
     w_.clear_records();
     w_.set_rcode(dns::rcode::SERVFAIL);
-    pos_ = records_.size();
+    more = false;
   }
-  if (pos_ == records_.size()) done_ = true;
+  if (!more) done_ = true;
   size_t n = w_.finish();
   if (is_signed_) {
     n = signer_->sign(out.data(), n, capacity, r, prior_mac_, &prior_mac_len_);
@@ -249,7 +308,7 @@ std::unique_ptr<TransferStream> open_transfer(const dns::Query& q, const zone::Z
     }
   }
   // AXFR, or IXFR from a serial the journal does not know: the whole zone.
-  if (records.empty()) add_whole_zone(zone, &records);
+  if (records.empty()) return std::make_unique<TransferStream>(q, zone_ptr, tsig, key);
   return std::make_unique<TransferStream>(q, std::move(records), std::move(pin), tsig, key);
 }
 

@@ -105,6 +105,10 @@ class TransferStream {
   // chain of signed messages.
   TransferStream(const dns::Query& q, std::vector<Record> records, std::shared_ptr<const void> pin,
                  const dns::TsigRecord* tsig, const dns::TsigKey* key);
+  // The whole of `zone` (AXFR, RFC 5936 2.2: SOA, every other record, SOA), read in place as
+  // the messages are written, so a million-record zone costs no copy per transfer.
+  TransferStream(const dns::Query& q, zone::ZonePtr zone, const dns::TsigRecord* tsig,
+                 const dns::TsigKey* key);
 
   // Writes the next message into `out` (65535 bytes); returns its length (0: nothing more).
   size_t next(std::span<uint8_t> out) noexcept;
@@ -112,10 +116,24 @@ class TransferStream {
   size_t messages() const noexcept { return messages_; }
 
  private:
+  // The record at the cursor; false at the end.
+  bool current(Record* out) const noexcept;
+  void advance() noexcept;
+  void settle() noexcept;  // the zone cursor onto a record, or past the last one
+  void set_tsig(const dns::TsigRecord* tsig, const dns::TsigKey* key);
+
   dns::Query q_;
-  std::vector<Record> records_;
+  std::vector<Record> records_;  // without a zone: the records to send, in order
   std::shared_ptr<const void> pin_;
   size_t pos_ = 0;
+  // With a zone: 0 the first SOA, 1 the body at (node_, rrset_, rdata_), 2 the last SOA,
+  // 3 the end.
+  const zone::Zone* zone_ = nullptr;
+  Record soa_{};
+  int phase_ = 0;
+  size_t node_ = 0;
+  size_t rrset_ = 0;
+  size_t rdata_ = 0;
   size_t messages_ = 0;
   bool done_ = false;
   dns::ResponseWriter w_;
