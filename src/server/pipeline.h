@@ -132,7 +132,8 @@ class Pipeline final : public Responder {
                                size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
   // TSIG of the request just parsed: verifies it (tsig_ holds the outcome). Returns false
-  // when the record is malformed (FORMERR).
+  // when the record is malformed (FORMERR). Only signed requests come here, and they may cost
+  // an allocation inside OpenSSL's HMAC besides the HMAC itself; unsigned ones never do.
   bool check_tsig(std::span<const uint8_t> query) noexcept;
   // The request's verified key, or null (unsigned, or the check failed).
   const dns::TsigKey* verified_key() const noexcept {
