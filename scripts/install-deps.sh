@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
-  nlohmann-json3-dev libsystemd-dev
+  nlohmann-json3-dev libsystemd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl

@@ -112,6 +112,8 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->udp_payload = 0;
   q->nsid_requested = false;
   q->error_text = nullptr;
+  q->tsig_offset = 0;
+  q->has_ixfr_serial = false;
   if ((q->flags & flag::QR) != 0) return ParseStatus::drop;  // never answer a response
   q->opcode = static_cast<uint8_t>((q->flags >> 11) & 0xF);
 
@@ -133,6 +135,9 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   // The verdict so far; the OPT record is still looked for after a NOTIMP opcode or records
   // where a query has none, so that those answers carry OPT (and an Extended DNS Error).
   ParseStatus status = ParseStatus::ok;
+  // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY), except the
+  // client's SOA of an IXFR (RFC 1995 3).
+  const bool is_ixfr = q->question_ok && q->qtype == rrtype::IXFR;
   if (q->opcode != opcode::QUERY) {
     status = ParseStatus::notimp;
     if (qdcount > 1 || (qdcount == 1 && !q->question_ok)) return status;
@@ -143,12 +148,27 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   } else if (qdcount == 1 && !q->question_ok) {
     q->error_text = "malformed question";
     return ParseStatus::formerr;
-  } else if (ancount != 0 || nscount != 0) {
-    // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY).
+  } else if (ancount != 0 || nscount > (is_ixfr ? 1 : 0)) {
     q->error_text = "records in the answer or authority section";
     status = ParseStatus::formerr;
   }
-  if (!skip_records(msg, len, &pos, unsigned{ancount} + nscount)) {
+  if (status == ParseStatus::ok && nscount == 1) {
+    // The IXFR client's SOA: its serial says which version the client has.
+    q->error_text = "malformed IXFR SOA";
+    if (!skip_name(msg, len, &pos) || pos + 10 > len) return ParseStatus::formerr;
+    const uint16_t rdlen = read_u16(msg + pos + 8);
+    if (read_u16(msg + pos) != rrtype::SOA || rdlen > len - pos - 10) return ParseStatus::formerr;
+    pos += 10;
+    const size_t end = pos + rdlen;
+    size_t r = pos;
+    if (!skip_name(msg, end, &r) || !skip_name(msg, end, &r) || r + 20 != end) {
+      return ParseStatus::formerr;
+    }
+    q->ixfr_serial = read_u32(msg + r);
+    q->has_ixfr_serial = true;
+    q->error_text = nullptr;
+    pos = end;
+  } else if (!skip_records(msg, len, &pos, unsigned{ancount} + nscount)) {
     if (status == ParseStatus::ok) q->error_text = "truncated record";
     return status == ParseStatus::ok ? ParseStatus::formerr : status;
   }
@@ -170,6 +190,11 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
     const uint16_t rdlen = read_u16(msg + pos + 8);
     pos += 10;
     if (rdlen > len - pos) return bad_additional("truncated record");
+    if (type == rrtype::TSIG) {
+      // RFC 8945 5.1: only as the last record; anywhere else the message is malformed.
+      if (i + 1 != arcount) return bad_additional("TSIG is not the last record");
+      q->tsig_offset = owner_pos;
+    }
     if (type == rrtype::OPT) {
       // RFC 6891 6.1.1: one OPT at most, owned by the root.
       if (q->has_edns) return bad_additional("more than one OPT record");

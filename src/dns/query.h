@@ -44,6 +44,11 @@ struct Query {
   // Why the query is malformed (ParseStatus::formerr), for the EXTRA-TEXT of an Extended DNS
   // Error (RFC 8914): a static string, so nothing is allocated. nullptr when not known.
   const char* error_text = nullptr;
+  // Where the TSIG record (RFC 8945) starts, 0 = none: dns/tsig.h parses and verifies it.
+  size_t tsig_offset = 0;
+  // IXFR (RFC 1995 3): the serial of the SOA the client sent in the authority section.
+  bool has_ixfr_serial = false;
+  uint32_t ixfr_serial = 0;
 };
 
 enum class ParseStatus : uint8_t {

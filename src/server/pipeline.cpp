@@ -95,7 +95,9 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
       geoip_(snapshots.geoip),
       steering_(snapshots.steering),
       rotation_(seed),
-      rrl_(config.rrl, seed, &block_->rrl) {
+      rrl_(config.rrl, seed, &block_->rrl),
+      journals_(snapshots.journals),
+      tsig_signer_(std::make_unique<dns::TsigSigner>()) {
   apply(std::move(config));
 }
 
@@ -124,6 +126,7 @@ void Pipeline::begin_batch() noexcept {
     slots_ = slots_source_->load();
   }
   steering_.refresh();
+  journals_.refresh();
   // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
   if (!config_.cookie_secrets.empty()) {
     now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -144,7 +147,7 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
                          std::span<uint8_t> out) noexcept {
   counters_.bump(client.transport == Transport::tcp ? counters_.queries_tcp
                                                     : counters_.queries_udp);
-  const dns::ParseStatus st = dns::parse_query(query, &q_);
+  dns::ParseStatus st = dns::parse_query(query, &q_);
   if (st == dns::ParseStatus::drop) {
     counters_.bump(counters_.dropped);
     return 0;
@@ -154,6 +157,20 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
     limit = q_.has_edns
                 ? std::clamp<size_t>(q_.udp_payload, dns::kMaxUdpPlain, config_.max_udp_payload)
                 : dns::kMaxUdpPlain;
+  }
+  // A signed request (RFC 8945): verified here, its answer signed below; room for the
+  // response's TSIG record is kept out of what the answer may use.
+  tsig_present_ = false;
+  dns::TsigSigner::Response tsig_response;
+  const size_t full_limit = limit;
+  if (q_.tsig_offset != 0) {
+    if (!check_tsig(query)) {
+      st = dns::ParseStatus::formerr;
+    } else {
+      tsig_response = make_tsig_response();
+      const size_t room = dns::TsigSigner::record_bytes(tsig_response);
+      limit = room < limit ? limit - room : 0;
+    }
   }
   // A client that sends back a valid server cookie has proven it receives at its address:
   // its answers are never rate limited (they cannot be reflected elsewhere).
@@ -181,6 +198,11 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
     w_.add_option(dns::edns::kOptionNsid, reinterpret_cast<const uint8_t*>(config_.nsid.data()),
                   config_.nsid.size());
   }
+  // RFC 8945 5.2: a request whose TSIG does not verify is answered NOTAUTH, nothing else.
+  if (tsig_present_ && tsig_error_ != 0 && st != dns::ParseStatus::formerr) {
+    w_.set_rcode(dns::kRcodeNotAuth);
+    st = dns::ParseStatus::drop;  // handled: skip the switch below
+  }
   switch (st) {
     case dns::ParseStatus::formerr:
       w_.set_rcode(rcode::FORMERR);
@@ -202,7 +224,13 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
       break;
   }
   if (overflow_) truncate();
-  const size_t n = w_.finish();
+  size_t n = w_.finish();
+  if (tsig_present_) {
+    // Room was reserved in `limit`; a zero return (no room after all) sends it unsigned.
+    const size_t signed_n = tsig_signer_->sign(out.data(), n, std::min(full_limit, out.size()),
+                                               tsig_response, nullptr, nullptr);
+    if (signed_n != 0) n = signed_n;
+  }
   counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
   if (client.transport == Transport::udp && rrl_.enabled() && !proven_address) {
     // Only UDP can be spoofed, so only UDP is limited (server/rrl.h). A dropped or slipped
@@ -245,6 +273,90 @@ void Pipeline::count_steered(const zone::Zone& zone, int32_t rule) noexcept {
   if (decision_.dc >= 0) counters_.bump(a.by_datacenter[dc_slot]);
 }
 
+bool Pipeline::check_tsig(std::span<const uint8_t> query) noexcept {
+  if (!dns::parse_tsig(query, q_.tsig_offset, &tsig_)) return false;
+  tsig_present_ = true;
+  tsig_key_ = dns::find_tsig_key(tsig_, config_.tsig_keys);
+  tsig_now_s_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  tsig_error_ = tsig_signer_->verify_request(query, tsig_, tsig_key_, tsig_now_s_);
+  return true;
+}
+
+dns::TsigSigner::Response Pipeline::make_tsig_response() const noexcept {
+  dns::TsigSigner::Response r;
+  // RFC 8945 5.3.2: errors about the key or the MAC go back unsigned (MAC size 0); BADTIME
+  // is signed, carries the client's Time Signed and our time as Other Data (5.2.3).
+  const bool is_signed = tsig_error_ == 0 || tsig_error_ == dns::tsig_error::BADTIME;
+  r.key = is_signed ? tsig_key_ : nullptr;
+  r.key_name = tsig_.key_name;
+  r.key_name_len = tsig_.key_name_len;
+  r.algorithm = tsig_.algorithm;
+  r.algorithm_len = tsig_.algorithm_len;
+  r.prior_mac = tsig_.mac;
+  r.prior_mac_len = tsig_.mac_len;
+  r.error = tsig_error_;
+  r.time_signed = tsig_error_ == dns::tsig_error::BADTIME ? tsig_.time_signed : tsig_now_s_;
+  r.other_time = tsig_now_s_;
+  return r;
+}
+
+std::unique_ptr<TransferStream> Pipeline::start_transfer(std::span<const uint8_t> query,
+                                                         const ClientInfo& client) noexcept {
+  // A peek at the question first: every other TCP message goes straight to respond().
+  if (!is_transfer_request(query)) return nullptr;
+  if (dns::parse_query(query, &q_) != dns::ParseStatus::ok || !q_.question_ok) return nullptr;
+  tsig_present_ = false;
+  if (q_.tsig_offset != 0 && (!check_tsig(query) || tsig_error_ != 0)) return nullptr;
+  const zone::ZoneSet* zones = zones_.get();
+  if (zones == nullptr || (q_.qclass != dns::rrclass::IN && q_.qclass != dns::rrclass::ANY)) {
+    return nullptr;
+  }
+  try {
+    const auto it = zones->by_origin.find(
+        std::string(reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len));
+    if (it == zones->by_origin.end()) return nullptr;
+    const zone::ZonePtr& zone = zones->zones[it->second];
+    if (transfer_permission(*zone, client.address, verified_key()) == nullptr) return nullptr;
+    std::shared_ptr<const ZoneJournal> journal;
+    if (const TransferJournals* j = journals_.get()) {
+      if (auto jt = j->by_origin.find(zone->origin); jt != j->by_origin.end()) journal = jt->second;
+    }
+    auto stream = open_transfer(q_, zone, std::move(journal), tsig_present_ ? &tsig_ : nullptr,
+                                verified_key());
+    counters_.bump(counters_.queries_tcp);
+    counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
+    return stream;
+  } catch (const std::exception&) {
+    return nullptr;  // out of memory: respond() refuses it
+  }
+}
+
+void Pipeline::answer_transfer(const ClientInfo& client) noexcept {
+  // Over TCP, start_transfer() took every permitted request: what reaches here is refused,
+  // and so is AXFR over UDP (RFC 5936 4.2).
+  const zone::ZoneSet* zones = zones_.get();
+  const zone::Zone* zone = zones == nullptr
+                               ? nullptr
+                               : zones->find_zone(std::string_view(
+                                     reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len));
+  const bool at_apex = zone != nullptr && zone->origin.size() == q_.qname_len &&
+                       std::memcmp(zone->origin.data(), q_.qname_lower, q_.qname_len) == 0;
+  if (!at_apex || q_.qtype != rrtype::IXFR || client.transport != Transport::udp ||
+      transfer_permission(*zone, client.address, verified_key()) == nullptr) {
+    w_.set_rcode(rcode::REFUSED);
+    w_.set_extended_error(dns::ede::kProhibited, "");  // RFC 8914 4.19
+    return;
+  }
+  // IXFR over UDP (RFC 1995 2): the differences are not sent; a single SOA of the current
+  // version tells a client that is behind to ask again over TCP, and one that is current
+  // that nothing changed.
+  w_.set_aa(true);
+  const zone::RRset* soa = zone->apex().find(rrtype::SOA);
+  if (soa == nullptr || !add_rrset(Section::answer, nullptr, 0, *soa)) overflow_ = true;
+}
+
 void Pipeline::truncate() noexcept {
   // RFC 2181 9 / RFC 1035: a UDP answer that does not fit is sent with TC and no records, and
   // the resolver retries over TCP.
@@ -278,9 +390,7 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
       return;
     case rrtype::AXFR:
     case rrtype::IXFR:
-      // No zone transfers from a steering server: its answers depend on the client.
-      w_.set_rcode(rcode::REFUSED);
-      w_.set_extended_error(dns::ede::kProhibited, "");
+      answer_transfer(client);
       return;
     default:
       break;

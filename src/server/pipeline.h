@@ -13,6 +13,7 @@
 #include "common/published.h"
 #include "dns/cookie.h"
 #include "dns/query.h"
+#include "dns/tsig.h"
 #include "dns/writer.h"
 #include "geo/database.h"
 #include "server/answer_slots.h"
@@ -20,6 +21,7 @@
 #include "server/responder.h"
 #include "server/rrl.h"
 #include "server/steer_compiler.h"
+#include "server/transfer.h"
 #include "server/worker_counters.h"
 #include "steer/health_view.h"
 #include "steer/policy.h"
@@ -41,6 +43,8 @@ struct PipelineConfig {
   // DNS cookies (RFC 7873, RFC 9018 server cookies): the secret new cookies are made with,
   // then any older one still accepted. Empty: cookies are ignored (no server cookie sent).
   std::vector<dns::CookieSecret> cookie_secrets;
+  // TSIG keys (RFC 8945) signed queries and zone transfers may use.
+  std::vector<dns::TsigKey> tsig_keys;
 
   friend bool operator==(const PipelineConfig&, const PipelineConfig&) = default;
 };
@@ -59,6 +63,8 @@ struct Snapshots {
   Published<AnswerSlotMap> answer_slots;
   // Published by a SteerCompiler; used only while it matches `zones` and `geoip`.
   Published<CompiledSteering> steering;
+  // The IXFR journals of zones with secondaries (server/transfer.h), published by a reload.
+  Published<TransferJournals> journals;
 };
 
 // The facts behind a steered answer, for `geodns explain`.
@@ -88,6 +94,10 @@ class Pipeline final : public Responder {
   void begin_batch() noexcept override;
   size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
                  std::span<uint8_t> out) noexcept override;
+  // A permitted AXFR/IXFR over TCP (server/transfer.h); anything else, including a refused
+  // or badly signed transfer request, is left to respond().
+  std::unique_ptr<TransferStream> start_transfer(std::span<const uint8_t> query,
+                                                 const ClientInfo& client) noexcept override;
 
   // Same as respond(), and records why a steered name got its answer (allocates: explain only).
   size_t respond_explained(std::span<const uint8_t> query, const ClientInfo& client,
@@ -122,6 +132,16 @@ class Pipeline final : public Responder {
   SteeredAnswer answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
                                size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
+  // TSIG of the request just parsed: verifies it (tsig_ holds the outcome). Returns false
+  // when the record is malformed (FORMERR). Only signed requests come here, and they may cost
+  // an allocation inside OpenSSL's HMAC besides the HMAC itself; unsigned ones never do.
+  bool check_tsig(std::span<const uint8_t> query) noexcept;
+  // The request's verified key, or null (unsigned, or the check failed).
+  const dns::TsigKey* verified_key() const noexcept {
+    return tsig_present_ && tsig_error_ == 0 ? tsig_key_ : nullptr;
+  }
+  dns::TsigSigner::Response make_tsig_response() const noexcept;
+  void answer_transfer(const ClientInfo& client) noexcept;
   void apply(PipelineConfig config);
   // Counts a steered answer (decision_) by name, datacenter and fail-open, in bounded slots.
   void count_steered(const zone::Zone& zone, int32_t rule) noexcept;
@@ -154,6 +174,14 @@ class Pipeline final : public Responder {
   uint8_t server_cookie_[dns::kServerCookieBytes] = {};  // for the response being written
   uint32_t now_s_ = 0;  // unix time (mod 2^32) for cookies, read once per batch
   Rrl rrl_;
+  Published<TransferJournals>::Reader journals_;
+  // The TSIG of the request being answered (only a signed request touches these).
+  bool tsig_present_ = false;
+  uint16_t tsig_error_ = 0;
+  const dns::TsigKey* tsig_key_ = nullptr;
+  uint64_t tsig_now_s_ = 0;
+  dns::TsigRecord tsig_;
+  std::unique_ptr<dns::TsigSigner> tsig_signer_;  // its OpenSSL context, made once
 };
 
 }  // namespace geodns::server

@@ -16,6 +16,8 @@ namespace geodns::server {
 
 enum class Transport : uint8_t { udp, tcp };
 
+class TransferStream;  // server/transfer.h
+
 struct ClientInfo {
   IpAddress address;  // source address of the packet / peer of the connection
   uint16_t port = 0;
@@ -32,6 +34,11 @@ class Responder {
   // or 0 to send nothing (e.g. the message was itself a response).
   virtual size_t respond(std::span<const uint8_t> query, const ClientInfo& client,
                          std::span<uint8_t> out) noexcept = 0;
+  // Over TCP, before respond(): a zone transfer request this responder serves as a stream
+  // of messages (server/transfer.h) returns that stream; null = answer it with respond().
+  // (Defined in transfer.cpp, where TransferStream is complete.)
+  virtual std::unique_ptr<TransferStream> start_transfer(std::span<const uint8_t> query,
+                                                         const ClientInfo& client);
   // Where the worker counts its transport events: the responder's counter block when it has
   // one (worker_counters.h), so that one block holds everything a worker counts; null = the
   // worker keeps its own.

@@ -55,6 +55,7 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
   pc.chaos_version = config.pipeline.chaos_version;
   pc.nsid = config.pipeline.nsid;
   static_cast<zone::RrlSettings&>(pc.rrl) = config.pipeline.rrl;
+  for (const auto& k : config.tsig_keys) pc.tsig_keys.push_back(k.key);
   if (config.pipeline.cookies.enabled) {
     // Without a configured secret, one generated per start: clients simply learn a new
     // cookie after a restart. Servers behind one address share theirs through the config.
@@ -139,6 +140,7 @@ void ServingState::start(health::Prober* prober, const zone::LastGoodStore* last
   prober_ = prober;
   last_good_ = last_good;
   on_done_ = std::move(on_done);
+  notifier_ = std::make_unique<Notifier>();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -149,6 +151,7 @@ void ServingState::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (notifier_) notifier_->stop();
 }
 
 void ServingState::request_reload(std::string reason, Done done) {
@@ -254,7 +257,12 @@ ReloadRecord ServingState::reload(const std::string& reason) {
   // The slot map first: a worker that sees the new zones finds their slots already there.
   snapshots_.answer_slots.publish(
       std::make_shared<const AnswerSlotMap>(answer_slots_.map_for(*report.zones)));
+  // Journals before zones: a worker that sees a new serial finds the way to it.
+  const auto notifies = update_transfers(current.get(), *report.zones);
   snapshots_.zones.publish(report.zones);
+  if (notifier_) {
+    for (const auto& n : notifies) notifier_->notify(n.origin, n.serial, n.targets);
+  }
 
   // Pipeline settings: published only when they changed, so that workers rebuild nothing
   // (RRL tables) for a zone edit. A replaced cookie secret stays accepted until the next
@@ -315,6 +323,43 @@ ReloadRecord ServingState::reload(const std::string& reason) {
                             {"errors", std::to_string(record.errors.size())},
                             {"duration", duration_text(record.duration)}});
   return record;
+}
+
+std::vector<ServingState::PendingNotify> ServingState::update_transfers(
+    const zone::ZoneSet* current, const zone::ZoneSet& next) {
+  std::vector<PendingNotify> notifies;
+  std::unordered_map<std::string, std::shared_ptr<const ZoneJournal>> journals;
+  for (const auto& z : next.zones) {
+    if (z->secondaries.empty() || !z->rules.empty()) continue;
+    std::shared_ptr<const ZoneJournal> journal;
+    if (auto it = journals_.find(z->origin); it != journals_.end()) journal = it->second;
+    const zone::Zone* old = nullptr;
+    if (current != nullptr) {
+      if (auto it = current->by_origin.find(z->origin); it != current->by_origin.end()) {
+        old = current->zones[it->second].get();
+      }
+    }
+    if (old != nullptr && old->serial != z->serial) {
+      // A steered version before has nothing a secondary holds: no difference from it.
+      if (old->rules.empty()) journal = extend_journal(journal.get(), diff_zones(*old, *z));
+      PendingNotify n{z->origin, z->serial, {}};
+      for (const auto& s : z->secondaries) {
+        if (!s.notify) continue;
+        Notifier::Target t{s.notify_address, s.notify_port, std::nullopt};
+        if (const auto* k = running_.find_tsig_key(s.key); k != nullptr && !s.key.empty()) {
+          t.key = k->key;
+        }
+        n.targets.push_back(std::move(t));
+      }
+      if (!n.targets.empty()) notifies.push_back(std::move(n));
+    }
+    if (journal) journals.emplace(z->origin, std::move(journal));
+  }
+  journals_ = journals;
+  auto published = std::make_shared<TransferJournals>();
+  published->by_origin = std::move(journals);
+  snapshots_.journals.publish(std::move(published));
+  return notifies;
 }
 
 ReloadRecord ServingState::last_reload() const {

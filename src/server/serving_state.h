@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -26,7 +27,9 @@
 #include "dns/cookie.h"
 #include "health/prober.h"
 #include "server/answer_slots.h"
+#include "server/notifier.h"
 #include "server/pipeline.h"
+#include "server/transfer.h"
 #include "zone/config.h"
 #include "zone/loader.h"
 
@@ -116,6 +119,16 @@ class ServingState {
  private:
   void run();
   ReloadRecord reload(const std::string& reason);
+  // Zone transfers after a load: extends the IXFR journal of every zone with secondaries
+  // whose serial moved from `current` and publishes the journals. Returns the zones to
+  // NOTIFY, sent once the zones themselves are published.
+  struct PendingNotify {
+    std::string origin;
+    uint32_t serial;
+    std::vector<Notifier::Target> targets;
+  };
+  std::vector<PendingNotify> update_transfers(const zone::ZoneSet* current,
+                                              const zone::ZoneSet& next);
 
   const Clock& clock_;
   ConfigSource source_;
@@ -141,6 +154,9 @@ class ServingState {
     friend bool operator==(const GeoipStamp&, const GeoipStamp&) = default;
   };
   GeoipStamp geoip_stamp_;
+  // origin -> journal, for the zones with secondaries (what Snapshots::journals publishes).
+  std::unordered_map<std::string, std::shared_ptr<const ZoneJournal>> journals_;
+  std::unique_ptr<Notifier> notifier_;  // made by start(): NOTIFY only follows reloads
   static FileStamp stamp_of(const std::string& path);
   static GeoipStamp geoip_inputs_stamp(const zone::ServerConfig& c);
 

@@ -75,29 +75,39 @@ void TcpConnection::process() noexcept {
   const uint64_t now = uv_now(worker_.loop());
   Responder& responder = worker_.responder();
   while (!is_closing_ && pending_write_bytes() < kMaxPendingWriteBytes) {
+    // A zone transfer's messages go out, as backpressure allows, before the next answer.
+    if (transfer_ != nullptr) {
+      queue(worker_.response_buffer(), transfer_->next(worker_.response_buffer()));
+      if (transfer_->done()) transfer_.reset();
+      continue;
+    }
     const auto message = framer_.next();
     if (!message) break;
     last_activity_ms_ = now;
     worker_.counters().add(TransportCounters::tcp_received);
-    const std::span<uint8_t> out = worker_.response_buffer();
-    const size_t length = responder.respond(*message, client_, out);
-    if (length > 0 && length <= out.size()) {
-      uint8_t prefix[2];
-      write_tcp_length(prefix, length);
-      worker_.counters().add(TransportCounters::tcp_sent);
-      queued_.insert(queued_.end(), prefix, prefix + 2);
-      queued_.insert(queued_.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length));
-    }
     if (framer_.buffered_bytes() > 0) partial_since_ms_ = now;
+    if ((transfer_ = responder.start_transfer(*message, client_)) != nullptr) continue;
+    const std::span<uint8_t> out = worker_.response_buffer();
+    queue(out, responder.respond(*message, client_, out));
   }
   flush();
   if (is_closing_) return;
-  if (saw_eof_ && !framer_.has_message() && !is_writing_ && queued_.empty()) {
+  if (saw_eof_ && !framer_.has_message() && transfer_ == nullptr && !is_writing_ &&
+      queued_.empty()) {
     close();
     return;
   }
   update_reading();
   arm_timer();
+}
+
+void TcpConnection::queue(std::span<const uint8_t> out, size_t length) noexcept {
+  if (length == 0 || length > out.size()) return;
+  uint8_t prefix[2];
+  write_tcp_length(prefix, length);
+  worker_.counters().add(TransportCounters::tcp_sent);
+  queued_.insert(queued_.end(), prefix, prefix + 2);
+  queued_.insert(queued_.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length));
 }
 
 void TcpConnection::flush() noexcept {

@@ -14,10 +14,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "server/responder.h"
 #include "server/tcp_framer.h"
+#include "server/transfer.h"
 
 namespace geodns::server {
 
@@ -54,6 +56,7 @@ class TcpConnection {
   // Answers the complete messages buffered, as far as backpressure allows, then writes,
   // adjusts reading and the timer, and closes after EOF once everything is answered.
   void process() noexcept;
+  void queue(std::span<const uint8_t> out, size_t length) noexcept;
   void flush() noexcept;
   void update_reading() noexcept;
   void arm_timer() noexcept;
@@ -66,10 +69,11 @@ class TcpConnection {
   uv_write_t write_request_;
   ClientInfo client_;
   TcpFramer framer_;
-  std::vector<uint8_t> queued_;          // answers waiting for the write in flight
-  std::vector<uint8_t> writing_buffer_;  // the write in flight (one at a time)
-  uint64_t last_activity_ms_ = 0;        // last complete message or completed write
-  uint64_t partial_since_ms_ = 0;        // when the incomplete message now buffered began
+  std::vector<uint8_t> queued_;               // answers waiting for the write in flight
+  std::vector<uint8_t> writing_buffer_;       // the write in flight (one at a time)
+  std::unique_ptr<TransferStream> transfer_;  // a zone transfer being sent (server/transfer.h)
+  uint64_t last_activity_ms_ = 0;             // last complete message or completed write
+  uint64_t partial_since_ms_ = 0;             // when the incomplete message now buffered began
   int open_handles_ = 2;
   bool is_closing_ = false;
   bool is_reading_ = false;

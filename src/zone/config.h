@@ -11,6 +11,7 @@
 
 #include "common/ip.h"
 #include "common/result.h"
+#include "dns/tsig.h"
 #include "steer/target.h"
 
 namespace geodns::zone {
@@ -106,6 +107,28 @@ struct MapDef {
   std::vector<InputFile> files;
 };
 
+// A [tsig.NAME] table of the server config: a key for signed queries and zone transfers.
+struct TsigKeyDef {
+  std::string name;  // NAME as written ("xfr-key"); key.name is its wire form
+  dns::TsigKey key;
+  SourcePos pos;
+  friend bool operator==(const TsigKeyDef& a, const TsigKeyDef& b) {
+    return a.name == b.name && a.key == b.key;
+  }
+};
+
+// A [[zone.secondary]] entry of a zone file: who may transfer the zone (AXFR/IXFR), with
+// which key, and where to send NOTIFY when its serial moves.
+struct SecondaryDef {
+  IpPrefix allow;             // transfer requests from here (a host address: /32 or /128)
+  bool notify = false;        // send NOTIFY (a host address only)
+  IpAddress notify_address;   // with notify_port: where NOTIFY goes
+  uint16_t notify_port = 53;  //
+  std::string key;            // [tsig.NAME] the requests must be signed with; "" = none
+  std::string key_wire;       // its wire form, lower case (what a TSIG record names)
+  SourcePos pos, key_pos;
+};
+
 // The server's settings, one struct per owner. Each default is written here once (the
 // member initialisers); the owners use these structs or convert them in one place. Whether a
 // reload applies a setting or it needs a restart is decided by its owner
@@ -194,11 +217,13 @@ struct ServerConfig {
   std::vector<CheckDef> checks;
   std::vector<PoolDef> pools;
   std::vector<MapDef> maps;
+  std::vector<TsigKeyDef> tsig_keys;  // [tsig.NAME], file order
 
   const DatacenterDef* find_datacenter(std::string_view name) const;
   const PoolDef* find_pool(std::string_view name) const;
   const MapDef* find_map(std::string_view name) const;
   const CheckDef* find_check(std::string_view name) const;
+  const TsigKeyDef* find_tsig_key(std::string_view name) const;
 };
 
 // Parses and validates a server config file. Relative paths in it (zones, geoip, state_dir)

@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "common/hex.h"
 #include "common/log.h"
+#include "dns/name.h"
 #include "zone/config.h"
 #include "zone/zone_builder.h"
 #include "zone/zone_source.h"
@@ -812,6 +814,92 @@ SteerDef read_steer(const Reader& r, const toml::key& key, const toml::node& nod
   return s;
 }
 
+// ---- transfers and TSIG ----
+
+// "192.0.2.1" or "[2001:db8::1]:5301" / "192.0.2.1:5301" (a host: NOTIFY goes there, port 53
+// unless given), or "192.0.2.0/24" (transfers allowed from the network, nothing notified).
+SecondaryDef read_secondary(const Reader& r, const toml::node& node) {
+  const auto& t = r.table(node, "[[zone.secondary]]");
+  r.only_keys(t, {"address", "key", "notify"}, "[[zone.secondary]]");
+  SecondaryDef s;
+  s.pos = r.at(node);
+  const toml::node* an = t.get("address");
+  if (an == nullptr) r.fail(node, "[[zone.secondary]] needs an address");
+  const std::string text = r.string(*an, "address");
+  const auto bad = [&]() {
+    r.fail(*an, "bad secondary address \"" + text +
+                    "\" (expected \"192.0.2.1\", \"192.0.2.1:5301\", \"[2001:db8::1]:53\" or "
+                    "a network \"192.0.2.0/24\")");
+  };
+  bool is_host = true;
+  if (text.find('/') != std::string::npos) {
+    auto prefix = IpPrefix::parse(text);
+    if (!prefix) bad();
+    s.allow = *prefix;
+    is_host = false;
+  } else {
+    std::string host = text;
+    std::string port;
+    if (!text.empty() && text.front() == '[') {
+      const auto close = text.find(']');
+      if (close == std::string::npos || close + 2 >= text.size() || text[close + 1] != ':') bad();
+      host = text.substr(1, close - 1);
+      port = text.substr(close + 2);
+    } else if (!IpAddress::parse(text)) {
+      const auto colon = text.rfind(':');
+      if (colon == std::string::npos) bad();
+      host = text.substr(0, colon);
+      port = text.substr(colon + 1);
+    }
+    auto ip = IpAddress::parse(host);
+    if (!ip) bad();
+    if (!port.empty()) {
+      unsigned p = 0;
+      auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+      if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) bad();
+      s.notify_port = static_cast<uint16_t>(p);
+    }
+    s.notify_address = *ip;
+    s.allow = IpPrefix{*ip, ip->bit_length()};
+  }
+  s.notify = is_host;
+  if (auto* x = t.get("notify")) {
+    s.notify = r.boolean(*x, "notify");
+    if (s.notify && !is_host) r.fail(*x, "notify needs a host address, not a network");
+  }
+  if (auto* x = t.get("key")) {
+    s.key = r.string(*x, "key");
+    s.key_pos = r.at(*x);
+    std::string wire;
+    if (s.key.empty() || !dns::name_from_text(s.key, &wire)) {
+      r.fail(*x, "key must name a [tsig.NAME] of the server config");
+    }
+    s.key_wire.resize(wire.size());
+    dns::lower_name(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(),
+                    reinterpret_cast<uint8_t*>(s.key_wire.data()));
+  }
+  return s;
+}
+
+std::vector<SecondaryDef> read_secondaries(const Reader& r, const toml::node& node) {
+  std::vector<SecondaryDef> out;
+  if (!node.is_array_of_tables()) r.fail(node, "secondary must be written [[zone.secondary]]");
+  for (const auto& e : *node.as_array()) out.push_back(read_secondary(r, e));
+  return out;
+}
+
+TsigKeyDef read_tsig_key(const Reader& r, const toml::key& key, const toml::node& node,
+                         const std::string& base_dir);
+
+std::vector<TsigKeyDef> read_tsig_keys(const Reader& r, const toml::node& node,
+                                       const std::string& base_dir) {
+  std::vector<TsigKeyDef> out;
+  for (auto [k, v] : Reader::in_file_order(r.table(node, "[tsig]"))) {
+    out.push_back(read_tsig_key(r, *k, *v, base_dir));
+  }
+  return out;
+}
+
 ZoneSource read_zone(const Reader& r, const toml::table& root) {
   r.only_keys(root, {"zone", "records", "datacenters", "checks", "pools", "maps", "steer"},
               "the zone file");
@@ -819,7 +907,7 @@ ZoneSource read_zone(const Reader& r, const toml::table& root) {
   z.display_name = r.file();
   if (auto* n = root.get("zone")) {
     const auto& t = r.table(*n, "[zone]");
-    r.only_keys(t, {"name", "ttl", "soa"}, "[zone]");
+    r.only_keys(t, {"name", "ttl", "soa", "secondary"}, "[zone]");
     if (auto* nn = t.get("name")) {
       z.name = r.string(*nn, "name");
       z.name_pos = r.at(*nn);
@@ -827,6 +915,7 @@ ZoneSource read_zone(const Reader& r, const toml::table& root) {
     }
     if (auto* tn = t.get("ttl")) z.ttl_s = r.seconds(*tn, "ttl");
     if (auto* sn = t.get("soa")) z.soa = read_soa(r, *sn);
+    if (auto* sn = t.get("secondary")) z.secondaries = read_secondaries(r, *sn);
   }
   if (auto* n = root.get("records")) z.owners = read_records(r, *n);
   if (auto* n = root.get("checks")) z.checks = read_checks(r, *n);
@@ -904,7 +993,7 @@ std::string read_nsid(const Reader& r, const toml::node& n) {
 }
 
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
-  r.only_keys(root, {"server", "control", "datacenters", "checks", "pools", "maps"},
+  r.only_keys(root, {"server", "control", "datacenters", "checks", "pools", "maps", "tsig"},
               "the server config");
   ServerConfig c;
   c.source_file = r.file();
@@ -1039,11 +1128,62 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   }
   // Shared maps: names resolved in each zone that uses them; nets_file relative to this file.
   if (auto* n = root.get("maps")) c.maps = read_maps(r, *n);
+  if (auto* n = root.get("tsig")) c.tsig_keys = read_tsig_keys(r, *n, base_dir);
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
   c.asn_db_path = resolve_path(base_dir, c.asn_db_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
   return c;
+}
+
+// [tsig.NAME]: algorithm = "hmac-sha256" (default), and the secret in base64, inline
+// (`secret`) or alone in a file (`key_file`, so that the config can be shared without it).
+TsigKeyDef read_tsig_key(const Reader& r, const toml::key& key, const toml::node& node,
+                         const std::string& base_dir) {
+  const std::string where = "[tsig." + std::string(key.str()) + "]";
+  const auto& t = r.table(node, where);
+  r.only_keys(t, {"algorithm", "secret", "key_file"}, where);
+  TsigKeyDef d;
+  d.name = std::string(key.str());
+  d.pos = r.at(key);
+  std::string wire;
+  if (!dns::name_from_text(d.name, &wire)) r.fail(d.pos, "the key name must be a domain name");
+  d.key.name.resize(wire.size());
+  dns::lower_name(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(),
+                  reinterpret_cast<uint8_t*>(d.key.name.data()));
+  if (auto* x = t.get("algorithm")) {
+    const std::string a = r.string(*x, "algorithm");
+    auto alg = dns::tsig_algorithm_from_text(a);
+    if (!alg) {
+      r.fail(*x, "unknown algorithm \"" + a +
+                     "\" (hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1)");
+    }
+    d.key.algorithm = *alg;
+  }
+  const toml::node* sn = t.get("secret");
+  const toml::node* fn = t.get("key_file");
+  if ((sn == nullptr) == (fn == nullptr)) r.fail(d.pos, where + " needs either secret or key_file");
+  std::string text;
+  const toml::node& where_node = sn != nullptr ? *sn : *fn;
+  if (sn != nullptr) {
+    text = r.string(*sn, "secret");
+  } else {
+    const std::string path = resolve_path(base_dir, r.string(*fn, "key_file"));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) r.fail(*fn, "cannot read key_file \"" + path + "\"");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+      text.erase(0, 1);
+  }
+  auto secret = dns::base64_decode(text);
+  if (!secret) r.fail(where_node, "the secret must be base64 (as tsig-keygen and keymgr print it)");
+  // RFC 8945 6: a key shorter than the MAC weakens it; refuse the obviously unsafe ones.
+  if (secret->size() < 16) r.fail(where_node, "the secret must be at least 16 bytes");
+  d.key.secret = std::move(*secret);
+  return d;
 }
 
 Error parse_failure(const toml::parse_error& e, const std::string& file) {
@@ -1152,6 +1292,13 @@ const PoolDef* ServerConfig::find_pool(std::string_view name) const {
 const MapDef* ServerConfig::find_map(std::string_view name) const {
   for (const auto& m : maps) {
     if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+const TsigKeyDef* ServerConfig::find_tsig_key(std::string_view name) const {
+  for (const auto& k : tsig_keys) {
+    if (k.name == name) return &k;
   }
   return nullptr;
 }

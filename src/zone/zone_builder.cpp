@@ -1210,6 +1210,17 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   add_datacenters();
   add_pools();
   for (const auto& s : src_.steers) add_steer(s);
+  for (const auto& sec : src_.secondaries) {
+    // A steered answer depends on the client: a secondary would serve one client's view.
+    if (!src_.steers.empty()) {
+      fail(sec.pos, "zone transfers need a zone without steered names ([steer.*] present)");
+    }
+    if (!sec.key.empty() && config_.find_tsig_key(sec.key) == nullptr) {
+      fail(sec.key_pos, "unknown TSIG key \"" + sec.key + "\" (define [tsig." + sec.key +
+                            "] in the server config)");
+    }
+  }
+  zone_->secondaries = src_.secondaries;
   set_serial(content_hash, serial);
   build_nodes();
   // Compile after every datacenter has joined: rules index into the final vector.

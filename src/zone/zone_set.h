@@ -14,6 +14,7 @@
 
 #include "steer/rule.h"
 #include "steer/target.h"
+#include "zone/config.h"
 
 namespace geodns::zone {
 
@@ -168,6 +169,9 @@ struct Zone {
   std::vector<steer::Pool> pools;  // list members with steer::kPoolBit index these
   std::vector<steer::Rule> rules;
   std::vector<steer::TargetSpec> targets;  // every (address, check) of its datacenters
+  // [[zone.secondary]]: who may transfer it and whom to NOTIFY (server/transfer.h). Only a
+  // zone without steered names has any (docs/decisions.md, "Zone transfers").
+  std::vector<SecondaryDef> secondaries;
 
   const Node& apex() const noexcept { return nodes[0]; }
   std::string_view node_name(uint32_t i) const noexcept { return nodes[i].name; }

@@ -83,6 +83,7 @@ struct ZoneSource {
   std::vector<PoolDef> pools;
   std::vector<MapDef> maps;
   std::vector<SteerDef> steers;
+  std::vector<SecondaryDef> secondaries;  // [[zone.secondary]]
 };
 
 // toml_reader.cpp
