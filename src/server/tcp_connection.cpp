@@ -19,18 +19,37 @@ TcpConnection::TcpConnection(Worker& worker) noexcept : worker_(worker) {
   client_.transport = Transport::tcp;
 }
 
-void TcpConnection::start() noexcept {
+void TcpConnection::identify() noexcept {
   sockaddr_storage peer{};
   int length = sizeof(peer);
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
     client_.address = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
     client_.port = port_of(reinterpret_cast<const sockaddr*>(&peer));
   }
+}
+
+void TcpConnection::start() noexcept {
   // Answers are written whole; Nagle would only delay them.
   uv_tcp_nodelay(&tcp_, 1);
   last_activity_ms_ = uv_now(worker_.loop());
+  refresh_idle_timeout();
   update_reading();
   arm_timer();
+}
+
+void TcpConnection::refresh_idle_timeout() noexcept {
+  const auto timeout = worker_.tcp_idle_timeout_now();
+  idle_timeout_ms_ = static_cast<uint64_t>(timeout.count());
+  // RFC 7828 3.1: TIMEOUT in units of 100 ms; rounded down so that the client gives up on
+  // the connection before we do.
+  client_.tcp_keepalive_100ms =
+      static_cast<uint16_t>(std::min<uint64_t>(idle_timeout_ms_ / 100, 0xFFFF));
+}
+
+void TcpConnection::update_idle() noexcept {
+  const bool is_idle_now =
+      !is_closing_ && framer_.buffered_bytes() == 0 && !is_writing_ && pending_write_bytes() == 0;
+  worker_.connection_idle(this, is_idle_now);
 }
 
 void TcpConnection::close() noexcept {
@@ -59,6 +78,8 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
     self->worker_.responder().begin_batch();
     const bool had_bytes = self->framer_.buffered_bytes() > 0;
     self->framer_.append({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+    // A query has begun: this connection is not to be closed for a newcomer until answered.
+    if (!had_bytes) self->worker_.connection_idle(self, false);
     // The stall clock starts with the first byte of a message, not with each byte.
     if (!had_bytes) self->partial_since_ms_ = uv_now(self->worker_.loop());
     self->process();
@@ -78,6 +99,7 @@ void TcpConnection::process() noexcept {
     const auto message = framer_.next();
     if (!message) break;
     last_activity_ms_ = now;
+    refresh_idle_timeout();
     worker_.counters().add(TransportCounters::tcp_received);
     const std::span<uint8_t> out = worker_.response_buffer();
     const size_t length = responder.respond(*message, client_, out);
@@ -98,6 +120,7 @@ void TcpConnection::process() noexcept {
   }
   update_reading();
   arm_timer();
+  update_idle();
 }
 
 void TcpConnection::flush() noexcept {
@@ -150,7 +173,7 @@ void TcpConnection::update_reading() noexcept {
 
 uint64_t TcpConnection::deadline_ms() const noexcept {
   const ListenConfig& config = worker_.config();
-  uint64_t deadline = last_activity_ms_ + static_cast<uint64_t>(config.tcp_idle_timeout.count());
+  uint64_t deadline = last_activity_ms_ + idle_timeout_ms_;
   if (framer_.has_partial()) {
     deadline = std::min(
         deadline, partial_since_ms_ + static_cast<uint64_t>(config.tcp_stall_timeout.count()));

@@ -9,6 +9,8 @@ TransportStats& TransportStats::operator+=(const TransportStats& other) noexcept
   udp_truncated += other.udp_truncated;
   tcp_accepted += other.tcp_accepted;
   tcp_rejected += other.tcp_rejected;
+  tcp_evicted += other.tcp_evicted;
+  tcp_client_evicted += other.tcp_client_evicted;
   tcp_open += other.tcp_open;
   tcp_received += other.tcp_received;
   tcp_sent += other.tcp_sent;
@@ -27,6 +29,8 @@ TransportStats TransportCounters::snapshot() const noexcept {
   out.udp_truncated = get(udp_truncated);
   out.tcp_accepted = get(tcp_accepted);
   out.tcp_rejected = get(tcp_rejected);
+  out.tcp_evicted = get(tcp_evicted);
+  out.tcp_client_evicted = get(tcp_client_evicted);
   out.tcp_open = get(tcp_open);
   out.tcp_received = get(tcp_received);
   out.tcp_sent = get(tcp_sent);

@@ -37,7 +37,10 @@ uint16_t port_of(const sockaddr* addr) noexcept {
 }  // namespace
 
 Worker::Worker(size_t index, const ListenConfig& config, ResponderFactory factory)
-    : index_(index), config_(config), factory_(std::move(factory)) {}
+    : index_(index),
+      config_(config),
+      factory_(std::move(factory)),
+      admission_(config_.tcp_max_connections, config_.tcp_max_per_client) {}
 
 Worker::~Worker() {
   // Sockets never handed to libuv (setup failed before) are still ours to close.
@@ -355,27 +358,41 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
 }
 
 void Worker::accept_connection(uv_stream_t* server) noexcept {
-  // Always accept, even over the cap: a connection left in the backlog would make libuv
-  // stop watching the listener, and the client would wait instead of being told.
+  // Always accept, even when full: a connection left in the backlog would make libuv stop
+  // watching the listener, and the client would wait instead of being told.
   auto* connection = new (std::nothrow) TcpConnection(*this);
   if (connection == nullptr) return;
   if (uv_accept(server, connection->stream()) != 0) {
     connection->close();
     return;
   }
-  if (stopping_ || connection_count_ >= config_.tcp_max_connections) {
+  connection->identify();
+  // RFC 7766 6.2.3: at the cap, the connection idle longest makes room; a new client is
+  // refused only when every connection has a query or an answer in progress.
+  const TcpAdmission::Decision decision = admission_.decide(connection->peer());
+  if (stopping_ || !decision.admit) {
     counters_->add(TransportCounters::tcp_rejected);
     connection->close();
     return;
+  }
+  if (decision.victim != nullptr) {
+    counters_->add(decision.by_client_limit ? TransportCounters::tcp_client_evicted
+                                            : TransportCounters::tcp_evicted);
+    // close() unlinks it from the admission tables at once, making the room.
+    static_cast<TcpConnection*>(decision.victim)->close();
   }
   connection->list_next = connections_;
   if (connections_ != nullptr) connections_->list_prev = connection;
   connections_ = connection;
   connection->is_listed = true;
-  ++connection_count_;
+  admission_.add(*connection, connection->peer());
   counters_->add(TransportCounters::tcp_accepted);
   counters_->add(TransportCounters::tcp_open);
   connection->start();
+}
+
+void Worker::connection_idle(TcpConnection* connection, bool is_idle) noexcept {
+  admission_.set_idle(*connection, is_idle);
 }
 
 void Worker::connection_closed(TcpConnection* connection) noexcept {
@@ -389,7 +406,7 @@ void Worker::connection_closed(TcpConnection* connection) noexcept {
   connection->list_prev = nullptr;
   connection->list_next = nullptr;
   connection->is_listed = false;
-  --connection_count_;
+  admission_.remove(*connection);
   counters_->subtract(TransportCounters::tcp_open);
 }
 

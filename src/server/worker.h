@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <future>
@@ -19,6 +21,7 @@
 #include "common/result.h"
 #include "server/listen_config.h"
 #include "server/responder.h"
+#include "server/tcp_admission.h"
 #include "server/transport_stats.h"
 
 namespace geodns::server {
@@ -63,6 +66,14 @@ class Worker {
   // A read buffer for TCP: the bytes are copied into the connection's framer at once.
   uv_buf_t tcp_read_buffer() noexcept;
   void connection_closed(TcpConnection* connection) noexcept;
+  // A connection turned idle (nothing to read or write) or busy (tcp_admission.h).
+  void connection_idle(TcpConnection* connection, bool is_idle) noexcept;
+  // The idle timeout a connection gets now: shorter while the worker is under pressure.
+  std::chrono::milliseconds tcp_idle_timeout_now() const noexcept {
+    return admission_.is_under_pressure()
+               ? std::min(config_.tcp_busy_idle_timeout, config_.tcp_idle_timeout)
+               : config_.tcp_idle_timeout;
+  }
   TransportCounters& counters() noexcept { return *counters_; }
   TransportStats stats() const noexcept { return counters_->snapshot(); }
 
@@ -139,7 +150,7 @@ class Worker {
   std::unique_ptr<uint8_t[]> tcp_read_;      // kTcpReadBytes
   std::unique_ptr<uint8_t[]> tcp_response_;  // kMaxResponseBytes
   TcpConnection* connections_ = nullptr;     // intrusive list of open connections
-  size_t connection_count_ = 0;
+  TcpAdmission admission_;                   // the cap, per-client limits, the idle order
 
   TransportCounters own_counters_;
   TransportCounters* counters_ = &own_counters_;  // the responder's block, or own_counters_
