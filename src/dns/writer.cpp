@@ -44,6 +44,7 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   aa_ = false;
   tc_ = false;
   ecs_scope_ = 0;
+  has_keepalive_ = false;
   known_count_ = 0;
   pos_ = kHeaderSize;
   if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
@@ -56,6 +57,16 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   }
   after_question_ = pos_;
   known_after_question_ = known_count_;
+}
+
+// Option code, length and the 2-byte TIMEOUT (RFC 7828 3.1).
+static constexpr size_t kKeepaliveOptionBytes = 6;
+
+void ResponseWriter::set_tcp_keepalive(uint16_t timeout_100ms) noexcept {
+  if (!include_opt_ || has_keepalive_ || pos_ + kKeepaliveOptionBytes > limit_) return;
+  limit_ -= kKeepaliveOptionBytes;
+  has_keepalive_ = true;
+  keepalive_100ms_ = timeout_100ms;
 }
 
 void ResponseWriter::remember(const uint8_t* name, size_t len, size_t offset) noexcept {
@@ -216,6 +227,13 @@ size_t ResponseWriter::finish() noexcept {
       std::memcpy(o + 4, q_->client_cookie, kClientCookieBytes);
       std::memcpy(o + 4 + kClientCookieBytes, server_cookie_, kServerCookieBytes);
       rdlen += 4 + kClientCookieBytes + kServerCookieBytes;
+    }
+    if (has_keepalive_) {
+      uint8_t* o = p + 11 + rdlen;
+      write_u16(o, edns::kOptionTcpKeepalive);
+      write_u16(o + 2, 2);
+      write_u16(o + 4, keepalive_100ms_);
+      rdlen += kKeepaliveOptionBytes;
     }
     write_u16(p + 9, static_cast<uint16_t>(rdlen));
     pos_ += 11 + rdlen;

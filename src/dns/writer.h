@@ -37,6 +37,10 @@ class ResponseWriter {
   void set_tc() noexcept { tc_ = true; }
   // ECS in the response: echo of the request's option with this scope (RFC 7871 7.2.1).
   void set_ecs_scope(uint8_t scope) noexcept { ecs_scope_ = scope; }
+  // edns-tcp-keepalive in the response (RFC 7828 3.3.2), TIMEOUT in units of 100 ms. Call
+  // after begin() and before add(): it takes its room from the records' limit. Ignored
+  // without an OPT record.
+  void set_tcp_keepalive(uint16_t timeout_100ms) noexcept;
 
   // Appends a record. `owner` is an uncompressed wire name; pass nullptr to use the question
   // name (written as a pointer to offset 12). Returns false, leaving the message unchanged,
@@ -77,6 +81,8 @@ class ResponseWriter {
   bool include_opt_ = false;
   const uint8_t* server_cookie_ = nullptr;
   uint8_t ecs_scope_ = 0;
+  bool has_keepalive_ = false;
+  uint16_t keepalive_100ms_ = 0;
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
   size_t known_after_question_ = 0;

@@ -144,10 +144,18 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
                          std::span<uint8_t> out) noexcept {
   counters_.bump(client.transport == Transport::tcp ? counters_.queries_tcp
                                                     : counters_.queries_udp);
-  const dns::ParseStatus st = dns::parse_query(query, &q_);
+  dns::ParseStatus st = dns::parse_query(query, &q_);
   if (st == dns::ParseStatus::drop) {
     counters_.bump(counters_.dropped);
     return 0;
+  }
+  // edns-tcp-keepalive (RFC 7828): a TIMEOUT in a TCP query is malformed (3.2.1: clients
+  // MUST omit it); over UDP the option is ignored whatever it holds (3.3.1).
+  const bool keepalive_asked =
+      client.transport == Transport::tcp && q_.tcp_keepalive != dns::KeepaliveOption::absent;
+  if (keepalive_asked && st == dns::ParseStatus::ok &&
+      q_.tcp_keepalive == dns::KeepaliveOption::with_timeout) {
+    st = dns::ParseStatus::formerr;
   }
   size_t limit = dns::kMaxMessage;
   if (client.transport == Transport::udp) {
@@ -174,6 +182,9 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
     cookie = server_cookie_;
   }
   w_.begin(q_, out, limit, q_.has_edns, cookie);
+  if (keepalive_asked && st == dns::ParseStatus::ok) {
+    w_.set_tcp_keepalive(client.tcp_keepalive_100ms);
+  }
   overflow_ = false;
   switch (st) {
     case dns::ParseStatus::formerr:
