@@ -315,6 +315,9 @@ std::string render_metrics(const DaemonState& s) {
            static_cast<double>(x.tcp_client_evicted));
   m.sample("geodns_tcp_closed_total", {{"reason", "stall"}},
            static_cast<double>(x.tcp_stall_closed));
+  m.family("geodns_tcp_parked_total", "counter",
+           "Times a new TCP connection waited in the accept queue: full, none could be closed.");
+  m.sample("geodns_tcp_parked_total", {}, static_cast<double>(x.tcp_parked));
   m.family("geodns_tcp_backpressure_total", "counter",
            "Times a TCP connection stopped reading because its client did not read.");
   m.sample("geodns_tcp_backpressure_total", {}, static_cast<double>(x.tcp_backpressure));
@@ -508,6 +511,7 @@ std::string render_status_json(const DaemonState& s) {
                     {"tcp_rejected", x.tcp_rejected},
                     {"tcp_evicted", x.tcp_evicted},
                     {"tcp_client_evicted", x.tcp_client_evicted},
+                    {"tcp_parked", x.tcp_parked},
                     {"tcp_open", x.tcp_open},
                     {"tcp_idle_closed", x.tcp_idle_closed},
                     {"tcp_stall_closed", x.tcp_stall_closed},

@@ -60,7 +60,18 @@ void TcpAdmission::unlink(List& list, TcpSlot& slot, TcpSlot::Links TcpSlot::*li
   l.next = nullptr;
 }
 
-TcpAdmission::Decision TcpAdmission::decide(const IpAddress& client) const noexcept {
+TcpSlot* TcpAdmission::pick(const List& served, const List& fresh, uint64_t now_ms) noexcept {
+  TcpSlot* old_fresh = fresh.head;
+  if (old_fresh != nullptr && now_ms < old_fresh->idle_since_ms_ + kFreshGraceMs) {
+    old_fresh = nullptr;  // the oldest fresh one is within its grace, so all are
+  }
+  if (served.head == nullptr) return old_fresh;
+  if (old_fresh == nullptr) return served.head;
+  return old_fresh->idle_since_ms_ < served.head->idle_since_ms_ ? old_fresh : served.head;
+}
+
+TcpAdmission::Decision TcpAdmission::decide(const IpAddress& client,
+                                            uint64_t now_ms) const noexcept {
   Decision d;
   // A limit as large as the cap is the cap itself (every connection is then the client's).
   const auto it =
@@ -69,18 +80,18 @@ TcpAdmission::Decision TcpAdmission::decide(const IpAddress& client) const noexc
     // One address never takes more than its share, even while the worker has room: it gives
     // up its own idle connection, never another client's.
     d.by_client_limit = true;
-    d.victim = it->second.idle.head;
+    d.victim = pick(it->second.idle[kServed], it->second.idle[kFresh], now_ms);
     d.admit = d.victim != nullptr;
     return d;
   }
   if (size_ >= max_connections_) {
-    d.victim = idle_.head;
+    d.victim = pick(idle_[kServed], idle_[kFresh], now_ms);
     d.admit = d.victim != nullptr;
   }
   return d;
 }
 
-void TcpAdmission::add(TcpSlot& slot, const IpAddress& client) {
+void TcpAdmission::add(TcpSlot& slot, const IpAddress& client, uint64_t now_ms) {
   if (slot.is_admitted()) return;
   slot.key_ = client_key(client);
   ClientEntry& entry = clients_[slot.key_];
@@ -88,31 +99,42 @@ void TcpAdmission::add(TcpSlot& slot, const IpAddress& client) {
   slot.client_ = &entry;
   ++size_;
   slot.is_idle_ = false;
-  set_idle(slot, true);
+  slot.is_fresh_ = true;
+  set_idle(slot, true, now_ms);
 }
 
 void TcpAdmission::remove(TcpSlot& slot) noexcept {
   if (!slot.is_admitted()) return;
-  set_idle(slot, false);
+  set_idle(slot, false, 0);
   auto* entry = static_cast<ClientEntry*>(slot.client_);
   slot.client_ = nullptr;
   --size_;
   if (--entry->count == 0) clients_.erase(slot.key_);
 }
 
-void TcpAdmission::set_idle(TcpSlot& slot, bool is_idle) noexcept {
+void TcpAdmission::set_idle(TcpSlot& slot, bool is_idle, uint64_t now_ms) noexcept {
   if (!slot.is_admitted() || slot.is_idle_ == is_idle) return;
   auto* entry = static_cast<ClientEntry*>(slot.client_);
+  const int kind = slot.is_fresh_ ? kFresh : kServed;
   if (is_idle) {
-    push_back(idle_, slot, &TcpSlot::worker_idle_);
-    push_back(entry->idle, slot, &TcpSlot::client_idle_);
+    slot.idle_since_ms_ = now_ms;
+    push_back(idle_[kind], slot, &TcpSlot::worker_idle_);
+    push_back(entry->idle[kind], slot, &TcpSlot::client_idle_);
     ++idle_count_;
   } else {
-    unlink(idle_, slot, &TcpSlot::worker_idle_);
-    unlink(entry->idle, slot, &TcpSlot::client_idle_);
+    unlink(idle_[kind], slot, &TcpSlot::worker_idle_);
+    unlink(entry->idle[kind], slot, &TcpSlot::client_idle_);
     --idle_count_;
   }
   slot.is_idle_ = is_idle;
+}
+
+void TcpAdmission::set_served(TcpSlot& slot, uint64_t now_ms) noexcept {
+  if (!slot.is_admitted() || !slot.is_fresh_) return;
+  const bool was_idle = slot.is_idle_;
+  set_idle(slot, false, now_ms);
+  slot.is_fresh_ = false;
+  if (was_idle) set_idle(slot, true, now_ms);
 }
 
 }  // namespace geodns::server

@@ -5,9 +5,16 @@
 // "Idle" means losing nothing by closing: no byte of a query buffered (complete or partial),
 // no answer queued, none being written. A connection is busy from the first byte of a query
 // until its last answer's write completes; its place in the idle order is taken again when it
-// becomes idle, so the idle list is ordered by idle-since, oldest first. Closing a busy
+// becomes idle, so the idle lists are ordered by idle-since, oldest first. Closing a busy
 // connection would drop an answer the client waits for, so at the cap a new connection is
-// refused only when every connection is busy.
+// refused when no connection can go.
+//
+// A connection that has not been answered yet ("fresh") may go only after kFreshGraceMs idle:
+// its client connected to send a query, which may not have been read yet. Without the grace a
+// burst of newcomers beyond the cap closes each other before any is read, and nothing is
+// answered (10,000 clients against a cap of 2 x 1,024 did just that); with it every
+// connection gets its first answer, and a client that connects and sends nothing still gives
+// way after the grace.
 //
 // Every connection is linked into intrusive lists (the worker's idle list and its client's),
 // so admitting, touching and removing cost O(1) and allocate nothing. A client's entry in the
@@ -26,6 +33,9 @@ namespace geodns::server {
 
 class TcpAdmission;
 
+// How long a connection never answered is spared after it was admitted (see above).
+inline constexpr uint64_t kFreshGraceMs = 1000;
+
 // A connection's links in a TcpAdmission. TcpConnection derives from it; tests use it alone.
 class TcpSlot {
  public:
@@ -42,11 +52,13 @@ class TcpSlot {
     TcpSlot* prev = nullptr;
     TcpSlot* next = nullptr;
   };
-  Links worker_idle_;       // in the worker's idle list
-  Links client_idle_;       // in its client's idle list
+  Links worker_idle_;       // in the worker's idle list (of its kind: fresh or served)
+  Links client_idle_;       // in its client's idle list (of its kind)
   void* client_ = nullptr;  // its TcpAdmission::ClientEntry while admitted
   IpAddress key_;           // its client key, to free the entry with its last connection
+  uint64_t idle_since_ms_ = 0;
   bool is_idle_ = false;
+  bool is_fresh_ = true;  // never answered
 };
 
 class TcpAdmission {
@@ -69,14 +81,17 @@ class TcpAdmission {
   // busy; at the worker's cap, close the worker's idle-longest connection, or refuse if every
   // connection is busy; otherwise admit. The caller closes the victim (remove()) and then
   // add()s the new one.
-  Decision decide(const IpAddress& client) const noexcept;
+  // `now_ms`: the loop's clock, for the fresh connections' grace.
+  Decision decide(const IpAddress& client, uint64_t now_ms) const noexcept;
 
-  // Records an admitted connection; it starts idle (nothing read yet), newest in the order.
-  void add(TcpSlot& slot, const IpAddress& client);
+  // Records an admitted connection; it starts idle and fresh, newest in the order.
+  void add(TcpSlot& slot, const IpAddress& client, uint64_t now_ms);
   // Forgets a connection (closed). Does nothing for one never added.
   void remove(TcpSlot& slot) noexcept;
   // Busy -> idle puts it last (idle the shortest); idle -> busy takes it out of the order.
-  void set_idle(TcpSlot& slot, bool is_idle) noexcept;
+  void set_idle(TcpSlot& slot, bool is_idle, uint64_t now_ms) noexcept;
+  // The connection has been answered: from now on it may go whenever it is idle.
+  void set_served(TcpSlot& slot, uint64_t now_ms) noexcept;
 
   size_t size() const noexcept { return size_; }
   size_t idle_count() const noexcept { return idle_count_; }
@@ -84,8 +99,10 @@ class TcpAdmission {
   size_t max_per_client() const noexcept { return max_per_client_; }
   // Connections held by `client`'s key.
   size_t client_count(const IpAddress& client) const noexcept;
-  // The connection idle longest (nullptr: none is idle).
-  const TcpSlot* idle_longest() const noexcept { return idle_.head; }
+  // The connection a newcomer would close at the cap now (nullptr: none may go).
+  const TcpSlot* idle_longest(uint64_t now_ms) const noexcept {
+    return pick(idle_[kServed], idle_[kFresh], now_ms);
+  }
   // Above 3/4 of the cap: the worker shortens the idle timeout it applies and advertises
   // (RFC 7828 6.2: a server under pressure signals a lower timeout).
   bool is_under_pressure() const noexcept { return size_ * 4 > max_connections_ * 3; }
@@ -99,9 +116,11 @@ class TcpAdmission {
     TcpSlot* head = nullptr;  // idle longest
     TcpSlot* tail = nullptr;  // idle the shortest
   };
+  static constexpr int kServed = 0;
+  static constexpr int kFresh = 1;
   struct ClientEntry {
     size_t count = 0;
-    List idle;
+    List idle[2];  // by kind
   };
   struct KeyHash {
     size_t operator()(const IpAddress& a) const noexcept;
@@ -109,12 +128,14 @@ class TcpAdmission {
 
   static void push_back(List& list, TcpSlot& slot, TcpSlot::Links TcpSlot::*links) noexcept;
   static void unlink(List& list, TcpSlot& slot, TcpSlot::Links TcpSlot::*links) noexcept;
+  // The one idle longest of the served head and the fresh head past its grace.
+  static TcpSlot* pick(const List& served, const List& fresh, uint64_t now_ms) noexcept;
 
   size_t max_connections_;
   size_t max_per_client_;
   size_t size_ = 0;
   size_t idle_count_ = 0;
-  List idle_;
+  List idle_[2];  // by kind
   std::unordered_map<IpAddress, ClientEntry, KeyHash> clients_;
 };
 

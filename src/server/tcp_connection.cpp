@@ -1,5 +1,6 @@
 #include "server/tcp_connection.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -26,6 +27,13 @@ void TcpConnection::identify() noexcept {
     client_.address = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
     client_.port = port_of(reinterpret_cast<const sockaddr*>(&peer));
   }
+}
+
+bool TcpConnection::has_unread_bytes() const noexcept {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return false;
+  int unread = 0;
+  return ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 void TcpConnection::start() noexcept {
@@ -107,6 +115,7 @@ void TcpConnection::process() noexcept {
       uint8_t prefix[2];
       write_tcp_length(prefix, length);
       worker_.counters().add(TransportCounters::tcp_sent);
+      worker_.connection_served(this);
       queued_.insert(queued_.end(), prefix, prefix + 2);
       queued_.insert(queued_.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length));
     }

@@ -38,6 +38,9 @@ class TcpConnection : public TcpSlot {
   // After a successful uv_accept into stream(): learns the peer's address (for admission).
   void identify() noexcept;
   const IpAddress& peer() const noexcept { return client_.address; }
+  // Bytes the kernel holds that the loop has not read yet: the client has sent a query we
+  // have not seen, so the connection is not idle whatever the admission tables say.
+  bool has_unread_bytes() const noexcept;
   // Once admitted: starts reading and the timers.
   void start() noexcept;
   // Closes both handles; the object is deleted by the last close callback. Idempotent.

@@ -11,6 +11,7 @@ TransportStats& TransportStats::operator+=(const TransportStats& other) noexcept
   tcp_rejected += other.tcp_rejected;
   tcp_evicted += other.tcp_evicted;
   tcp_client_evicted += other.tcp_client_evicted;
+  tcp_parked += other.tcp_parked;
   tcp_open += other.tcp_open;
   tcp_received += other.tcp_received;
   tcp_sent += other.tcp_sent;
@@ -31,6 +32,7 @@ TransportStats TransportCounters::snapshot() const noexcept {
   out.tcp_rejected = get(tcp_rejected);
   out.tcp_evicted = get(tcp_evicted);
   out.tcp_client_evicted = get(tcp_client_evicted);
+  out.tcp_parked = get(tcp_parked);
   out.tcp_open = get(tcp_open);
   out.tcp_received = get(tcp_received);
   out.tcp_sent = get(tcp_sent);

@@ -17,6 +17,7 @@ struct TransportStats {
   uint64_t tcp_rejected = 0;        // closed at once: at the cap (or client limit), none idle
   uint64_t tcp_evicted = 0;         // idle connections closed to admit a new one at the cap
   uint64_t tcp_client_evicted = 0;  // idle ones closed for a new one of the same client
+  uint64_t tcp_parked = 0;          // times a new connection waited in the accept queue for a slot
   uint64_t tcp_open = 0;            // connections open now
   uint64_t tcp_received = 0;        // messages handed to the responder
   uint64_t tcp_sent = 0;            // responses queued for writing
@@ -38,6 +39,7 @@ class TransportCounters {
     tcp_rejected,
     tcp_evicted,
     tcp_client_evicted,
+    tcp_parked,
     tcp_open,
     tcp_received,
     tcp_sent,

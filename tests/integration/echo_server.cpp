@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
                "echo_server: stats udp_received=%llu udp_sent=%llu tcp_accepted=%llu "
                "tcp_rejected=%llu tcp_received=%llu tcp_sent=%llu tcp_idle_closed=%llu "
                "tcp_stall_closed=%llu tcp_backpressure=%llu tcp_open=%llu tcp_evicted=%llu "
-               "tcp_client_evicted=%llu\n",
+               "tcp_client_evicted=%llu tcp_parked=%llu\n",
                static_cast<unsigned long long>(stats.udp_received),
                static_cast<unsigned long long>(stats.udp_sent),
                static_cast<unsigned long long>(stats.tcp_accepted),
@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(stats.tcp_backpressure),
                static_cast<unsigned long long>(stats.tcp_open),
                static_cast<unsigned long long>(stats.tcp_evicted),
-               static_cast<unsigned long long>(stats.tcp_client_evicted));
+               static_cast<unsigned long long>(stats.tcp_client_evicted),
+               static_cast<unsigned long long>(stats.tcp_parked));
   std::fprintf(stderr, "echo_server: stopped on signal %d\n", signal_number);
   return 0;
 }
