@@ -45,6 +45,7 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   tc_ = false;
   ecs_scope_ = 0;
   has_keepalive_ = false;
+  extra_count_ = 0;
   known_count_ = 0;
   pos_ = kHeaderSize;
   if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
@@ -59,14 +60,36 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   known_after_question_ = known_count_;
 }
 
-// Option code, length and the 2-byte TIMEOUT (RFC 7828 3.1).
-static constexpr size_t kKeepaliveOptionBytes = 6;
-
 void ResponseWriter::set_tcp_keepalive(uint16_t timeout_100ms) noexcept {
-  if (!include_opt_ || has_keepalive_ || pos_ + kKeepaliveOptionBytes > limit_) return;
-  limit_ -= kKeepaliveOptionBytes;
-  has_keepalive_ = true;
-  keepalive_100ms_ = timeout_100ms;
+  if (has_keepalive_) return;
+  // RFC 7828 3.1: TIMEOUT, two bytes; its room is taken from the records like any option.
+  write_u16(keepalive_timeout_, timeout_100ms);
+  has_keepalive_ = add_option(edns::kOptionTcpKeepalive, keepalive_timeout_, 2);
+}
+
+bool ResponseWriter::add_option(uint16_t code, const uint8_t* data, size_t len) noexcept {
+  if (!include_opt_ || extra_count_ == kMaxExtraOptions || len > 0xFFFF) return false;
+  if (pos_ + 4 + len > limit_) return false;
+  limit_ -= 4 + len;  // finish() writes it after the records
+  extra_[extra_count_++] = ExtraOption{code, data, static_cast<uint16_t>(len)};
+  return true;
+}
+
+bool ResponseWriter::set_extended_error(uint16_t info_code, const char* extra_text) noexcept {
+  // RFC 8914 2: INFO-CODE, then EXTRA-TEXT (UTF-8, not NUL-terminated); one per response here.
+  for (size_t i = 0; i < extra_count_; ++i) {
+    if (extra_[i].code == edns::kOptionEde) return false;
+  }
+  const size_t text_len = std::strlen(extra_text);
+  if (!include_opt_ || extra_count_ == kMaxExtraOptions || pos_ + 6 + text_len > limit_) {
+    return false;
+  }
+  limit_ -= 6 + text_len;  // finish() writes it after the records
+  write_u16(ede_code_, info_code);
+  extra_[extra_count_++] =
+      ExtraOption{edns::kOptionEde, reinterpret_cast<const uint8_t*>(extra_text),
+                  static_cast<uint16_t>(text_len)};
+  return true;
 }
 
 void ResponseWriter::remember(const uint8_t* name, size_t len, size_t offset) noexcept {
@@ -228,12 +251,16 @@ size_t ResponseWriter::finish() noexcept {
       std::memcpy(o + 4 + kClientCookieBytes, server_cookie_, kServerCookieBytes);
       rdlen += 4 + kClientCookieBytes + kServerCookieBytes;
     }
-    if (has_keepalive_) {
+    for (size_t i = 0; i < extra_count_; ++i) {
+      const ExtraOption& x = extra_[i];
       uint8_t* o = p + 11 + rdlen;
-      write_u16(o, edns::kOptionTcpKeepalive);
-      write_u16(o + 2, 2);
-      write_u16(o + 4, keepalive_100ms_);
-      rdlen += kKeepaliveOptionBytes;
+      const bool ede = x.code == edns::kOptionEde;
+      const size_t body = x.len + (ede ? 2U : 0U);
+      write_u16(o, x.code);
+      write_u16(o + 2, static_cast<uint16_t>(body));
+      if (ede) std::memcpy(o + 4, ede_code_, 2);
+      if (x.len != 0) std::memcpy(o + 4 + (ede ? 2 : 0), x.data, x.len);
+      rdlen += 4 + body;
     }
     write_u16(p + 9, static_cast<uint16_t>(rdlen));
     pos_ += 11 + rdlen;
