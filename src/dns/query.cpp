@@ -71,6 +71,12 @@ bool parse_opt_rdata(const uint8_t* p, size_t len, Query* q) noexcept {
         q->server_cookie_len = static_cast<uint8_t>(olen - 8);
         std::memcpy(q->server_cookie, body + 8, olen - 8U);
         break;
+      case edns::kOptionTcpKeepalive:
+        // The strictest reading wins if a client repeats it.
+        if (q->tcp_keepalive != KeepaliveOption::with_timeout) {
+          q->tcp_keepalive = olen == 0 ? KeepaliveOption::empty : KeepaliveOption::with_timeout;
+        }
+        break;
       default:
         break;  // unknown options are ignored (RFC 6891 6.1.2)
     }
@@ -104,6 +110,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->ecs = EcsOption{};
   q->has_cookie = false;
   q->server_cookie_len = 0;
+  q->tcp_keepalive = KeepaliveOption::absent;
   q->qname_len = 0;
   q->qtype = 0;
   q->qclass = 0;

@@ -19,6 +19,11 @@ struct EcsOption {
   IpAddress address;  // as sent (trailing bits zero, validated)
 };
 
+// RFC 7828 edns-tcp-keepalive in a query: a client asks for the server's idle timeout with
+// an empty option; one carrying a TIMEOUT is malformed over TCP (3.2.1) and ignored over UDP
+// (3.3.1). Which applies depends on the transport, so the parser only records what came.
+enum class KeepaliveOption : uint8_t { absent, empty, with_timeout };
+
 struct Query {
   uint16_t id = 0;
   uint16_t flags = 0;  // the request's flags word as received
@@ -39,6 +44,7 @@ struct Query {
   uint8_t client_cookie[8] = {};
   uint8_t server_cookie[32] = {};  // as sent back by the client (8..32 bytes), if any
   uint8_t server_cookie_len = 0;
+  KeepaliveOption tcp_keepalive = KeepaliveOption::absent;
   bool nsid_requested = false;  // an NSID option (RFC 5001 2.1: empty in queries)
 
   // Why the query is malformed (ParseStatus::formerr), for the EXTRA-TEXT of an Extended DNS

@@ -62,9 +62,10 @@ inline constexpr uint8_t QUERY = 0;
 }
 
 namespace edns {
-inline constexpr uint16_t kOptionNsid = 3;     // RFC 5001
-inline constexpr uint16_t kOptionEcs = 8;      // RFC 7871
-inline constexpr uint16_t kOptionCookie = 10;  // RFC 7873
+inline constexpr uint16_t kOptionNsid = 3;           // RFC 5001
+inline constexpr uint16_t kOptionEcs = 8;            // RFC 7871
+inline constexpr uint16_t kOptionCookie = 10;        // RFC 7873
+inline constexpr uint16_t kOptionTcpKeepalive = 11;  // RFC 7828
 inline constexpr uint16_t kOptionPadding = 12;
 inline constexpr uint16_t kOptionEde = 15;  // RFC 8914 Extended DNS Errors
 }  // namespace edns

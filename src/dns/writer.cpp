@@ -44,6 +44,7 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   aa_ = false;
   tc_ = false;
   ecs_scope_ = 0;
+  has_keepalive_ = false;
   extra_count_ = 0;
   known_count_ = 0;
   pos_ = kHeaderSize;
@@ -57,6 +58,13 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   }
   after_question_ = pos_;
   known_after_question_ = known_count_;
+}
+
+void ResponseWriter::set_tcp_keepalive(uint16_t timeout_100ms) noexcept {
+  if (has_keepalive_) return;
+  // RFC 7828 3.1: TIMEOUT, two bytes; its room is taken from the records like any option.
+  write_u16(keepalive_timeout_, timeout_100ms);
+  has_keepalive_ = add_option(edns::kOptionTcpKeepalive, keepalive_timeout_, 2);
 }
 
 bool ResponseWriter::add_option(uint16_t code, const uint8_t* data, size_t len) noexcept {

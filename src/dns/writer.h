@@ -37,6 +37,10 @@ class ResponseWriter {
   void set_tc() noexcept { tc_ = true; }
   // ECS in the response: echo of the request's option with this scope (RFC 7871 7.2.1).
   void set_ecs_scope(uint8_t scope) noexcept { ecs_scope_ = scope; }
+  // edns-tcp-keepalive in the response (RFC 7828 3.3.2), TIMEOUT in units of 100 ms. Call
+  // after begin() and before add(): it takes its room from the records' limit. Ignored
+  // without an OPT record.
+  void set_tcp_keepalive(uint16_t timeout_100ms) noexcept;
 
   // An EDNS option for the OPT record (NSID, RFC 5001), `data` caller-owned until finish().
   // Its room is taken from the record space now, so add it before the records; an Extended
@@ -89,10 +93,12 @@ class ResponseWriter {
     const uint8_t* data;
     uint16_t len;
   };
-  static constexpr size_t kMaxExtraOptions = 2;  // NSID and an Extended DNS Error
+  static constexpr size_t kMaxExtraOptions = 3;  // NSID, an Extended DNS Error, keepalive
   ExtraOption extra_[kMaxExtraOptions] = {};
   size_t extra_count_ = 0;
-  uint8_t ede_code_[2] = {};  // the INFO-CODE in front of the EDE's EXTRA-TEXT
+  uint8_t ede_code_[2] = {};           // the INFO-CODE in front of the EDE's EXTRA-TEXT
+  uint8_t keepalive_timeout_[2] = {};  // edns-tcp-keepalive's TIMEOUT, network order
+  bool has_keepalive_ = false;
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
   size_t known_after_question_ = 0;

@@ -299,7 +299,7 @@ std::string render_metrics(const DaemonState& s) {
            "UDP datagrams too large for a receive slot, dropped unanswered.");
   m.sample("geodns_udp_oversized_dropped_total", {}, static_cast<double>(x.udp_truncated));
   m.family("geodns_tcp_connections_total", "counter",
-           "TCP connections, by outcome: accepted, or rejected over tcp_max_connections.");
+           "TCP connections, by outcome: accepted, or rejected at the cap with none idle.");
   m.sample("geodns_tcp_connections_total", {{"result", "accepted"}},
            static_cast<double>(x.tcp_accepted));
   m.sample("geodns_tcp_connections_total", {{"result", "rejected"}},
@@ -307,10 +307,17 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_tcp_connections_open", "gauge", "TCP connections open now.");
   m.sample("geodns_tcp_connections_open", {}, static_cast<double>(x.tcp_open));
   m.family("geodns_tcp_closed_total", "counter",
-           "TCP connections closed by the server's timeouts, by reason.");
+           "TCP connections closed by the server, by reason: timeouts, or idle ones closed "
+           "to admit a new connection (at the cap, or at the client's own limit).");
   m.sample("geodns_tcp_closed_total", {{"reason", "idle"}}, static_cast<double>(x.tcp_idle_closed));
+  m.sample("geodns_tcp_closed_total", {{"reason", "evicted"}}, static_cast<double>(x.tcp_evicted));
+  m.sample("geodns_tcp_closed_total", {{"reason", "client_limit"}},
+           static_cast<double>(x.tcp_client_evicted));
   m.sample("geodns_tcp_closed_total", {{"reason", "stall"}},
            static_cast<double>(x.tcp_stall_closed));
+  m.family("geodns_tcp_parked_total", "counter",
+           "Times a new TCP connection waited in the accept queue: full, none could be closed.");
+  m.sample("geodns_tcp_parked_total", {}, static_cast<double>(x.tcp_parked));
   m.family("geodns_tcp_backpressure_total", "counter",
            "Times a TCP connection stopped reading because its client did not read.");
   m.sample("geodns_tcp_backpressure_total", {}, static_cast<double>(x.tcp_backpressure));
@@ -502,6 +509,9 @@ std::string render_status_json(const DaemonState& s) {
                     {"udp_truncated", x.udp_truncated},
                     {"tcp_accepted", x.tcp_accepted},
                     {"tcp_rejected", x.tcp_rejected},
+                    {"tcp_evicted", x.tcp_evicted},
+                    {"tcp_client_evicted", x.tcp_client_evicted},
+                    {"tcp_parked", x.tcp_parked},
                     {"tcp_open", x.tcp_open},
                     {"tcp_idle_closed", x.tcp_idle_closed},
                     {"tcp_stall_closed", x.tcp_stall_closed},

@@ -74,6 +74,8 @@ Result<ListenConfig> listen_config(const zone::ListenSettings& settings, unsigne
   lc.tcp_idle_timeout = settings.tcp_idle_timeout;
   lc.tcp_stall_timeout = settings.tcp_stall_timeout;
   lc.tcp_max_connections = settings.tcp_max_connections;
+  lc.tcp_max_per_client = settings.tcp_max_per_client;
+  lc.tcp_busy_idle_timeout = settings.tcp_busy_idle_timeout;
   return lc;
 }
 

@@ -30,8 +30,13 @@ struct ListenConfig {
   // A client that started a message and did not complete it within this time is cut off
   // (slowloris); the timer restarts only when a complete message arrives.
   std::chrono::milliseconds tcp_stall_timeout = zone::ListenSettings{}.tcp_stall_timeout;
-  // Per worker; beyond it, accepted and closed at once.
+  // Per worker; at the cap a new connection closes the one idle longest (tcp_admission.h).
   unsigned tcp_max_connections = zone::ListenSettings{}.tcp_max_connections;
+  // Per worker, per client key (server/tcp_admission.h); clamped to tcp_max_connections.
+  unsigned tcp_max_per_client = zone::ListenSettings{}.tcp_max_per_client;
+  // Above 3/4 of tcp_max_connections, new idle periods use this (never longer than
+  // tcp_idle_timeout), and edns-tcp-keepalive advertises it.
+  std::chrono::milliseconds tcp_busy_idle_timeout = zone::ListenSettings{}.tcp_busy_idle_timeout;
   // Datagrams per recvmmsg/sendmmsg batch (the worker does its own batched I/O; at most 64).
   size_t udp_batch = 64;
 };

@@ -152,6 +152,15 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
     counters_.bump(counters_.dropped);
     return 0;
   }
+  // edns-tcp-keepalive (RFC 7828): a TIMEOUT in a TCP query is malformed (3.2.1: clients
+  // MUST omit it); over UDP the option is ignored whatever it holds (3.3.1).
+  const bool keepalive_asked =
+      client.transport == Transport::tcp && q_.tcp_keepalive != dns::KeepaliveOption::absent;
+  if (keepalive_asked && st == dns::ParseStatus::ok &&
+      q_.tcp_keepalive == dns::KeepaliveOption::with_timeout) {
+    st = dns::ParseStatus::formerr;
+    q_.error_text = "edns-tcp-keepalive with a TIMEOUT in a query";
+  }
   size_t limit = dns::kMaxMessage;
   if (client.transport == Transport::udp) {
     limit = q_.has_edns
@@ -191,6 +200,9 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
     cookie = server_cookie_;
   }
   w_.begin(q_, out, limit, q_.has_edns, cookie);
+  if (keepalive_asked && st == dns::ParseStatus::ok) {
+    w_.set_tcp_keepalive(client.tcp_keepalive_100ms);
+  }
   overflow_ = false;
   // RFC 5001 2.2: the identity only to a query that asked for it, before any record so that
   // it always fits.

@@ -22,6 +22,9 @@ struct ClientInfo {
   IpAddress address;  // source address of the packet / peer of the connection
   uint16_t port = 0;
   Transport transport = Transport::udp;
+  // TCP: the idle timeout this connection applies now, in units of 100 ms, for the
+  // edns-tcp-keepalive option (RFC 7828 3.3.2: the value associated with the session).
+  uint16_t tcp_keepalive_100ms = 0;
 };
 
 class Responder {

@@ -1,5 +1,6 @@
 #include "server/tcp_connection.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -19,18 +20,45 @@ TcpConnection::TcpConnection(Worker& worker) noexcept : worker_(worker) {
   client_.transport = Transport::tcp;
 }
 
-void TcpConnection::start() noexcept {
+void TcpConnection::identify() noexcept {
   sockaddr_storage peer{};
   int length = sizeof(peer);
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
     client_.address = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
     client_.port = port_of(reinterpret_cast<const sockaddr*>(&peer));
   }
+}
+
+bool TcpConnection::has_unread_bytes() const noexcept {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return false;
+  int unread = 0;
+  return ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
+}
+
+void TcpConnection::start() noexcept {
   // Answers are written whole; Nagle would only delay them.
   uv_tcp_nodelay(&tcp_, 1);
   last_activity_ms_ = uv_now(worker_.loop());
+  refresh_idle_timeout();
   update_reading();
   arm_timer();
+}
+
+void TcpConnection::refresh_idle_timeout() noexcept {
+  const auto timeout = worker_.tcp_idle_timeout_now();
+  idle_timeout_ms_ = static_cast<uint64_t>(timeout.count());
+  // RFC 7828 3.1: TIMEOUT in units of 100 ms; rounded down so that the client gives up on
+  // the connection before we do.
+  client_.tcp_keepalive_100ms =
+      static_cast<uint16_t>(std::min<uint64_t>(idle_timeout_ms_ / 100, 0xFFFF));
+}
+
+void TcpConnection::update_idle() noexcept {
+  const bool is_idle_now = !is_closing_ && framer_.buffered_bytes() == 0 && !is_writing_ &&
+                           pending_write_bytes() == 0 &&
+                           transfer_ == nullptr;  // a zone transfer between two writes is not idle
+  worker_.connection_idle(this, is_idle_now);
 }
 
 void TcpConnection::close() noexcept {
@@ -59,6 +87,8 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
     self->worker_.responder().begin_batch();
     const bool had_bytes = self->framer_.buffered_bytes() > 0;
     self->framer_.append({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+    // A query has begun: this connection is not to be closed for a newcomer until answered.
+    if (!had_bytes) self->worker_.connection_idle(self, false);
     // The stall clock starts with the first byte of a message, not with each byte.
     if (!had_bytes) self->partial_since_ms_ = uv_now(self->worker_.loop());
     self->process();
@@ -84,6 +114,7 @@ void TcpConnection::process() noexcept {
     const auto message = framer_.next();
     if (!message) break;
     last_activity_ms_ = now;
+    refresh_idle_timeout();
     worker_.counters().add(TransportCounters::tcp_received);
     if (framer_.buffered_bytes() > 0) partial_since_ms_ = now;
     if ((transfer_ = responder.start_transfer(*message, client_)) != nullptr) continue;
@@ -99,6 +130,7 @@ void TcpConnection::process() noexcept {
   }
   update_reading();
   arm_timer();
+  update_idle();
 }
 
 void TcpConnection::queue(std::span<const uint8_t> out, size_t length) noexcept {
@@ -106,6 +138,7 @@ void TcpConnection::queue(std::span<const uint8_t> out, size_t length) noexcept 
   uint8_t prefix[2];
   write_tcp_length(prefix, length);
   worker_.counters().add(TransportCounters::tcp_sent);
+  worker_.connection_served(this);
   queued_.insert(queued_.end(), prefix, prefix + 2);
   queued_.insert(queued_.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length));
 }
@@ -160,7 +193,7 @@ void TcpConnection::update_reading() noexcept {
 
 uint64_t TcpConnection::deadline_ms() const noexcept {
   const ListenConfig& config = worker_.config();
-  uint64_t deadline = last_activity_ms_ + static_cast<uint64_t>(config.tcp_idle_timeout.count());
+  uint64_t deadline = last_activity_ms_ + idle_timeout_ms_;
   if (framer_.has_partial()) {
     deadline = std::min(
         deadline, partial_since_ms_ + static_cast<uint64_t>(config.tcp_stall_timeout.count()));

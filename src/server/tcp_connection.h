@@ -7,6 +7,8 @@
 //   restarts only when a complete message arrives, so dribbling bytes does not help);
 // - backpressure: with kMaxPendingWriteBytes of answers not yet taken by the client, the
 //   connection stops reading and answering until the client reads.
+// It tells the worker's TcpAdmission whenever it turns idle or busy (tcp_admission.h), so that
+// a full worker closes the connection idle longest, never one with an answer in progress.
 // Owned by its Worker; deletes itself once both its libuv handles are closed.
 #pragma once
 
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "server/responder.h"
+#include "server/tcp_admission.h"
 #include "server/tcp_framer.h"
 #include "server/transfer.h"
 
@@ -25,7 +28,7 @@ namespace geodns::server {
 
 class Worker;
 
-class TcpConnection {
+class TcpConnection : public TcpSlot {
  public:
   static constexpr size_t kMaxPendingWriteBytes = 256 * 1024;
 
@@ -34,7 +37,13 @@ class TcpConnection {
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   uv_stream_t* stream() noexcept { return reinterpret_cast<uv_stream_t*>(&tcp_); }
-  // After a successful uv_accept into stream(): starts reading and the timers.
+  // After a successful uv_accept into stream(): learns the peer's address (for admission).
+  void identify() noexcept;
+  const IpAddress& peer() const noexcept { return client_.address; }
+  // Bytes the kernel holds that the loop has not read yet: the client has sent a query we
+  // have not seen, so the connection is not idle whatever the admission tables say.
+  bool has_unread_bytes() const noexcept;
+  // Once admitted: starts reading and the timers.
   void start() noexcept;
   // Closes both handles; the object is deleted by the last close callback. Idempotent.
   void close() noexcept;
@@ -60,6 +69,11 @@ class TcpConnection {
   void flush() noexcept;
   void update_reading() noexcept;
   void arm_timer() noexcept;
+  // Takes the worker's current idle timeout for the next idle period (and for the keepalive
+  // option of the answers written meanwhile).
+  void refresh_idle_timeout() noexcept;
+  // Idle: nothing of a query buffered, nothing to write; tells the worker when that changes.
+  void update_idle() noexcept;
   uint64_t deadline_ms() const noexcept;
   size_t pending_write_bytes() const noexcept { return queued_.size() + writing_buffer_.size(); }
 
@@ -74,6 +88,7 @@ class TcpConnection {
   std::unique_ptr<TransferStream> transfer_;  // a zone transfer being sent (server/transfer.h)
   uint64_t last_activity_ms_ = 0;             // last complete message or completed write
   uint64_t partial_since_ms_ = 0;             // when the incomplete message now buffered began
+  uint64_t idle_timeout_ms_ = 0;              // applied to this connection (and advertised)
   int open_handles_ = 2;
   bool is_closing_ = false;
   bool is_reading_ = false;

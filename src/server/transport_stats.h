@@ -9,18 +9,21 @@
 namespace geodns::server {
 
 struct TransportStats {
-  uint64_t udp_received = 0;      // datagrams handed to the responder
-  uint64_t udp_sent = 0;          // responses the kernel took
-  uint64_t udp_send_dropped = 0;  // responses dropped (send buffer full, send error)
-  uint64_t udp_truncated = 0;     // datagrams too large for a chunk, dropped
-  uint64_t tcp_accepted = 0;      // connections served
-  uint64_t tcp_rejected = 0;      // connections closed at once: over tcp_max_connections
-  uint64_t tcp_open = 0;          // connections open now
-  uint64_t tcp_received = 0;      // messages handed to the responder
-  uint64_t tcp_sent = 0;          // responses queued for writing
-  uint64_t tcp_idle_closed = 0;   // closed by the idle timeout
-  uint64_t tcp_stall_closed = 0;  // closed by the stall timeout (partial message)
-  uint64_t tcp_backpressure = 0;  // times a connection stopped reading for its client
+  uint64_t udp_received = 0;        // datagrams handed to the responder
+  uint64_t udp_sent = 0;            // responses the kernel took
+  uint64_t udp_send_dropped = 0;    // responses dropped (send buffer full, send error)
+  uint64_t udp_truncated = 0;       // datagrams too large for a chunk, dropped
+  uint64_t tcp_accepted = 0;        // connections served
+  uint64_t tcp_rejected = 0;        // closed at once: at the cap (or client limit), none idle
+  uint64_t tcp_evicted = 0;         // idle connections closed to admit a new one at the cap
+  uint64_t tcp_client_evicted = 0;  // idle ones closed for a new one of the same client
+  uint64_t tcp_parked = 0;          // times a new connection waited in the accept queue for a slot
+  uint64_t tcp_open = 0;            // connections open now
+  uint64_t tcp_received = 0;        // messages handed to the responder
+  uint64_t tcp_sent = 0;            // responses queued for writing
+  uint64_t tcp_idle_closed = 0;     // closed by the idle timeout
+  uint64_t tcp_stall_closed = 0;    // closed by the stall timeout (partial message)
+  uint64_t tcp_backpressure = 0;    // times a connection stopped reading for its client
 
   TransportStats& operator+=(const TransportStats& other) noexcept;
 };
@@ -34,6 +37,9 @@ class TransportCounters {
     udp_truncated,
     tcp_accepted,
     tcp_rejected,
+    tcp_evicted,
+    tcp_client_evicted,
+    tcp_parked,
     tcp_open,
     tcp_received,
     tcp_sent,

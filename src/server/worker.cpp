@@ -20,6 +20,8 @@ namespace {
 constexpr size_t kTcpReadBytes = 64 * 1024;
 constexpr int kSocketBufferBytes = 4 * 1024 * 1024;
 constexpr int kListenBacklog = 1024;
+// Idle candidates checked for unread bytes per accept at the cap (accept_connection).
+constexpr int kMaxIdleProbes = 8;
 
 std::string uv_message(const char* what, int err) {
   return std::string(what) + ": " + uv_strerror(err);
@@ -37,7 +39,10 @@ uint16_t port_of(const sockaddr* addr) noexcept {
 }  // namespace
 
 Worker::Worker(size_t index, const ListenConfig& config, ResponderFactory factory)
-    : index_(index), config_(config), factory_(std::move(factory)) {}
+    : index_(index),
+      config_(config),
+      factory_(std::move(factory)),
+      admission_(config_.tcp_max_connections, config_.tcp_max_per_client) {}
 
 Worker::~Worker() {
   // Sockets never handed to libuv (setup failed before) are still ours to close.
@@ -152,6 +157,11 @@ Status Worker::setup() {
       log::debug("udp_listen", {{"endpoint", name}, {"batch", std::to_string(udp_slots_)}});
     }
   }
+  if (const int err = uv_timer_init(&loop_, &unpark_timer_); err != 0) {
+    return make_error(uv_message("uv_timer_init", err));
+  }
+  unpark_timer_.data = this;
+  unpark_timer_open_ = true;
   for (size_t i = 0; i < tcp_.size(); ++i) {
     TcpListener& listener = *tcp_[i];
     const std::string& name = config_.endpoints[i].text;
@@ -355,27 +365,90 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
 }
 
 void Worker::accept_connection(uv_stream_t* server) noexcept {
-  // Always accept, even over the cap: a connection left in the backlog would make libuv
-  // stop watching the listener, and the client would wait instead of being told.
+  auto* listener = static_cast<TcpListener*>(server->data);
+  // Full, and no connection may go (all busy, or fresh within their grace): leave the new
+  // connection with libuv, which stops watching this listener until uv_accept. Its client
+  // waits in the accept queue, its query kept by the kernel, instead of being reset; a slot
+  // coming free (wake_parked) accepts it. Refusing instead made refused clients reconnect at
+  // once and the worker spend itself on accepting and closing them.
+  if (!stopping_ && admission_.size() >= admission_.max_connections() &&
+      admission_.idle_longest(uv_now(&loop_)) == nullptr) {
+    if (!listener->is_parked) {
+      listener->is_parked = true;
+      ++parked_count_;
+      counters_->add(TransportCounters::tcp_parked);
+    }
+    // A fresh connection's grace ends without any event: look again then at the latest.
+    uv_timer_start(&unpark_timer_, on_unpark, kFreshGraceMs / 4, kFreshGraceMs / 4);
+    return;
+  }
   auto* connection = new (std::nothrow) TcpConnection(*this);
   if (connection == nullptr) return;
   if (uv_accept(server, connection->stream()) != 0) {
     connection->close();
     return;
   }
-  if (stopping_ || connection_count_ >= config_.tcp_max_connections) {
+  connection->identify();
+  // RFC 7766 6.2.3: at the cap, the connection idle longest makes room; a new client is
+  // refused only when every connection has a query or an answer in progress.
+  TcpAdmission::Decision decision = admission_.decide(connection->peer(), uv_now(&loop_));
+  // A victim whose query is still in the kernel is not idle: closing it would reset the
+  // client (unread data makes close send RST) and lose that query. Mark it busy (its read
+  // callback makes it idle again once answered) and look further, a bounded number of times.
+  for (int probe = 0; probe < kMaxIdleProbes && decision.victim != nullptr; ++probe) {
+    auto* victim = static_cast<TcpConnection*>(decision.victim);
+    if (!victim->has_unread_bytes()) break;
+    admission_.set_idle(*victim, false, uv_now(&loop_));
+    decision = admission_.decide(connection->peer(), uv_now(&loop_));
+  }
+  if (stopping_ || !decision.admit) {
     counters_->add(TransportCounters::tcp_rejected);
     connection->close();
     return;
+  }
+  if (decision.victim != nullptr) {
+    counters_->add(decision.by_client_limit ? TransportCounters::tcp_client_evicted
+                                            : TransportCounters::tcp_evicted);
+    // close() unlinks it from the admission tables at once, making the room.
+    static_cast<TcpConnection*>(decision.victim)->close();
   }
   connection->list_next = connections_;
   if (connections_ != nullptr) connections_->list_prev = connection;
   connections_ = connection;
   connection->is_listed = true;
-  ++connection_count_;
+  admission_.add(*connection, connection->peer(), uv_now(&loop_));
   counters_->add(TransportCounters::tcp_accepted);
   counters_->add(TransportCounters::tcp_open);
   connection->start();
+}
+
+void Worker::connection_idle(TcpConnection* connection, bool is_idle) noexcept {
+  admission_.set_idle(*connection, is_idle, uv_now(&loop_));
+  if (is_idle) wake_parked();
+}
+
+void Worker::wake_parked() noexcept {
+  // Not from here: this runs inside a connection's callbacks (and accept_connection itself
+  // closes victims); the timer accepts on the next loop iteration.
+  if (parked_count_ > 0 && !stopping_)
+    uv_timer_start(&unpark_timer_, on_unpark, 0, kFreshGraceMs / 4);
+}
+
+void Worker::on_unpark(uv_timer_t* timer) {
+  Worker& self = *static_cast<Worker*>(timer->data);
+  for (auto& listener : self.tcp_) {
+    if (self.stopping_) break;
+    if (!listener->is_parked) continue;
+    listener->is_parked = false;
+    --self.parked_count_;
+    // Parks it again if there is still no room.
+    self.accept_connection(reinterpret_cast<uv_stream_t*>(&listener->handle));
+  }
+  if (self.parked_count_ == 0) uv_timer_stop(timer);
+}
+
+void Worker::connection_served(TcpConnection* connection) noexcept {
+  admission_.set_served(*connection, uv_now(&loop_));
 }
 
 void Worker::connection_closed(TcpConnection* connection) noexcept {
@@ -389,7 +462,8 @@ void Worker::connection_closed(TcpConnection* connection) noexcept {
   connection->list_prev = nullptr;
   connection->list_next = nullptr;
   connection->is_listed = false;
-  --connection_count_;
+  admission_.remove(*connection);
+  wake_parked();
   counters_->subtract(TransportCounters::tcp_open);
 }
 

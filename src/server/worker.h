@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <future>
@@ -19,6 +21,7 @@
 #include "common/result.h"
 #include "server/listen_config.h"
 #include "server/responder.h"
+#include "server/tcp_admission.h"
 #include "server/transport_stats.h"
 
 namespace geodns::server {
@@ -63,6 +66,16 @@ class Worker {
   // A read buffer for TCP: the bytes are copied into the connection's framer at once.
   uv_buf_t tcp_read_buffer() noexcept;
   void connection_closed(TcpConnection* connection) noexcept;
+  // A connection turned idle (nothing to read or write) or busy (tcp_admission.h).
+  void connection_idle(TcpConnection* connection, bool is_idle) noexcept;
+  // A connection got its first answer: it may now be closed for a newcomer whenever idle.
+  void connection_served(TcpConnection* connection) noexcept;
+  // The idle timeout a connection gets now: shorter while the worker is under pressure.
+  std::chrono::milliseconds tcp_idle_timeout_now() const noexcept {
+    return admission_.is_under_pressure()
+               ? std::min(config_.tcp_busy_idle_timeout, config_.tcp_idle_timeout)
+               : config_.tcp_idle_timeout;
+  }
   TransportCounters& counters() noexcept { return *counters_; }
   TransportStats stats() const noexcept { return counters_->snapshot(); }
 
@@ -79,6 +92,7 @@ class Worker {
     Worker* worker = nullptr;
     int fd = -1;
     bool is_open = false;
+    bool is_parked = false;  // a connection waits in libuv for a slot (accept_connection)
   };
 
   void run(std::promise<Status> ready) noexcept;
@@ -89,6 +103,7 @@ class Worker {
   static void on_udp_readable(uv_poll_t* handle, int status, int events);
   static void on_udp_idle(uv_idle_t* idle);
   static void on_tcp_connection(uv_stream_t* server, int status);
+  static void on_unpark(uv_timer_t* timer);
 
   enum class Drained : uint8_t {
     empty,    // recvmmsg found nothing (or failed): the socket is empty for now
@@ -103,6 +118,8 @@ class Worker {
                        const sockaddr* peer) noexcept;
   void flush_udp() noexcept;
   void accept_connection(uv_stream_t* server) noexcept;
+  // A slot may have come free: retry the parked listeners soon.
+  void wake_parked() noexcept;
 
   const size_t index_;
   const ListenConfig config_;
@@ -139,7 +156,10 @@ class Worker {
   std::unique_ptr<uint8_t[]> tcp_read_;      // kTcpReadBytes
   std::unique_ptr<uint8_t[]> tcp_response_;  // kMaxResponseBytes
   TcpConnection* connections_ = nullptr;     // intrusive list of open connections
-  size_t connection_count_ = 0;
+  TcpAdmission admission_;                   // the cap, per-client limits, the idle order
+  uv_timer_t unpark_timer_;                  // retries parked listeners while any is parked
+  bool unpark_timer_open_ = false;
+  size_t parked_count_ = 0;
 
   TransportCounters own_counters_;
   TransportCounters* counters_ = &own_counters_;  // the responder's block, or own_counters_

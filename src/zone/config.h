@@ -141,6 +141,10 @@ struct ListenSettings {
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_stall_timeout{3000};
   unsigned tcp_max_connections = 1024;
+  // One client address (IPv6: its /64) holds at most this many of a worker's connections.
+  unsigned tcp_max_per_client = 64;
+  // The idle timeout applied and advertised (RFC 7828) above 3/4 of max_connections.
+  std::chrono::milliseconds tcp_busy_idle_timeout{2000};
 
   friend bool operator==(const ListenSettings&, const ListenSettings&) = default;
 };

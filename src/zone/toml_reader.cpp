@@ -1044,7 +1044,10 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     }
     if (auto* x = t.get("tcp")) {
       const auto& tt = r.table(*x, "[server.tcp]");
-      r.only_keys(tt, {"idle_timeout", "stall_timeout", "max_connections"}, "[server.tcp]");
+      r.only_keys(tt,
+                  {"idle_timeout", "stall_timeout", "max_connections", "max_connections_per_client",
+                   "busy_idle_timeout"},
+                  "[server.tcp]");
       if (auto* y = tt.get("idle_timeout")) {
         c.listen.tcp_idle_timeout = r.millis(*y, "idle_timeout", 100, 3600 * 1000);
       }
@@ -1054,6 +1057,13 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       if (auto* y = tt.get("max_connections")) {
         c.listen.tcp_max_connections =
             static_cast<unsigned>(r.integer(*y, "max_connections", 1, 1000000));
+      }
+      if (auto* y = tt.get("max_connections_per_client")) {
+        c.listen.tcp_max_per_client =
+            static_cast<unsigned>(r.integer(*y, "max_connections_per_client", 1, 1000000));
+      }
+      if (auto* y = tt.get("busy_idle_timeout")) {
+        c.listen.tcp_busy_idle_timeout = r.millis(*y, "busy_idle_timeout", 100, 3600 * 1000);
       }
     }
     if (auto* x = t.get("rrl")) {

@@ -4,7 +4,8 @@
 // padding (RFC 7830) makes big, well-formed responses for backpressure tests.
 //
 //   echo_server --listen 127.0.0.1:5353 [--listen [::1]:5353] [--threads N]
-//               [--tcp-idle-ms MS] [--tcp-stall-ms MS] [--tcp-max-conn N] [--pad-bytes N]
+//               [--tcp-idle-ms MS] [--tcp-stall-ms MS] [--tcp-max-conn N]
+//               [--tcp-max-per-client N] [--tcp-busy-idle-ms MS] [--pad-bytes N]
 //               [--log-level debug|info|warn|error]
 // Runs until SIGTERM or SIGINT, then stops the pool and exits 0.
 #include <signal.h>
@@ -136,6 +137,10 @@ int main(int argc, char** argv) {
       config.tcp_stall_timeout = std::chrono::milliseconds(number);
     } else if (flag == "--tcp-max-conn") {
       config.tcp_max_connections = static_cast<unsigned>(number);
+    } else if (flag == "--tcp-max-per-client") {
+      config.tcp_max_per_client = static_cast<unsigned>(number);
+    } else if (flag == "--tcp-busy-idle-ms") {
+      config.tcp_busy_idle_timeout = std::chrono::milliseconds(number);
     } else if (flag == "--pad-bytes") {
       pad_bytes = number;
     } else {
@@ -169,7 +174,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "echo_server: stats udp_received=%llu udp_sent=%llu tcp_accepted=%llu "
                "tcp_rejected=%llu tcp_received=%llu tcp_sent=%llu tcp_idle_closed=%llu "
-               "tcp_stall_closed=%llu tcp_backpressure=%llu tcp_open=%llu\n",
+               "tcp_stall_closed=%llu tcp_backpressure=%llu tcp_open=%llu tcp_evicted=%llu "
+               "tcp_client_evicted=%llu tcp_parked=%llu\n",
                static_cast<unsigned long long>(stats.udp_received),
                static_cast<unsigned long long>(stats.udp_sent),
                static_cast<unsigned long long>(stats.tcp_accepted),
@@ -179,7 +185,10 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(stats.tcp_idle_closed),
                static_cast<unsigned long long>(stats.tcp_stall_closed),
                static_cast<unsigned long long>(stats.tcp_backpressure),
-               static_cast<unsigned long long>(stats.tcp_open));
+               static_cast<unsigned long long>(stats.tcp_open),
+               static_cast<unsigned long long>(stats.tcp_evicted),
+               static_cast<unsigned long long>(stats.tcp_client_evicted),
+               static_cast<unsigned long long>(stats.tcp_parked));
   std::fprintf(stderr, "echo_server: stopped on signal %d\n", signal_number);
   return 0;
 }

@@ -24,6 +24,7 @@ struct EchoOptions {
   unsigned idle_ms = 10000;
   unsigned stall_ms = 3000;
   unsigned max_connections = 1024;
+  unsigned max_per_client = 1024;  // every test client is 127.0.0.1
   unsigned pad_bytes = 0;
   bool v6 = true;
 };
@@ -35,11 +36,12 @@ class EchoServer {
     if (options.v6 && has_ipv6_loopback()) {
       args.insert(args.end(), {"--listen", "[::1]:" + std::to_string(port_)});
     }
-    args.insert(args.end(), {"--threads", std::to_string(options.threads), "--tcp-idle-ms",
-                             std::to_string(options.idle_ms), "--tcp-stall-ms",
-                             std::to_string(options.stall_ms), "--tcp-max-conn",
-                             std::to_string(options.max_connections), "--pad-bytes",
-                             std::to_string(options.pad_bytes)});
+    args.insert(
+        args.end(),
+        {"--threads", std::to_string(options.threads), "--tcp-idle-ms",
+         std::to_string(options.idle_ms), "--tcp-stall-ms", std::to_string(options.stall_ms),
+         "--tcp-max-conn", std::to_string(options.max_connections), "--tcp-max-per-client",
+         std::to_string(options.max_per_client), "--pad-bytes", std::to_string(options.pad_bytes)});
     process_ = std::make_unique<ServerProcess>(GEODNS_ECHO_SERVER_BINARY, args);
     ready_ = process_->wait_ready(port_);
   }
@@ -232,7 +234,9 @@ TEST(Transport, TcpEofAfterQueryStillAnswered) {
   EXPECT_TRUE(client.wait_closed(2s));
 }
 
-TEST(Transport, TcpConnectionCap) {
+// RFC 7766 6.2.3: at the cap, each new client closes the connection idle longest; the new
+// ones are served, the newer idle one stays.
+TEST(Transport, TcpConnectionCapClosesTheIdleLongest) {
   EchoOptions options;
   options.threads = 1;  // the cap is per worker
   options.max_connections = 4;
@@ -241,30 +245,115 @@ TEST(Transport, TcpConnectionCap) {
   std::vector<TcpClient> kept(4);
   for (uint16_t i = 0; i < kept.size(); ++i) {
     ASSERT_TRUE(kept[i].connect(server.port()));
-    // A round trip proves the server accepted and counted this connection.
+    // A round trip proves the server admitted this one, and sets the idle order 0, 1, 2, 3.
     ASSERT_TRUE(kept[i].send_message(query_for("kept.example.", i)));
     expect_echo(kept[i].read_message(), i, "kept.example.");
   }
   std::vector<TcpClient> extra(3);
-  for (auto& client : extra) {
-    ASSERT_TRUE(client.connect(server.port()));  // the kernel accepts; the server closes
-    client.send_message(query_for("extra.example.", 99));
+  for (uint16_t i = 0; i < extra.size(); ++i) {
+    ASSERT_TRUE(extra[i].connect(server.port()));
+    ASSERT_TRUE(extra[i].send_message(query_for("extra.example.", static_cast<uint16_t>(50 + i))));
+    expect_echo(extra[i].read_message(), static_cast<uint16_t>(50 + i), "extra.example.");
   }
-  for (auto& client : extra) EXPECT_TRUE(client.wait_closed(3s)) << "over-cap connection open";
-  // The kept ones still work, and UDP is unaffected.
-  for (uint16_t i = 0; i < kept.size(); ++i) {
-    ASSERT_TRUE(kept[i].send_message(query_for("again.example.", 100 + i)));
-    expect_echo(kept[i].read_message(), static_cast<uint16_t>(100 + i), "again.example.");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(kept[i].wait_closed(3s)) << "connection " << i << " idle longest, still open";
+  }
+  // The one idle the shortest before the newcomers is still served, and UDP is unaffected.
+  ASSERT_TRUE(kept[3].send_message(query_for("again.example.", 103)));
+  expect_echo(kept[3].read_message(), 103, "again.example.");
+  for (uint16_t i = 0; i < extra.size(); ++i) {
+    ASSERT_TRUE(extra[i].send_message(query_for("again.example.", static_cast<uint16_t>(60 + i))));
+    expect_echo(extra[i].read_message(), static_cast<uint16_t>(60 + i), "again.example.");
   }
   expect_echo(udp_query(server.port(), query_for("udp.example.", 0x7001)), 0x7001, "udp.example.");
-  // Closing one frees a slot.
-  kept[0].close();
-  bool served = false;
-  for (int attempt = 0; attempt < 20 && !served; ++attempt) {
-    served = tcp_query(server.port(), query_for("slot.example.", 0x7002), 500ms).has_value();
+  EXPECT_EQ(server.stat_after_stop("tcp_evicted"), 3);
+  EXPECT_EQ(server.stat_after_stop("tcp_rejected"), 0);
+}
+
+// A connection with a query in progress is never closed for a newcomer; with every one busy
+// the newcomer waits in the accept queue (parked) until one is answered and may go.
+TEST(Transport, TcpConnectionCapSparesBusyConnections) {
+  EchoOptions options;
+  options.threads = 1;
+  options.max_connections = 2;
+  EchoServer server(options);
+  ASSERT_TRUE(server.ready()) << server.process().stderr_text();
+  TcpClient busy;
+  TcpClient idle;
+  ASSERT_TRUE(busy.connect(server.port()));
+  ASSERT_TRUE(busy.send_message(query_for("busy.example.", 1)));
+  expect_echo(busy.read_message(), 1, "busy.example.");
+  ASSERT_TRUE(idle.connect(server.port()));
+  ASSERT_TRUE(idle.send_message(query_for("idle.example.", 2)));
+  expect_echo(idle.read_message(), 2, "idle.example.");
+  // `busy` is idle longest, but starts a query (one byte of its length prefix).
+  ASSERT_TRUE(busy.send_raw({0}));
+  // A round trip on `idle` after that byte: the server has read it before the next accept.
+  ASSERT_TRUE(idle.send_message(query_for("idle.example.", 3)));
+  expect_echo(idle.read_message(), 3, "idle.example.");
+  TcpClient newcomer;
+  ASSERT_TRUE(newcomer.connect(server.port()));
+  ASSERT_TRUE(newcomer.send_message(query_for("new.example.", 4)));
+  expect_echo(newcomer.read_message(), 4, "new.example.");
+  EXPECT_TRUE(idle.wait_closed(3s)) << "the idle connection should have made room";
+  // `busy` finishes its query and is answered: it was not closed.
+  const Bytes rest = [] {
+    Bytes q = query_for("busy.example.", 5);
+    Bytes out{static_cast<uint8_t>(q.size() & 0xFF)};
+    out.insert(out.end(), q.begin(), q.end());
+    return out;
+  }();
+  ASSERT_TRUE(busy.send_raw(rest));
+  expect_echo(busy.read_message(), 5, "busy.example.");
+  // Now both busy (each half-sent a query): a third client waits, it is not refused.
+  ASSERT_TRUE(newcomer.send_raw({0}));
+  ASSERT_TRUE(busy.send_raw({0}));
+  expect_echo(udp_query(server.port(), query_for("sync.example.", 6)), 6, "sync.example.");
+  TcpClient waiting;
+  ASSERT_TRUE(waiting.connect(server.port()));  // the kernel completes the handshake
+  ASSERT_TRUE(waiting.send_message(query_for("waiting.example.", 7)));
+  // `busy` completes its query: answered, it is idle and goes for the waiting client.
+  ASSERT_TRUE(busy.send_raw(rest));
+  expect_echo(busy.read_message(), 5, "busy.example.");
+  expect_echo(waiting.read_message(3s), 7, "waiting.example.");
+  EXPECT_TRUE(busy.wait_closed(3s)) << "the idle connection should have made room";
+  // The newcomer, still mid-query, was spared: it completes and is answered.
+  ASSERT_TRUE(newcomer.send_raw(rest));
+  expect_echo(newcomer.read_message(), 5, "busy.example.");
+  EXPECT_EQ(server.stat_after_stop("tcp_rejected"), 0);
+  EXPECT_GE(server.stat_after_stop("tcp_parked"), 1);
+  EXPECT_EQ(server.stat_after_stop("tcp_evicted"), 2);
+}
+
+// One address may hold at most max_per_client connections: over it, its own idle-longest
+// connection goes, never another client's.
+TEST(Transport, TcpPerClientLimitClosesTheClientsOwnIdleConnection) {
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "needs a second client address (::1)";
+  EchoOptions options;
+  options.threads = 1;
+  options.max_connections = 10;
+  options.max_per_client = 2;
+  EchoServer server(options);
+  ASSERT_TRUE(server.ready()) << server.process().stderr_text();
+  TcpClient other;  // ::1, idle longest of the worker
+  ASSERT_TRUE(other.connect(server.port(), true));
+  ASSERT_TRUE(other.send_message(query_for("other.example.", 1)));
+  expect_echo(other.read_message(), 1, "other.example.");
+  std::vector<TcpClient> mine(3);  // 127.0.0.1
+  for (uint16_t i = 0; i < mine.size(); ++i) {
+    ASSERT_TRUE(mine[i].connect(server.port()));
+    ASSERT_TRUE(mine[i].send_message(query_for("mine.example.", static_cast<uint16_t>(10 + i))));
+    expect_echo(mine[i].read_message(), static_cast<uint16_t>(10 + i), "mine.example.");
   }
-  EXPECT_TRUE(served) << "a freed slot was not reused";
-  EXPECT_GE(server.stat_after_stop("tcp_rejected"), 3);
+  EXPECT_TRUE(mine[0].wait_closed(3s)) << "the client's own idle-longest connection stays open";
+  for (uint16_t i = 1; i < mine.size(); ++i) {
+    ASSERT_TRUE(mine[i].send_message(query_for("again.example.", static_cast<uint16_t>(20 + i))));
+    expect_echo(mine[i].read_message(), static_cast<uint16_t>(20 + i), "again.example.");
+  }
+  ASSERT_TRUE(other.send_message(query_for("again.example.", 30)));
+  expect_echo(other.read_message(), 30, "again.example.");
+  EXPECT_EQ(server.stat_after_stop("tcp_client_evicted"), 1);
+  EXPECT_EQ(server.stat_after_stop("tcp_evicted"), 0);
 }
 
 TEST(Transport, TcpBackpressureClientReadsLate) {

@@ -340,3 +340,42 @@ TEST(ParseQuery, EveryPrefixOfAValidQueryIsHandled) {
 
 }  // namespace
 }  // namespace geodns::dns
+
+namespace geodns::dns {
+namespace {
+
+using testing::QueryBuilder;
+
+// RFC 7828: the parser records the option as sent; the transport decides (pipeline).
+TEST(ParseQuery, TcpKeepaliveOption) {
+  Query q;
+  {
+    QueryBuilder b;
+    b.edns = true;
+    ASSERT_EQ(parse_query(b.build(), &q), ParseStatus::ok);
+    EXPECT_EQ(q.tcp_keepalive, KeepaliveOption::absent);
+  }
+  {
+    QueryBuilder b;
+    b.edns = true;
+    b.options = {0, 11, 0, 0};
+    ASSERT_EQ(parse_query(b.build(), &q), ParseStatus::ok);
+    EXPECT_EQ(q.tcp_keepalive, KeepaliveOption::empty);
+  }
+  {
+    QueryBuilder b;
+    b.edns = true;
+    b.options = {0, 11, 0, 2, 0, 100, 0, 11, 0, 0};  // a TIMEOUT, then an empty one
+    ASSERT_EQ(parse_query(b.build(), &q), ParseStatus::ok);
+    EXPECT_EQ(q.tcp_keepalive, KeepaliveOption::with_timeout);
+  }
+  {
+    // The next query on the same struct starts afresh.
+    QueryBuilder b;
+    ASSERT_EQ(parse_query(b.build(), &q), ParseStatus::ok);
+    EXPECT_EQ(q.tcp_keepalive, KeepaliveOption::absent);
+  }
+}
+
+}  // namespace
+}  // namespace geodns::dns

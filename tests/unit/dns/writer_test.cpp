@@ -194,3 +194,53 @@ TEST_F(WriterTest, OptionsNeedAnOptRecordAndRoom) {
 
 }  // namespace
 }  // namespace geodns::dns
+
+namespace geodns::dns {
+namespace {
+
+TEST_F(WriterTest, TcpKeepaliveGoesInTheOptRecord) {
+  QueryBuilder b;
+  b.ecs(1, 24, 0, {81, 2, 69});
+  start(b);
+  w_.set_tcp_keepalive(100);
+  w_.set_tcp_keepalive(7);  // once only: the first value stays
+  const size_t n = w_.finish();
+  auto pkt = decode(buf_, n);
+  ASSERT_TRUE(pkt);
+  // ECS first, then edns-tcp-keepalive: code 11, length 2, TIMEOUT 100 (10 s).
+  const uint8_t expected[] = {0, 8, 0, 7, 0, 1, 24, 0, 81, 2, 69, 0, 11, 0, 2, 0, 100};
+  ASSERT_GE(n, sizeof(expected));
+  EXPECT_EQ(std::memcmp(buf_ + n - sizeof(expected), expected, sizeof(expected)), 0);
+  EXPECT_EQ((buf_[n - sizeof(expected) - 2] << 8) | buf_[n - sizeof(expected) - 1],
+            sizeof(expected));  // RDLENGTH
+}
+
+TEST_F(WriterTest, TcpKeepaliveNeedsAnOptRecordAndItsRoom) {
+  {
+    QueryBuilder b;  // no EDNS: nothing to put the option in
+    start(b);
+    w_.set_tcp_keepalive(100);
+    const size_t n = w_.finish();
+    EXPECT_EQ(buf_[11], 0);  // ARCOUNT
+    auto pkt = decode(buf_, n);
+    ASSERT_TRUE(pkt);
+  }
+  {
+    // The room is taken from the records: a record that would now overlap is refused.
+    QueryBuilder b;
+    b.edns = true;
+    b.name = "a.example";
+    const size_t base = 12 + 11 + 4 + 11;  // header, question, OPT
+    const uint8_t rdata[4] = {192, 0, 2, 1};
+    start(b, base + 16);  // exactly one A record (2 + 10 + 4) fits
+    w_.set_tcp_keepalive(20);
+    EXPECT_FALSE(w_.add(Section::answer, nullptr, 0, rrtype::A, 60, rdata, 4));
+    const size_t n = w_.finish();
+    EXPECT_LE(n, base + 16);
+    auto pkt = decode(buf_, n);
+    ASSERT_TRUE(pkt);
+  }
+}
+
+}  // namespace
+}  // namespace geodns::dns

@@ -35,15 +35,18 @@ TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
   file.listen.tcp_idle_timeout = std::chrono::milliseconds(1);
   file.listen.tcp_stall_timeout = std::chrono::milliseconds(1);
   file.listen.tcp_max_connections = 1;
+  file.listen.tcp_max_per_client = 1;
+  file.listen.tcp_busy_idle_timeout = std::chrono::milliseconds(1);
   file.prober.state_dir = "/var/lib/geodns";
   file.logging.query_log = true;
   file.control.listen = "127.0.0.1:1";
   file.control.token = "secret";
   EXPECT_EQ(restart_only_changes(running, file),
-            (std::vector<std::string>{"control.listen", "control.token", "server.listen",
-                                      "server.query_log", "server.state_dir",
-                                      "server.tcp.idle_timeout", "server.tcp.max_connections",
-                                      "server.tcp.stall_timeout", "server.threads"}));
+            (std::vector<std::string>{
+                "control.listen", "control.token", "server.listen", "server.query_log",
+                "server.state_dir", "server.tcp.busy_idle_timeout", "server.tcp.idle_timeout",
+                "server.tcp.max_connections", "server.tcp.max_connections_per_client",
+                "server.tcp.stall_timeout", "server.threads"}));
 }
 
 TEST(PipelineConfigOf, CopiesEverySettingAndFillsTheHostAndSecret) {

@@ -56,6 +56,8 @@ version = "x 1"
 idle_timeout = "30s"
 stall_timeout = "500ms"
 max_connections = 10
+max_connections_per_client = 3
+busy_idle_timeout = "1500ms"
 [control]
 listen = ""
 token = "secret"
@@ -91,6 +93,8 @@ check = "web"
   EXPECT_EQ(c->listen.tcp_idle_timeout, std::chrono::milliseconds(30000));
   EXPECT_EQ(c->listen.tcp_stall_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c->listen.tcp_max_connections, 10u);
+  EXPECT_EQ(c->listen.tcp_max_per_client, 3u);
+  EXPECT_EQ(c->listen.tcp_busy_idle_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(c->control.listen, "");
   EXPECT_EQ(c->control.token, "secret");
   const CheckDef* web = c->find_check("web");
@@ -106,7 +110,7 @@ check = "web"
   ASSERT_NE(fra, nullptr);
   EXPECT_EQ(fra->addresses.size(), 2u);
   EXPECT_EQ(fra->check, "web");
-  EXPECT_EQ(fra->check_pos.line, 34u);
+  EXPECT_EQ(fra->check_pos.line, 36u);
 }
 
 TEST(ServerConfig, ChecksOfEveryType) {
@@ -206,6 +210,9 @@ const Case kCases[] = {
   {"ChaosNotBool", "[server.chaos]\nenabled = \"yes\"\n", 2, 11, "enabled must be true or false"},
   {"TcpTimeout", "[server.tcp]\nidle_timeout = \"soon\"\n", 2, 16, "bad duration"},
   {"TcpMaxConnections", "[server.tcp]\nmax_connections = 0\n", 2, 19, "max_connections must be"},
+  {"TcpMaxPerClient", "[server.tcp]\nmax_connections_per_client = 0\n", 2, 30,
+   "max_connections_per_client must be"},
+  {"TcpBusyIdleTimeout", "[server.tcp]\nbusy_idle_timeout = \"10ms\"\n", 2, 21, "busy_idle_timeout"},
   {"CookieSecretShort", "[server.cookies]\nsecret = \"e5e973\"\n", 2, 10, "secret must be 32 hex digits"},
   {"CookieSecretNotHex", "[server.cookies]\nsecret = \"zz5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 10, "secret must be 32 hex digits"},
   {"CookiePreviousAlone", "[server.cookies]\nprevious_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 19, "previous_secret needs secret"},

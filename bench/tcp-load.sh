@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# TCP under thousands of clients (issue 12): geodns, and Knot when knotd is installed, serving
+# the same static names, each measured with geodns-tcp-loadgen at 2,000 and 10,000 concurrent
+# clients while geodns-loadgen runs a UDP load against the same server, plus the UDP load
+# alone as the baseline. Rounds are interleaved (server by server within each round) and the
+# medians printed; raw lines go to bench/results/tcp-<timestamp>.txt.
+#
+#   bench/tcp-load.sh [--rounds N] [--duration S] [--clients "2000 10000"] [--servers "geodns knot"]
+#                     [--timeout-ms MS] [--build DIR]
+#
+# Loopback only; every server runs in its own temp directory and is stopped by PID on exit.
+set -euo pipefail
+
+ROUNDS=3
+DURATION=5
+CLIENTS="2000 10000"
+SERVERS="geodns knot"
+TIMEOUT_MS=10000
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$REPO/build/release
+
+die() { echo "tcp-load: $*" >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --clients) CLIENTS=$2; shift 2 ;;
+    --servers) SERVERS=$2; shift 2 ;;
+    --timeout-ms) TIMEOUT_MS=$2; shift 2 ;;
+    --build) BUILD=$2; shift 2 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+
+GEODNS_BIN=$BUILD/src/geodns
+TCPGEN=$BUILD/bench/geodns-tcp-loadgen
+UDPGEN=$BUILD/bench/geodns-loadgen
+for bin in "$GEODNS_BIN" "$TCPGEN" "$UDPGEN"; do
+  [[ -x $bin ]] || die "$bin missing: cmake --build $BUILD --target geodns geodns-loadgen geodns-tcp-loadgen"
+done
+if [[ " $SERVERS " == *" knot "* ]] && ! command -v knotd >/dev/null; then
+  echo "tcp-load: knotd not installed (apt-get install knot): geodns only" >&2
+  SERVERS=${SERVERS//knot/}
+fi
+
+# Each client and the server need a descriptor per connection.
+ulimit -n "$(ulimit -Hn)"
+[[ $(ulimit -n) -ge 12000 ]] || die "RLIMIT_NOFILE hard limit $(ulimit -Hn) is below 12000"
+
+WORK=$(mktemp -d /tmp/geodns-tcp-load-XXXXXX)
+declare -A PIDS PORT
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The names both servers answer, from the demo zone (zones/example.com.toml).
+cat >"$WORK/queries.txt" <<'EOF'
+ns1.example.com. A
+ns2.example.com. A
+mail2.example.com. A
+ns1.example.com. AAAA
+example.com. SOA
+example.com. NS
+EOF
+
+start_geodns() {
+  local dir=$WORK/geodns
+  mkdir -p "$dir"
+  PORT[geodns]=$(free_port)
+  cat >"$dir/geodns.toml" <<EOF
+[server]
+listen = ["127.0.0.1:${PORT[geodns]}"]
+threads = 2
+log_level = "warn"
+state_dir = "$dir"
+[control]
+listen = ""
+EOF
+  "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
+    --geoip "$REPO/geoip/demo.mmdb" >"$dir/log" 2>&1 &
+  PIDS[geodns]=$!
+}
+
+start_knot() {
+  local dir=$WORK/knot
+  mkdir -p "$dir/db" "$dir/run" "$dir/zones"
+  PORT[knot]=$(free_port)
+  cat >"$dir/zones/example.com.zone" <<'EOF'
+$TTL 3600
+@     IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 1209600 60
+@     IN NS  ns1.example.com.
+@     IN NS  ns2.example.com.
+ns1   IN A    198.51.100.53
+ns1   IN AAAA 2001:db8:53::1
+ns2   IN A    203.0.113.53
+mail2 IN A    203.0.113.25
+EOF
+  # Workers as many as geodns's threads; Knot's TCP defaults otherwise (tcp-max-clients etc.).
+  cat >"$dir/knot.conf" <<EOF
+server:
+    rundir: "$dir/run"
+    listen: 127.0.0.1@${PORT[knot]}
+    udp-workers: 2
+    tcp-workers: 2
+    background-workers: 1
+log:
+  - target: stderr
+    any: warning
+database:
+    storage: "$dir/db"
+template:
+  - id: default
+    storage: "$dir/zones"
+    journal-content: none
+    zonefile-sync: -1
+zone:
+  - domain: example.com.
+    file: "$dir/zones/example.com.zone"
+EOF
+  knotd -c "$dir/knot.conf" >"$dir/log" 2>&1 &
+  PIDS[knot]=$!
+}
+
+wait_ready() {  # $1 name
+  for _ in $(seq 1 100); do
+    kill -0 "${PIDS[$1]}" 2>/dev/null || { cat "$WORK/$1/log" >&2; die "$1 exited"; }
+    if dig +short +tries=1 +time=1 @127.0.0.1 -p "${PORT[$1]}" ns1.example.com A +tcp 2>/dev/null |
+      grep -q 198.51.100.53; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "$1 does not answer"
+}
+
+for s in $SERVERS; do
+  "start_$s"
+  wait_ready "$s"
+done
+
+mkdir -p "$REPO/bench/results"
+RAW=$REPO/bench/results/tcp-$(date -u +%Y%m%dT%H%M%SZ).txt
+echo "# tcp-load rounds=$ROUNDS duration=$DURATION clients=\"$CLIENTS\" timeout_ms=$TIMEOUT_MS" \
+  "host=$(hostname) nproc=$(nproc) load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >"$RAW"
+
+field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" <<<" $1"; }
+
+udp_run() {  # $1 server
+  "$UDPGEN" --queries "$WORK/queries.txt" --server 127.0.0.1 --port "${PORT[$1]}" \
+    --duration "$DURATION" --inflight 64 --sockets 4 --quiet 2>/dev/null | grep '^result'
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for s in $SERVERS; do
+    line=$(udp_run "$s")
+    echo "round=$round server=$s mode=udp-alone $line" | tee -a "$RAW"
+    for c in $CLIENTS; do
+      udp_out=$WORK/udp.out
+      udp_run "$s" >"$udp_out" &
+      udp_pid=$!
+      tcp=$("$TCPGEN" --queries "$WORK/queries.txt" --server 127.0.0.1 --port "${PORT[$s]}" \
+        --clients "$c" --per-conn 3 --sources 200 --duration "$DURATION" \
+        --timeout-ms "$TIMEOUT_MS" --keepalive | grep '^result')
+      wait "$udp_pid" || true
+      echo "round=$round server=$s mode=tcp clients=$c $tcp" | tee -a "$RAW"
+      echo "round=$round server=$s mode=udp-with-tcp clients=$c $(cat "$udp_out")" | tee -a "$RAW"
+    done
+  done
+done
+
+# Medians per (server, mode, clients).
+echo
+echo "medians over $ROUNDS rounds (raw: $RAW):"
+awk '
+  function val(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
+  /^round=/ {
+    key = val("server") " " val("mode") (val("clients") != "" && val("mode") != "udp-alone" ? " clients=" val("clients") : "")
+    n[key]++
+    qps[key, n[key]] = val("qps"); p50[key, n[key]] = val("p50_us"); p99[key, n[key]] = val("p99_us")
+    lost[key, n[key]] = val("lost"); order[key] = order[key] ? order[key] : ++keys; name[keys] = key
+  }
+  function median(arr, key, count,   i, j, t, v) {
+    for (i = 1; i <= count; i++) v[i] = arr[key, i] + 0
+    for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return v[int((count + 1) / 2)]
+  }
+  END {
+    for (k = 1; k <= keys; k++) {
+      key = name[k]
+      printf "%-36s qps=%d p50_us=%d p99_us=%d lost=%d\n", key, median(qps, key, n[key]),
+        median(p50, key, n[key]), median(p99, key, n[key]), median(lost, key, n[key])
+    }
+  }' "$RAW" | tee -a "$RAW"
