@@ -44,7 +44,7 @@ cleanup() {
   # Debian keeps a purged package's system user; a test run leaves none behind.
   if ((user_existed == 0)) && getent passwd geodns >/dev/null; then
     userdel geodns 2>/dev/null || true
-    getent group geodns >/dev/null && groupdel geodns 2>/dev/null || true
+    if getent group geodns >/dev/null; then groupdel geodns 2>/dev/null || true; fi
   fi
 }
 trap cleanup EXIT
@@ -136,7 +136,8 @@ grep -qx '198.51.100.1[01]' <<<"$na" || fail "no iad answer for 8.8.8.0/24"
 mx=$(dig @127.0.0.1 -p "$port" +short example.com MX)
 grep -q 'mail.example.com.' <<<"$mx" || fail "no MX from the example zone"
 [[ $(ps -o user= -p "$pid") == geodns ]] || fail "the server does not run as geodns"
-curl -fsS "http://127.0.0.1:$control/metrics" | grep -q '^geodns_build_info' || fail "/metrics"
+metrics=$(curl -fsS "http://127.0.0.1:$control/metrics") || fail "/metrics"
+grep -q '^geodns_build_info' <<<"$metrics" || fail "/metrics has no geodns_build_info"
 kill "$pid"
 wait "$pid" || true
 pid=""
