@@ -8,8 +8,9 @@ packages=(
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ldnsutils bind9-dnsutils knot-dnsutils mmdb-bin
+  ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
+  git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)

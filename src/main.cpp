@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "ops/ctl.h"
 #include "ops/daemon.h"
+#include "ops/diff.h"
 #include "ops/explain.h"
 #include "ops/import.h"
 #include "ops/options.h"
@@ -30,8 +31,13 @@ constexpr const char* kUsage = R"(usage:
                                            [--for 30m] [--reason R], undrain | clear
                                            TARGET, explain NAME --client ADDR,
                                            metrics  (geodns ctl --help for details)
+  geodns diff    OLD NEW | --git REV1..REV2 [--clients FILE] [--down DC]
+                                           what a zone edit changes: records, and which
+                                           clients move between datacenters (exit 1)
   geodns import  ZONEFILE --origin NAME [--output FILE]
                                            convert an RFC 1035 zone file to a TOML zone
+  geodns import  --gdnsd DIR --output OUTDIR
+                                           convert a gdnsd 3.x config and its zones
   geodns version
   geodns COMMAND --help                    that command's options
 
@@ -81,6 +87,10 @@ int main(int argc, char** argv) {
   }
   if (command == "import") {
     return geodns::ops::run_import(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  if (command == "diff") {
+    return geodns::ops::run_diff(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                 std::cerr);
   }
   if (command == "ctl") {
     return geodns::ops::run_ctl(std::vector<std::string>(argv + 2, argv + argc), std::cout,

@@ -36,25 +36,36 @@ bool parse_ecs(const uint8_t* p, size_t len, EcsOption* ecs) noexcept {
   return true;
 }
 
-// Parses one OPT RR's RDATA (a sequence of options). Returns false when malformed.
+// Parses one OPT RR's RDATA (a sequence of options). Returns false when malformed, with the
+// reason in q->error_text.
 bool parse_opt_rdata(const uint8_t* p, size_t len, Query* q) noexcept {
   size_t i = 0;
   while (i < len) {
-    if (len - i < 4) return false;
+    if (len - i < 4 || read_u16(p + i + 2) > len - i - 4) {
+      q->error_text = "truncated EDNS option";
+      return false;
+    }
     const uint16_t code = read_u16(p + i);
     const uint16_t olen = read_u16(p + i + 2);
     i += 4;
-    if (olen > len - i) return false;
     const uint8_t* body = p + i;
     switch (code) {
+      case edns::kOptionNsid:
+        // RFC 5001 2.1: sent empty; a payload is ignored rather than refused, as Knot does.
+        q->nsid_requested = true;
+        break;
       case edns::kOptionEcs:
-        if (q->ecs.present) return false;  // at most one ECS option
-        if (!parse_ecs(body, olen, &q->ecs)) return false;
+        if (q->ecs.present || !parse_ecs(body, olen, &q->ecs)) {
+          q->error_text = "bad ECS option";  // at most one, and well-formed (RFC 7871 6)
+          return false;
+        }
         break;
       case edns::kOptionCookie:
         // RFC 7873 5.2.2: a client cookie alone is 8 bytes; with a server cookie 16..40.
-        if (olen != 8 && (olen < 16 || olen > 40)) return false;
-        if (q->has_cookie) return false;
+        if ((olen != 8 && (olen < 16 || olen > 40)) || q->has_cookie) {
+          q->error_text = "bad COOKIE option";
+          return false;
+        }
         q->has_cookie = true;
         std::memcpy(q->client_cookie, body, 8);
         q->server_cookie_len = static_cast<uint8_t>(olen - 8);
@@ -64,6 +75,18 @@ bool parse_opt_rdata(const uint8_t* p, size_t len, Query* q) noexcept {
         break;  // unknown options are ignored (RFC 6891 6.1.2)
     }
     i += olen;
+  }
+  return true;
+}
+
+// Skips `count` resource records from *pos. False when one is cut short or its name is bad.
+bool skip_records(const uint8_t* msg, size_t len, size_t* pos, unsigned count) noexcept {
+  for (unsigned i = 0; i < count; ++i) {
+    if (!skip_name(msg, len, pos) || *pos + 10 > len) return false;
+    const uint16_t rdlen = read_u16(msg + *pos + 8);
+    *pos += 10;
+    if (rdlen > len - *pos) return false;
+    *pos += rdlen;
   }
   return true;
 }
@@ -87,6 +110,8 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->dnssec_ok = false;
   q->edns_version = 0;
   q->udp_payload = 0;
+  q->nsid_requested = false;
+  q->error_text = nullptr;
   if ((q->flags & flag::QR) != 0) return ParseStatus::drop;  // never answer a response
   q->opcode = static_cast<uint8_t>((q->flags >> 11) & 0xF);
 
@@ -105,27 +130,50 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
       q->question_ok = true;
     }
   }
-  if (q->opcode != opcode::QUERY) return ParseStatus::notimp;
-  // No question is allowed only to fetch a server cookie (RFC 7873 5.4), checked below.
-  if (qdcount > 1 || (qdcount == 1 && !q->question_ok)) return ParseStatus::formerr;
-  // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY).
-  if (ancount != 0 || nscount != 0) return ParseStatus::formerr;
+  // The verdict so far; the OPT record is still looked for after a NOTIMP opcode or records
+  // where a query has none, so that those answers carry OPT (and an Extended DNS Error).
+  ParseStatus status = ParseStatus::ok;
+  if (q->opcode != opcode::QUERY) {
+    status = ParseStatus::notimp;
+    if (qdcount > 1 || (qdcount == 1 && !q->question_ok)) return status;
+  } else if (qdcount > 1) {
+    // No question is allowed only to fetch a server cookie (RFC 7873 5.4), checked below.
+    q->error_text = "QDCOUNT is not 1";
+    return ParseStatus::formerr;
+  } else if (qdcount == 1 && !q->question_ok) {
+    q->error_text = "malformed question";
+    return ParseStatus::formerr;
+  } else if (ancount != 0 || nscount != 0) {
+    // A query carries no answer or authority records (RFC 1035 4.1.1 for QUERY).
+    q->error_text = "records in the answer or authority section";
+    status = ParseStatus::formerr;
+  }
+  if (!skip_records(msg, len, &pos, unsigned{ancount} + nscount)) {
+    if (status == ParseStatus::ok) q->error_text = "truncated record";
+    return status == ParseStatus::ok ? ParseStatus::formerr : status;
+  }
 
+  // A malformed additional section: FORMERR, unless the opcode already decided NOTIMP. An OPT
+  // record read before the fault still shapes the answer, as it always did.
+  auto bad_additional = [&](const char* why) noexcept {
+    if (status == ParseStatus::notimp) return status;
+    if (why != nullptr) q->error_text = why;
+    return ParseStatus::formerr;
+  };
   bool badvers = false;
   for (uint16_t i = 0; i < arcount; ++i) {
     const size_t owner_pos = pos;
-    if (!skip_name(msg, len, &pos)) return ParseStatus::formerr;
-    if (pos + 10 > len) return ParseStatus::formerr;
+    if (!skip_name(msg, len, &pos) || pos + 10 > len) return bad_additional("truncated record");
     const uint16_t type = read_u16(msg + pos);
     const uint16_t klass = read_u16(msg + pos + 2);
     const uint32_t ttl = read_u32(msg + pos + 4);
     const uint16_t rdlen = read_u16(msg + pos + 8);
     pos += 10;
-    if (rdlen > len - pos) return ParseStatus::formerr;
+    if (rdlen > len - pos) return bad_additional("truncated record");
     if (type == rrtype::OPT) {
       // RFC 6891 6.1.1: one OPT at most, owned by the root.
-      if (q->has_edns) return ParseStatus::formerr;
-      if (msg[owner_pos] != 0) return ParseStatus::formerr;
+      if (q->has_edns) return bad_additional("more than one OPT record");
+      if (msg[owner_pos] != 0) return bad_additional("OPT owner is not the root");
       q->has_edns = true;
       q->udp_payload = klass;
       q->edns_version = static_cast<uint8_t>(ttl >> 16);
@@ -133,14 +181,18 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
       if (q->edns_version != 0) {
         badvers = true;  // options of an unknown version are not interpreted
       } else if (!parse_opt_rdata(msg + pos, rdlen, q)) {
-        return ParseStatus::formerr;
+        return bad_additional(nullptr);
       }
     }
     pos += rdlen;
   }
+  if (status != ParseStatus::ok) return status;
   // Trailing bytes after the last record are ignored, as most servers do.
   if (badvers) return ParseStatus::badvers;
-  if (qdcount == 0 && !q->has_cookie) return ParseStatus::formerr;
+  if (qdcount == 0 && !q->has_cookie) {
+    q->error_text = "no question";
+    return ParseStatus::formerr;
+  }
   return ParseStatus::ok;
 }
 

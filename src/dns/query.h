@@ -39,13 +39,18 @@ struct Query {
   uint8_t client_cookie[8] = {};
   uint8_t server_cookie[32] = {};  // as sent back by the client (8..32 bytes), if any
   uint8_t server_cookie_len = 0;
+  bool nsid_requested = false;  // an NSID option (RFC 5001 2.1: empty in queries)
+
+  // Why the query is malformed (ParseStatus::formerr), for the EXTRA-TEXT of an Extended DNS
+  // Error (RFC 8914): a static string, so nothing is allocated. nullptr when not known.
+  const char* error_text = nullptr;
 };
 
 enum class ParseStatus : uint8_t {
   ok,
   drop,     // no answer at all: too short for a header, or QR set (a response)
   formerr,  // malformed: answer FORMERR (question echoed when question_ok)
-  notimp,   // opcode we do not implement
+  notimp,   // opcode we do not implement (the OPT record is still read, to answer with one)
   badvers,  // EDNS version > 0 (RFC 6891 6.1.3)
 };
 

@@ -28,6 +28,7 @@ inline constexpr uint16_t DNAME = 39;
 inline constexpr uint16_t OPT = 41;
 inline constexpr uint16_t DS = 43;
 inline constexpr uint16_t RRSIG = 46;
+inline constexpr uint16_t NSEC = 47;
 inline constexpr uint16_t TKEY = 249;
 inline constexpr uint16_t TSIG = 250;
 inline constexpr uint16_t IXFR = 251;
@@ -61,10 +62,20 @@ inline constexpr uint8_t QUERY = 0;
 }
 
 namespace edns {
+inline constexpr uint16_t kOptionNsid = 3;     // RFC 5001
 inline constexpr uint16_t kOptionEcs = 8;      // RFC 7871
 inline constexpr uint16_t kOptionCookie = 10;  // RFC 7873
 inline constexpr uint16_t kOptionPadding = 12;
+inline constexpr uint16_t kOptionEde = 15;  // RFC 8914 Extended DNS Errors
 }  // namespace edns
+
+// Extended DNS Error INFO-CODEs (RFC 8914 4) that geodns sends.
+namespace ede {
+inline constexpr uint16_t kOther = 0;
+inline constexpr uint16_t kProhibited = 18;
+inline constexpr uint16_t kNotAuthoritative = 20;
+inline constexpr uint16_t kNotSupported = 21;
+}  // namespace ede
 
 // Header flag bits in the 16-bit flags word.
 namespace flag {

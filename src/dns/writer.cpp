@@ -44,6 +44,7 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   aa_ = false;
   tc_ = false;
   ecs_scope_ = 0;
+  extra_count_ = 0;
   known_count_ = 0;
   pos_ = kHeaderSize;
   if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
@@ -56,6 +57,31 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   }
   after_question_ = pos_;
   known_after_question_ = known_count_;
+}
+
+bool ResponseWriter::add_option(uint16_t code, const uint8_t* data, size_t len) noexcept {
+  if (!include_opt_ || extra_count_ == kMaxExtraOptions || len > 0xFFFF) return false;
+  if (pos_ + 4 + len > limit_) return false;
+  limit_ -= 4 + len;  // finish() writes it after the records
+  extra_[extra_count_++] = ExtraOption{code, data, static_cast<uint16_t>(len)};
+  return true;
+}
+
+bool ResponseWriter::set_extended_error(uint16_t info_code, const char* extra_text) noexcept {
+  // RFC 8914 2: INFO-CODE, then EXTRA-TEXT (UTF-8, not NUL-terminated); one per response here.
+  for (size_t i = 0; i < extra_count_; ++i) {
+    if (extra_[i].code == edns::kOptionEde) return false;
+  }
+  const size_t text_len = std::strlen(extra_text);
+  if (!include_opt_ || extra_count_ == kMaxExtraOptions || pos_ + 6 + text_len > limit_) {
+    return false;
+  }
+  limit_ -= 6 + text_len;  // finish() writes it after the records
+  write_u16(ede_code_, info_code);
+  extra_[extra_count_++] =
+      ExtraOption{edns::kOptionEde, reinterpret_cast<const uint8_t*>(extra_text),
+                  static_cast<uint16_t>(text_len)};
+  return true;
 }
 
 void ResponseWriter::remember(const uint8_t* name, size_t len, size_t offset) noexcept {
@@ -216,6 +242,17 @@ size_t ResponseWriter::finish() noexcept {
       std::memcpy(o + 4, q_->client_cookie, kClientCookieBytes);
       std::memcpy(o + 4 + kClientCookieBytes, server_cookie_, kServerCookieBytes);
       rdlen += 4 + kClientCookieBytes + kServerCookieBytes;
+    }
+    for (size_t i = 0; i < extra_count_; ++i) {
+      const ExtraOption& x = extra_[i];
+      uint8_t* o = p + 11 + rdlen;
+      const bool ede = x.code == edns::kOptionEde;
+      const size_t body = x.len + (ede ? 2U : 0U);
+      write_u16(o, x.code);
+      write_u16(o + 2, static_cast<uint16_t>(body));
+      if (ede) std::memcpy(o + 4, ede_code_, 2);
+      if (x.len != 0) std::memcpy(o + 4 + (ede ? 2 : 0), x.data, x.len);
+      rdlen += 4 + body;
     }
     write_u16(p + 9, static_cast<uint16_t>(rdlen));
     pos_ += 11 + rdlen;

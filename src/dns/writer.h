@@ -38,6 +38,13 @@ class ResponseWriter {
   // ECS in the response: echo of the request's option with this scope (RFC 7871 7.2.1).
   void set_ecs_scope(uint8_t scope) noexcept { ecs_scope_ = scope; }
 
+  // An EDNS option for the OPT record (NSID, RFC 5001), `data` caller-owned until finish().
+  // Its room is taken from the record space now, so add it before the records; an Extended
+  // DNS Error (RFC 8914) likewise, with a static EXTRA-TEXT ("" for none). Both return false,
+  // adding nothing, when the response has no OPT record or no room is left.
+  bool add_option(uint16_t code, const uint8_t* data, size_t len) noexcept;
+  bool set_extended_error(uint16_t info_code, const char* extra_text) noexcept;
+
   // Appends a record. `owner` is an uncompressed wire name; pass nullptr to use the question
   // name (written as a pointer to offset 12). Returns false, leaving the message unchanged,
   // when the record does not fit.
@@ -77,6 +84,15 @@ class ResponseWriter {
   bool include_opt_ = false;
   const uint8_t* server_cookie_ = nullptr;
   uint8_t ecs_scope_ = 0;
+  struct ExtraOption {
+    uint16_t code;
+    const uint8_t* data;
+    uint16_t len;
+  };
+  static constexpr size_t kMaxExtraOptions = 2;  // NSID and an Extended DNS Error
+  ExtraOption extra_[kMaxExtraOptions] = {};
+  size_t extra_count_ = 0;
+  uint8_t ede_code_[2] = {};  // the INFO-CODE in front of the EDE's EXTRA-TEXT
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
   size_t known_after_question_ = 0;

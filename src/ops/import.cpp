@@ -13,6 +13,8 @@
 #include <optional>
 #include <sstream>
 
+#include "ops/gdnsd_import.h"
+
 namespace geodns::ops {
 namespace {
 
@@ -31,6 +33,25 @@ std::string take_string(char* s) {
   std::free(s);
   return out;
 }
+
+// "TYPE rdata..." as the zone loader reads it.
+std::string record_text(const ldns_rr* rr) {
+  std::string out = take_string(ldns_rr_type2str(ldns_rr_get_type(rr)));
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    out += ' ';
+    out += take_string(ldns_rdf2str(ldns_rr_rdf(rr, i)));
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
 
 // A TOML string for `s`: a basic string ("...") when nothing needs escaping, else a literal
 // string ('...', so RDATA keeps its backslashes and double quotes untouched), else a basic
@@ -79,27 +100,8 @@ std::string toml_key(std::string_view s) {
   return out + "\"";
 }
 
-// "TYPE rdata..." as the zone loader reads it.
-std::string record_text(const ldns_rr* rr) {
-  std::string out = take_string(ldns_rr_type2str(ldns_rr_get_type(rr)));
-  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-    out += ' ';
-    out += take_string(ldns_rdf2str(ldns_rr_rdf(rr, i)));
-  }
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-}  // namespace
-
 Result<ImportResult> import_zone_text(std::string_view text, const std::string& origin_in,
-                                      const std::string& display_name) {
+                                      const std::string& display_name, uint32_t default_ttl_s) {
   std::string origin = origin_in;
   if (origin.empty()) return make_error("--origin is required");
   if (origin.back() != '.') origin += '.';
@@ -116,7 +118,7 @@ Result<ImportResult> import_zone_text(std::string_view text, const std::string& 
   std::unique_ptr<ldns_rr, RrDeleter> soa_rr;
   ldns_rdf* cur_origin = ldns_rdf_clone(origin_rdf.get());
   ldns_rdf* prev = ldns_rdf_clone(origin_rdf.get());
-  uint32_t default_ttl_in = 3600;
+  uint32_t default_ttl_in = default_ttl_s;
   int line = 0;
   std::optional<Error> failure;
   while (!failure && std::feof(fp.get()) == 0) {
@@ -238,15 +240,18 @@ Result<ImportResult> import_zone_file(const std::string& path, const std::string
 }
 
 int run_import(const std::vector<std::string>& args) {
-  std::string file, origin, output;
+  std::string file, origin, output, gdnsd_dir;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--origin" && i + 1 < args.size()) {
+    if (args[i] == "--gdnsd" && i + 1 < args.size()) {
+      gdnsd_dir = args[++i];
+    } else if (args[i] == "--origin" && i + 1 < args.size()) {
       origin = args[++i];
     } else if (args[i] == "--output" && i + 1 < args.size()) {
       output = args[++i];
     } else if (!args[i].empty() && args[i][0] == '-' && args[i] != "-") {
       std::cerr << "geodns import: unknown option " << args[i]
-                << "\nusage: geodns import ZONEFILE --origin NAME [--output FILE]\n";
+                << "\nusage: geodns import ZONEFILE --origin NAME [--output FILE]\n"
+                   "       geodns import --gdnsd DIR --output OUTDIR\n";
       return 2;
     } else if (file.empty()) {
       file = args[i];
@@ -254,6 +259,13 @@ int run_import(const std::vector<std::string>& args) {
       std::cerr << "geodns import: one ZONEFILE only\n";
       return 2;
     }
+  }
+  if (!gdnsd_dir.empty()) {
+    if (!file.empty() || !origin.empty() || output.empty() || output == "-") {
+      std::cerr << "usage: geodns import --gdnsd DIR --output OUTDIR\n";
+      return 2;
+    }
+    return run_gdnsd_import(gdnsd_dir, output);
   }
   if (file.empty() || origin.empty()) {
     std::cerr << "usage: geodns import ZONEFILE --origin NAME [--output FILE]\n";

@@ -175,12 +175,21 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   }
   w_.begin(q_, out, limit, q_.has_edns, cookie);
   overflow_ = false;
+  // RFC 5001 2.2: the identity only to a query that asked for it, before any record so that
+  // it always fits.
+  if (q_.nsid_requested && !config_.nsid.empty()) {
+    w_.add_option(dns::edns::kOptionNsid, reinterpret_cast<const uint8_t*>(config_.nsid.data()),
+                  config_.nsid.size());
+  }
   switch (st) {
     case dns::ParseStatus::formerr:
       w_.set_rcode(rcode::FORMERR);
+      // RFC 8914 4.1 "Other Error", with the parser's reason when it has one.
+      w_.set_extended_error(dns::ede::kOther, q_.error_text != nullptr ? q_.error_text : "");
       break;
     case dns::ParseStatus::notimp:
       w_.set_rcode(rcode::NOTIMP);
+      w_.set_extended_error(dns::ede::kNotSupported, "opcode not supported");
       break;
     case dns::ParseStatus::badvers:
       w_.set_rcode(rcode::BADVERS);
@@ -260,15 +269,18 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
     case rrtype::TKEY:
       // Meta types that may not appear in a question (RFC 6895 3.1).
       w_.set_rcode(rcode::FORMERR);
+      w_.set_extended_error(dns::ede::kOther, "meta type as a question");
       return;
     case rrtype::MAILA:
     case rrtype::MAILB:
       w_.set_rcode(rcode::NOTIMP);
+      w_.set_extended_error(dns::ede::kNotSupported, "");
       return;
     case rrtype::AXFR:
     case rrtype::IXFR:
       // No zone transfers from a steering server: its answers depend on the client.
       w_.set_rcode(rcode::REFUSED);
+      w_.set_extended_error(dns::ede::kProhibited, "");
       return;
     default:
       break;
@@ -280,6 +292,7 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
                                      reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len));
   if (zone == nullptr) {
     w_.set_rcode(rcode::REFUSED);  // not authoritative for this name
+    w_.set_extended_error(dns::ede::kNotAuthoritative, "");
     return;
   }
   // The answer counters' slots for this zone, looked up once per query. The map must index
@@ -586,7 +599,11 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       }
     }
     const zone::RRset* cname = node.find(rrtype::CNAME);
-    if (cname != nullptr && qtype != rrtype::CNAME && !cname->rdatas.empty()) {
+    // RRSIG and NSEC live beside a CNAME (RFC 4035 2.5, RFC 2181 10.1): asked for, they are
+    // answered from the owner itself, never through the alias.
+    const bool beside_cname =
+        qtype == rrtype::CNAME || qtype == rrtype::RRSIG || qtype == rrtype::NSEC;
+    if (cname != nullptr && !beside_cname && !cname->rdatas.empty()) {
       if (!add_rrset(Section::answer, owner, owner_len, *cname)) {
         overflow_ = true;
         return;
@@ -597,7 +614,12 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
     if (qtype == rrtype::ANY) {
       // RFC 8482 4.1: answer ANY with one RRset rather than everything at the name.
       if (!node.rrsets.empty()) {
-        if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front())) overflow_ = true;
+        const zone::RRset& one = node.rrsets.front();
+        if (!add_rrset(Section::answer, owner, owner_len, one)) {
+          overflow_ = true;
+        } else if (one.type == rrtype::MX || one.type == rrtype::SRV || one.type == rrtype::NS) {
+          add_target_addresses(zone, one, Section::additional, false);  // as for the type itself
+        }
       } else {
         add_soa_negative(zone);
       }

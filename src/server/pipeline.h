@@ -36,6 +36,7 @@ struct PipelineConfig {
   bool chaos_enabled = zone::PipelineSettings{}.chaos_enabled;
   std::string chaos_id;       // id.server / hostname.bind
   std::string chaos_version;  // version.bind / version.server; "" = refuse
+  std::string nsid;           // RFC 5001 identity sent to queries that ask; "" = off
   RrlConfig rrl;              // response rate limiting over UDP (off by default)
   // DNS cookies (RFC 7873, RFC 9018 server cookies): the secret new cookies are made with,
   // then any older one still accepted. Empty: cookies are ignored (no server cookie sent).

@@ -53,6 +53,7 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
   pc.chaos_enabled = config.pipeline.chaos_enabled;
   pc.chaos_id = config.pipeline.chaos_id.empty() ? chaos_host : config.pipeline.chaos_id;
   pc.chaos_version = config.pipeline.chaos_version;
+  pc.nsid = config.pipeline.nsid;
   static_cast<zone::RrlSettings&>(pc.rrl) = config.pipeline.rrl;
   if (config.pipeline.cookies.enabled) {
     // Without a configured secret, one generated per start: clients simply learn a new

@@ -148,6 +148,7 @@ struct PipelineSettings {
   bool chaos_enabled = true;
   std::string chaos_id;  // "" -> the host name (resolved by the server)
   std::string chaos_version = "geodns 0.1.0";
+  std::string nsid;  // RFC 5001 identity (bytes, from text or "0x" hex); "" = NSID off
   RrlSettings rrl;
   CookieSettings cookies;
 

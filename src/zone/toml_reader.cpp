@@ -882,6 +882,27 @@ std::string listen_address(const Reader& r, const toml::node& n, const std::stri
   return s;
 }
 
+// [server] nsid: the RFC 5001 identity as text, or as bytes in hex after "0x" (Knot's form).
+// At most 128 bytes, so the option always fits beside the answer.
+std::string read_nsid(const Reader& r, const toml::node& n) {
+  const std::string text = r.string(n, "nsid");
+  if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    if (text.size() > 128) r.fail(n, "nsid must be at most 128 bytes");
+    return text;
+  }
+  std::string out;
+  bool ok = text.size() > 2 && text.size() % 2 == 0;
+  for (size_t i = 2; ok && i < text.size(); i += 2) {
+    const int hi = hex_value(text[i]);
+    const int lo = hex_value(text[i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  if (!ok) r.fail(n, "nsid \"0x...\" must be pairs of hex digits");
+  if (out.size() > 128) r.fail(n, "nsid must be at most 128 bytes");
+  return out;
+}
+
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
   r.only_keys(root, {"server", "control", "datacenters", "checks", "pools", "maps"},
               "the server config");
@@ -891,7 +912,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     const auto& t = r.table(*n, "[server]");
     r.only_keys(t,
                 {"listen", "threads", "zones", "geoip", "asn_db", "state_dir", "max_udp_payload",
-                 "log_level", "query_log", "chaos", "tcp", "rrl", "cookies"},
+                 "log_level", "query_log", "chaos", "tcp", "rrl", "cookies", "nsid"},
                 "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.addresses.clear();
@@ -916,6 +937,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       c.pipeline.max_udp_payload =
           static_cast<uint32_t>(r.integer(*x, "max_udp_payload", 512, 4096));
     }
+    if (auto* x = t.get("nsid")) c.pipeline.nsid = read_nsid(r, *x);
     if (auto* x = t.get("query_log")) c.logging.query_log = r.boolean(*x, "query_log");
     if (auto* x = t.get("log_level")) {
       c.logging.level = r.string(*x, "log_level");

@@ -51,6 +51,46 @@ TEST(ParseQuery, UnknownOpcodeIsNotimpWithQuestion) {
   EXPECT_TRUE(q.question_ok);
 }
 
+TEST(ParseQuery, UnknownOpcodeStillReadsTheOptRecord) {
+  QueryBuilder b;
+  b.flags = static_cast<uint16_t>(4 << 11);  // NOTIFY
+  b.edns = true;
+  b.do_bit = true;
+  Query q;
+  EXPECT_EQ(parse(b.build(), &q), ParseStatus::notimp);
+  EXPECT_TRUE(q.has_edns);  // so the NOTIMP carries OPT (and an Extended DNS Error)
+  EXPECT_TRUE(q.dnssec_ok);
+}
+
+TEST(ParseQuery, NsidOptionIsNoted) {
+  QueryBuilder b;
+  b.edns = true;
+  b.options = {0, 3, 0, 0};
+  Query q;
+  ASSERT_EQ(parse(b.build(), &q), ParseStatus::ok);
+  EXPECT_TRUE(q.nsid_requested);
+  QueryBuilder plain;
+  plain.edns = true;
+  ASSERT_EQ(parse(plain.build(), &q), ParseStatus::ok);
+  EXPECT_FALSE(q.nsid_requested);  // reset for every query
+}
+
+TEST(ParseQuery, FormerrNamesItsReason) {
+  QueryBuilder two;
+  two.qdcount = 2;
+  Query q;
+  ASSERT_EQ(parse(two.build(), &q), ParseStatus::formerr);
+  EXPECT_STREQ(q.error_text, "QDCOUNT is not 1");
+  QueryBuilder ecs;
+  ecs.ecs(9, 24, 0, {1, 2, 3});
+  ASSERT_EQ(parse(ecs.build(), &q), ParseStatus::formerr);
+  EXPECT_STREQ(q.error_text, "bad ECS option");
+  EXPECT_TRUE(q.has_edns);  // the FORMERR carries OPT with the reason
+  QueryBuilder ok;
+  ASSERT_EQ(parse(ok.build(), &q), ParseStatus::ok);
+  EXPECT_EQ(q.error_text, nullptr);
+}
+
 TEST(ParseQuery, QdcountOtherThanOneIsFormerr) {
   for (uint16_t n : {uint16_t{0}, uint16_t{2}}) {
     QueryBuilder b;

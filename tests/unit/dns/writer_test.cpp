@@ -152,5 +152,45 @@ TEST_F(WriterTest, ClearRecordsKeepsQuestion) {
   EXPECT_EQ(ldns_pkt_qdcount(pkt.get()), 1);
 }
 
+TEST_F(WriterTest, NsidAndExtendedErrorGoInTheOptAfterTheRecords) {
+  QueryBuilder b;
+  b.edns = true;
+  start(b);
+  static constexpr char kId[] = "ns1";
+  ASSERT_TRUE(w_.add_option(edns::kOptionNsid, reinterpret_cast<const uint8_t*>(kId), 3));
+  ASSERT_TRUE(w_.set_extended_error(ede::kNotAuthoritative, "why"));
+  EXPECT_FALSE(w_.set_extended_error(ede::kOther, ""));  // one per response
+  const uint8_t a[4] = {192, 0, 2, 1};
+  ASSERT_TRUE(w_.add(Section::answer, nullptr, 0, rrtype::A, 1, a, 4));
+  const size_t n = w_.finish();
+  auto pkt = decode(buf_, n);
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_ancount(pkt.get()), 1);
+  // NSID: code 3, len 3, "ns1"; EDE: code 15, len 5, INFO-CODE 20, "why".
+  const uint8_t expected[] = {0, 3, 0, 3, 'n', 's', '1', 0, 15, 0, 5, 0, 20, 'w', 'h', 'y'};
+  ASSERT_GE(n, sizeof(expected));
+  EXPECT_EQ(std::memcmp(buf_ + n - sizeof(expected), expected, sizeof(expected)), 0);
+  EXPECT_EQ(buf_[n - sizeof(expected) - 2], 0);  // OPT RDLENGTH = 16
+  EXPECT_EQ(buf_[n - sizeof(expected) - 1], sizeof(expected));
+}
+
+TEST_F(WriterTest, OptionsNeedAnOptRecordAndRoom) {
+  QueryBuilder plain;
+  start(plain);
+  EXPECT_FALSE(w_.set_extended_error(ede::kOther, ""));
+  EXPECT_FALSE(w_.add_option(edns::kOptionNsid, nullptr, 0));
+  QueryBuilder b;
+  b.edns = true;
+  start(b, 512);
+  static const uint8_t big[600] = {};
+  EXPECT_FALSE(w_.add_option(edns::kOptionNsid, big, sizeof(big)));
+  // What an option takes is no longer there for records: the answer still fits in 512.
+  static const uint8_t id[400] = {};
+  ASSERT_TRUE(w_.add_option(edns::kOptionNsid, id, sizeof(id)));
+  const uint8_t txt[100] = {99};
+  EXPECT_FALSE(w_.add(Section::answer, nullptr, 0, rrtype::TXT, 1, txt, sizeof(txt)));
+  EXPECT_LE(w_.finish(), 512u);
+}
+
 }  // namespace
 }  // namespace geodns::dns

@@ -241,6 +241,26 @@ TEST_F(PipelineTest, AnyGetsOneRrset) {
   EXPECT_EQ(types.size(), 1u);
 }
 
+TEST_F(PipelineTest, AnyWithAnSrvRrsetCarriesTheTargetsAddresses) {
+  auto p = ask("_sip._tcp.example.com", rrtype::ANY);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(contains(section(ldns_pkt_answer(p.get())), "SRV\t10 60 5060 sip.example.com."));
+  const auto add = section(ldns_pkt_additional(p.get()));
+  EXPECT_TRUE(contains(add, "sip.example.com.\t3600\tIN\tA\t198.51.100.60")) << add.size();
+  EXPECT_TRUE(contains(add, "sip2.example.com.\t3600\tIN\tA\t203.0.113.60"));
+}
+
+TEST_F(PipelineTest, RrsigAndNsecAtACnameOwnerAreNotChased) {
+  // They live beside the CNAME (RFC 4035 2.5): NODATA here, not the alias's target.
+  for (uint16_t type : {uint16_t{46}, uint16_t{47}}) {
+    auto p = ask("alias.example.com", type);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR) << type;
+    EXPECT_EQ(ldns_pkt_ancount(p.get()), 0) << type;
+    EXPECT_TRUE(contains(section(ldns_pkt_authority(p.get())), "SOA")) << type;
+  }
+}
+
 TEST_F(PipelineTest, ZoneTransfersRefused) {
   auto p = ask("example.com", rrtype::AXFR);
   EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_REFUSED);
