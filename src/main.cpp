@@ -65,7 +65,13 @@ int usage_error(const std::string& msg) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage_error("a command is required");
   const std::string_view command = argv[1];
-  // `geodns COMMAND --help` and `geodns help COMMAND` print that command's help; ctl has its own.
+  // `geodns COMMAND --help` and `geodns help COMMAND` print that command's help; ctl and diff
+  // parse their own arguments and print their own.
+  if (command == "help" && argc > 2) {
+    const std::string_view topic = argv[2];
+    if (topic == "ctl") return geodns::ops::run_ctl({"--help"}, std::cout, std::cerr);
+    if (topic == "diff") return geodns::ops::run_diff({"--help"}, std::cout, std::cerr);
+  }
   const bool wants_help =
       std::any_of(argv + 2, argv + argc,
                   [](const char* a) {

@@ -91,13 +91,18 @@ options:
 
 constexpr std::string_view kImportHelp =
     R"(usage: geodns import ZONEFILE --origin NAME [--output FILE]
+       geodns import --gdnsd DIR --output OUTDIR
 
-Converts an RFC 1035 (BIND) zone file into a geodns TOML zone: the SOA becomes [zone.soa], the
-other records [records]. Steering is added by hand afterwards.
+The first form converts an RFC 1035 (BIND) zone file into a geodns TOML zone: the SOA becomes
+[zone.soa], the other records [records]; steering is added by hand afterwards. The second
+converts a gdnsd 3.x configuration (config, zones, geoip maps and resources, service types)
+into a geodns.toml and zone files, and reports each construct it could not convert.
 
 options:
   --origin NAME        the zone's origin ("example.com.")
-  --output FILE        write the TOML here (default: standard output)
+  --output FILE        write the TOML here (default: standard output); with --gdnsd, the
+                       directory to write the converted tree into
+  --gdnsd DIR          a gdnsd configuration directory (the one holding "config")
 )";
 
 constexpr std::string_view kVersionHelp = R"(usage: geodns version

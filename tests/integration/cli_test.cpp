@@ -62,7 +62,11 @@ TEST(CliHelp, EverySubcommandPrintsItsOwnHelpOnStdout) {
       {"help serve", "usage: geodns serve", "--user NAME"},
       // --help wins wherever it stands, even after other options.
       {"serve --listen 127.0.0.1:1 --help", "usage: geodns serve", "--listen ADDR:PORT"},
+      {"import -h", "geodns import --gdnsd DIR --output OUTDIR", "--gdnsd DIR"},
       {"ctl --help", "geodns ctl", "--token"},
+      {"help ctl", "geodns ctl", "--token"},
+      {"diff --help", "usage: geodns diff OLD NEW", "--clients FILE"},
+      {"help diff", "usage: geodns diff OLD NEW", "--git REV1..REV2"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);
