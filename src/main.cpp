@@ -1,5 +1,6 @@
 // geodns: an authoritative GeoDNS server. This file only parses the command line and hands
 // over to src/ops.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -38,6 +39,7 @@ constexpr const char* kUsage = R"(usage:
   geodns import  --gdnsd DIR --output OUTDIR
                                            convert a gdnsd 3.x config and its zones
   geodns version
+  geodns COMMAND --help                    that command's options
 
 options:
   --config FILE      server config (default: ./geodns.toml if present)
@@ -63,6 +65,24 @@ int usage_error(const std::string& msg) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage_error("a command is required");
   const std::string_view command = argv[1];
+  // `geodns COMMAND --help` and `geodns help COMMAND` print that command's help; ctl and diff
+  // parse their own arguments and print their own.
+  if (command == "help" && argc > 2) {
+    const std::string_view topic = argv[2];
+    if (topic == "ctl") return geodns::ops::run_ctl({"--help"}, std::cout, std::cerr);
+    if (topic == "diff") return geodns::ops::run_diff({"--help"}, std::cout, std::cerr);
+  }
+  const bool wants_help =
+      std::any_of(argv + 2, argv + argc,
+                  [](const char* a) {
+                    return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0;
+                  }) ||
+      (command == "help" && argc > 2);
+  const std::string_view help_for = command == "help" && argc > 2 ? argv[2] : command;
+  if (wants_help && !geodns::ops::command_help(help_for).empty()) {
+    std::cout << geodns::ops::command_help(help_for);
+    return 0;
+  }
   if (command == "version" || command == "--version") {
     std::cout << kVersion << "\n";
     return 0;
@@ -81,6 +101,10 @@ int main(int argc, char** argv) {
   if (command == "ctl") {
     return geodns::ops::run_ctl(std::vector<std::string>(argv + 2, argv + argc), std::cout,
                                 std::cerr);
+  }
+  // Named before the options are parsed, so `geodns frobnicate --help` says what is wrong.
+  if (command != "serve" && command != "check" && command != "explain") {
+    return usage_error("unknown command \"" + std::string(command) + "\"");
   }
   geodns::ops::CommonOptions opts;
   geodns::ops::ExplainRequest explain;

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -26,5 +27,16 @@ struct CommonOptions {
 
 // Loads the config file (or defaults) and applies the command-line overrides.
 Result<zone::ServerConfig> resolve_config(const CommonOptions& options);
+
+// The `--help` text of one subcommand (serve, check, explain, import, version), or "" for a
+// command that has none here (ctl prints its own). Kept beside the options they describe so a
+// new flag and its help line change together.
+std::string_view command_help(std::string_view command);
+
+// Why `path` cannot be a config file (missing, unreadable, a directory, empty), as an error
+// naming the file; success when it can be read and has content. An empty file is a mistake
+// (a truncated copy, a wrong path in a unit file) far more often than a wish for built-in
+// defaults, which omitting --config gives.
+Result<void> check_config_file(const std::string& path);
 
 }  // namespace geodns::ops
