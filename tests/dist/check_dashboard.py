@@ -59,8 +59,12 @@ def alert_metrics(path):
 
 
 def scrape(binary):
+    # geodns takes the DNS port over UDP and TCP and the control port over TCP: the kernel's
+    # UDP and TCP port spaces are separate, so the two free ports can come out equal.
     dns_port = free_port(socket.SOCK_DGRAM)
     control_port = free_port(socket.SOCK_STREAM)
+    while control_port == dns_port:
+        control_port = free_port(socket.SOCK_STREAM)
     with tempfile.TemporaryDirectory(prefix="geodns-dash-") as tmp:
         zones = Path(tmp, "zones")
         zones.mkdir()
@@ -89,7 +93,7 @@ datacenters = ["here"]
             [binary, "serve", "--zones", str(zones), "--geoip", "",
              "--listen", f"127.0.0.1:{dns_port}", "--control", f"127.0.0.1:{control_port}",
              "--state-dir", tmp, "--threads", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 20
             while True:
@@ -103,7 +107,7 @@ datacenters = ["here"]
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
                     raise SystemExit("geodns did not serve /metrics with a checked target:\n"
-                                     + proc.communicate()[1])
+                                     + proc.communicate()[0])
                 time.sleep(0.2)
         finally:
             if proc.poll() is None:
