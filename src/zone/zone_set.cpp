@@ -67,8 +67,9 @@ const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {
   return nullptr;
 }
 
-const Zone* ZoneSet::find_zone_for(std::string_view name, uint16_t qtype) const noexcept {
-  if (qtype == dns::rrtype::DS && !name.empty() && name[0] != 0) {
+const Zone* ZoneSet::find_zone_for_ds(std::string_view name) const noexcept {
+  static_assert(dns::rrtype::DS == 43);  // the constant find_zone_for() tests
+  if (!name.empty() && name[0] != 0) {
     const auto len = static_cast<unsigned char>(name[0]);
     if (1U + len < name.size()) {
       if (const Zone* parent = find_zone(name.substr(1U + len))) return parent;

@@ -205,7 +205,11 @@ struct ZoneSet {
   // The zone that answers `qtype` for the name: find_zone(), except that DS is looked up from
   // the parent name (RFC 4035 3.1.4.1: DS lives on the parent side of a cut), so that a
   // child apex served beside its parent gets the parent's DS or NODATA, as Knot and NSD do.
-  const Zone* find_zone_for(std::string_view lower_wire_name, uint16_t qtype) const noexcept;
+  const Zone* find_zone_for(std::string_view lower_wire_name, uint16_t qtype) const noexcept {
+    constexpr uint16_t kTypeDs = 43;  // inline for every query: dns/wire.h is not included here
+    return qtype == kTypeDs ? find_zone_for_ds(lower_wire_name) : find_zone(lower_wire_name);
+  }
+  const Zone* find_zone_for_ds(std::string_view lower_wire_name) const noexcept;
   // Rebuilds by_origin and the deduplicated targets from `zones`, and drops from `ids` the
   // keys they no longer use.
   void reindex();
