@@ -674,7 +674,8 @@ bool Pipeline::seen_in_chain(const uint8_t* name, size_t len) const noexcept {
 }
 
 bool Pipeline::answer_dname(const zone::Node& dname_owner, const uint8_t* owner, size_t owner_len,
-                            const uint8_t** target, size_t* target_len) noexcept {
+                            const uint8_t* lower, const uint8_t** target,
+                            size_t* target_len) noexcept {
   const zone::RRset* dname = dname_owner.find(rrtype::DNAME);
   if (dname == nullptr || dname->rdatas.empty() || synth_count_ >= kMaxChain) return false;
   const uint8_t* current = owner != nullptr ? owner : q_.qname;
@@ -693,8 +694,9 @@ bool Pipeline::answer_dname(const zone::Node& dname_owner, const uint8_t* owner,
   }
   const std::string_view to = dname->rdatas.front();
   uint8_t* out = synth_[synth_count_];
+  // From the lower-cased name, as Knot synthesizes: the new name is ours, not the client's.
   const size_t n = dns::substitute_dname(
-      current, current_len, suffix, reinterpret_cast<const uint8_t*>(to.data()), to.size(), out);
+      lower, current_len, suffix, reinterpret_cast<const uint8_t*>(to.data()), to.size(), out);
   if (n == 0) {
     w_.set_rcode(dns::rcode::YXDOMAIN);  // RFC 6672 2.2: the DNAME alone, no CNAME
     return false;
@@ -756,7 +758,7 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
     if (lk.kind == Lookup::dname) {
       const uint8_t* target = nullptr;
       size_t target_len = 0;
-      if (!answer_dname(*lk.node, owner, owner_len, &target, &target_len)) return;
+      if (!answer_dname(*lk.node, owner, owner_len, name, &target, &target_len)) return;
       // The synthesized CNAME is the answer to CNAME; every other type follows it, ANY too
       // (the CNAME is not the owner's own RRset here; Knot follows it alike).
       if (qtype == rrtype::CNAME) return;

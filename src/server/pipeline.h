@@ -122,8 +122,9 @@ class Pipeline final : public Responder {
   void add_referral(const zone::Zone& zone, const zone::Node& cut, bool authoritative) noexcept;
   // Writes the DNAME above the current name (once per response) and the CNAME synthesized
   // from it (RFC 6672 3.2); false when the chain ends here (YXDOMAIN or no room).
+  // `lower`: the current name lower-cased (`owner` as the client or the zone spelled it).
   bool answer_dname(const zone::Node& dname_owner, const uint8_t* owner, size_t owner_len,
-                    const uint8_t** target, size_t* target_len) noexcept;
+                    const uint8_t* lower, const uint8_t** target, size_t* target_len) noexcept;
   // Has this CNAME/DNAME chain visited `name` (lower case) already?
   bool seen_in_chain(const uint8_t* name, size_t len) const noexcept;
   void add_target_addresses(const zone::Zone& zone, const zone::RRset& rrset, dns::Section section,
