@@ -53,6 +53,7 @@ inline constexpr uint8_t SERVFAIL = 2;
 inline constexpr uint8_t NXDOMAIN = 3;
 inline constexpr uint8_t NOTIMP = 4;
 inline constexpr uint8_t REFUSED = 5;
+inline constexpr uint8_t YXDOMAIN = 6;   // RFC 6672 2.2: a DNAME substitution too long
 inline constexpr uint16_t BADVERS = 16;  // extended: upper 8 bits go in the OPT TTL
 inline constexpr uint16_t BADCOOKIE = 23;
 }  // namespace rcode

@@ -268,7 +268,10 @@ size_t ResponseWriter::finish() noexcept {
   }
   uint16_t flags = flag::QR;
   flags |= static_cast<uint16_t>(q_->flags & 0x7800);  // opcode
-  flags |= static_cast<uint16_t>(q_->flags & (flag::RD | flag::CD));
+  flags |= static_cast<uint16_t>(q_->flags & flag::RD);
+  // CD means something only in a QUERY (RFC 4035 3.2.2); other opcodes get back only the
+  // bits RFC 6895 2 lets a reply copy: ID, opcode and RD (Knot does the same).
+  if (q_->opcode == opcode::QUERY) flags |= static_cast<uint16_t>(q_->flags & flag::CD);
   if (aa_) flags |= flag::AA;
   if (tc_) flags |= flag::TC;
   flags |= static_cast<uint16_t>(rcode_ & 0xF);

@@ -25,8 +25,8 @@ RdataLayout rdata_layout(uint16_t type) noexcept;
 class ResponseWriter {
  public:
   // Starts a response to `q` in `buf`, at most `limit` bytes long (512 / EDNS size / 65535).
-  // Writes the header (ID, opcode, RD and CD copied, QR set) and, when the question was parsed,
-  // the question exactly as received. `include_opt` reserves room for an OPT record;
+  // Writes the header (ID, opcode, RD copied, CD too in a QUERY, QR set) and, when the question was
+  // parsed, the question exactly as received. `include_opt` reserves room for an OPT record;
   // `server_cookie` (16 bytes, outliving the response), when the query carried a cookie, goes
   // into it after the client's cookie (RFC 7873 5.2).
   void begin(const Query& q, std::span<uint8_t> buf, size_t limit, bool include_opt,

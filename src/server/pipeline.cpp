@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "dns/dname.h"
 #include "dns/name.h"
 
 namespace geodns::server {
@@ -41,8 +42,9 @@ bool equals_literal(const dns::Query& q, const char* wire, size_t len) noexcept 
 }
 
 struct Lookup {
-  enum Kind { found, referral, nxdomain } kind = nxdomain;
-  const zone::Node* node = nullptr;  // found: the node (maybe a wildcard); referral: the cut
+  enum Kind { found, referral, dname, nxdomain } kind = nxdomain;
+  // found: the node (maybe a wildcard); referral: the cut; dname: the DNAME owner above
+  const zone::Node* node = nullptr;
 };
 
 // RFC 1034 4.3.2 step 3, without the parts handled by the caller (CNAME, steering).
@@ -69,6 +71,9 @@ Lookup find(const zone::Zone& zone, const uint8_t* name, size_t len, uint16_t qt
   if (encloser == nullptr) return {};
   if (encloser->cut >= 0)
     return {Lookup::referral, &zone.nodes[static_cast<size_t>(encloser->cut)]};
+  // The loader refuses names below a DNAME owner, so it is their closest encloser (RFC 6672
+  // 3.2: the substitution comes before any wildcard).
+  if (encloser->has_dname) return {Lookup::dname, encloser};
   // Wildcard at the closest encloser (RFC 4592 3.3.1).
   if (!encloser->has_wildcard_child) return {};
   const size_t enc_len = len - pos;
@@ -408,10 +413,12 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
       break;
   }
   const zone::ZoneSet* zones = zones_.get();
-  const zone::Zone* zone = zones == nullptr
-                               ? nullptr
-                               : zones->find_zone(std::string_view(
-                                     reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len));
+  const zone::Zone* zone =
+      zones == nullptr
+          ? nullptr
+          : zones->find_zone_for(
+                std::string_view(reinterpret_cast<const char*>(q_.qname_lower), q_.qname_len),
+                q_.qtype);
   if (zone == nullptr) {
     w_.set_rcode(rcode::REFUSED);  // not authoritative for this name
     w_.set_extended_error(dns::ede::kNotAuthoritative, "");
@@ -513,9 +520,11 @@ void Pipeline::add_target_addresses(const zone::Zone& zone, const zone::RRset& r
   }
 }
 
-void Pipeline::add_referral(const zone::Zone& zone, const zone::Node& cut) noexcept {
-  // RFC 1034 4.3.2 step 3b: not authoritative below a cut; refer with NS and glue.
-  w_.set_aa(false);
+void Pipeline::add_referral(const zone::Zone& zone, const zone::Node& cut,
+                            bool authoritative) noexcept {
+  // RFC 1034 4.3.2 step 3b: not authoritative below a cut; refer with NS and glue. After a
+  // CNAME of ours (`authoritative`) AA stays: it speaks for the first name (RFC 1035 4.1.1).
+  if (!authoritative) w_.set_aa(false);
   const zone::RRset* ns = cut.find(rrtype::NS);
   if (ns == nullptr) return;
   const auto* owner = reinterpret_cast<const uint8_t*>(cut.name.data());
@@ -657,6 +666,52 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   return {SteeredAnswer::addresses, {}};
 }
 
+bool Pipeline::seen_in_chain(const uint8_t* name, size_t len) const noexcept {
+  for (size_t i = 0; i < chain_count_; ++i) {
+    if (chain_[i].len == len && std::memcmp(chain_[i].name, name, len) == 0) return true;
+  }
+  return false;
+}
+
+bool Pipeline::answer_dname(const zone::Node& dname_owner, const uint8_t* owner, size_t owner_len,
+                            const uint8_t* lower, const uint8_t** target,
+                            size_t* target_len) noexcept {
+  const zone::RRset* dname = dname_owner.find(rrtype::DNAME);
+  if (dname == nullptr || dname->rdatas.empty() || synth_count_ >= kMaxChain) return false;
+  const uint8_t* current = owner != nullptr ? owner : q_.qname;
+  const size_t current_len = owner != nullptr ? owner_len : q_.qname_len;
+  const size_t suffix = dname_owner.name.size();
+  if (suffix >= current_len) return false;  // find() returns a DNAME only strictly above
+  bool listed = false;                      // a chain may pass the same DNAME twice
+  for (size_t i = 0; i < dnames_count_; ++i) listed = listed || dnames_[i] == &dname_owner;
+  if (!listed) {
+    // Its owner spelled as the client did: the tail of the current name.
+    if (!add_rrset(Section::answer, current + current_len - suffix, suffix, *dname)) {
+      overflow_ = true;
+      return false;
+    }
+    dnames_[dnames_count_++] = &dname_owner;
+  }
+  const std::string_view to = dname->rdatas.front();
+  uint8_t* out = synth_[synth_count_];
+  // From the lower-cased name, as Knot synthesizes: the new name is ours, not the client's.
+  const size_t n = dns::substitute_dname(
+      lower, current_len, suffix, reinterpret_cast<const uint8_t*>(to.data()), to.size(), out);
+  if (n == 0) {
+    w_.set_rcode(dns::rcode::YXDOMAIN);  // RFC 6672 2.2: the DNAME alone, no CNAME
+    return false;
+  }
+  ++synth_count_;
+  // RFC 6672 3.1: the synthesized CNAME has the DNAME's TTL.
+  if (!w_.add(Section::answer, owner, owner_len, rrtype::CNAME, dname->ttl_s, out, n)) {
+    overflow_ = true;
+    return false;
+  }
+  *target = out;
+  *target_len = n;
+  return true;
+}
+
 void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) noexcept {
   w_.set_aa(true);
   const uint16_t qtype = q_.qtype;
@@ -666,30 +721,49 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
   size_t name_len = q_.qname_len;
   uint8_t wildcard_buf[dns::kMaxNameLength + 2];
   chain_scope_ = 0;
+  chain_[0] = {name, name_len};
+  chain_count_ = 1;
+  dnames_count_ = 0;
+  synth_count_ = 0;
 
-  // Follows in-zone CNAME chains (RFC 1034 4.3.2 step 3a); 16 links at most, so a loop in
-  // the zone data ends the chain instead of the server. Returns false when the chain stops.
-  int hop = 0;
-  auto follow = [&](std::string_view target) noexcept {
-    if (target.size() > dns::kMaxNameLength) return false;
-    uint8_t* next = scratch_[hop & 1];
-    dns::lower_name(reinterpret_cast<const uint8_t*>(target.data()), target.size(), next);
-    owner = reinterpret_cast<const uint8_t*>(target.data());
-    owner_len = target.size();
+  // Follows in-zone CNAME chains (RFC 1034 4.3.2 step 3a), as Knot and NSD do: a name seen
+  // before ends the chain, so a loop lists each record once; 16 links at most otherwise.
+  // Returns false when the chain stops. `target` must outlive the response (zone data or
+  // synth_): the writer points at the names it wrote for compression.
+  auto follow = [&](const uint8_t* target, size_t len) noexcept {
+    if (len > dns::kMaxNameLength || chain_count_ >= kMaxChain) return false;
+    uint8_t* next = lower_[chain_count_];
+    dns::lower_name(target, len, next);
+    if (seen_in_chain(next, len)) return false;
+    chain_[chain_count_++] = {next, len};
+    owner = target;
+    owner_len = len;
     name = next;
-    name_len = target.size();
+    name_len = len;
     return is_at_or_below(name, name_len, zone.origin);  // false: it leaves the zone
   };
-  for (; hop < 16; ++hop) {
+  for (int hop = 0; hop < static_cast<int>(kMaxChain); ++hop) {
     const Lookup lk = find(zone, name, name_len, qtype, wildcard_buf);
     if (lk.kind == Lookup::referral) {
-      if (hop == 0) add_referral(zone, *lk.node);
-      return;  // a CNAME into a delegated name: the resolver follows it from here
+      // A CNAME into a delegated name: the restarted lookup reaches a cut (RFC 1034 4.3.2
+      // step 3b), so the referral goes along, with AA still set for our CNAME.
+      add_referral(zone, *lk.node, hop > 0);
+      return;
     }
     if (lk.kind == Lookup::nxdomain) {
       w_.set_rcode(rcode::NXDOMAIN);  // RFC 6604: the rcode speaks for the last name
       add_soa_negative(zone);
       return;
+    }
+    if (lk.kind == Lookup::dname) {
+      const uint8_t* target = nullptr;
+      size_t target_len = 0;
+      if (!answer_dname(*lk.node, owner, owner_len, name, &target, &target_len)) return;
+      // The synthesized CNAME is the answer to CNAME; every other type follows it, ANY too
+      // (the CNAME is not the owner's own RRset here; Knot follows it alike).
+      if (qtype == rrtype::CNAME) return;
+      if (!follow(target, target_len)) return;
+      continue;
     }
     const zone::Node& node = *lk.node;
     // The rule answers A and AAAA (every type when it may answer a CNAME); static records at
@@ -706,7 +780,9 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
         case SteeredAnswer::cname:
           // ANY: the CNAME is the one RRset (RFC 8482 4.1); CNAME: it is the answer.
           if (qtype == rrtype::CNAME || qtype == rrtype::ANY) return;
-          if (!follow(a.target)) return;
+          if (!follow(reinterpret_cast<const uint8_t*>(a.target.data()), a.target.size())) {
+            return;
+          }
           continue;
         case SteeredAnswer::nodata:
           // ANY gets one RRset (RFC 8482): the steered one, else a static one of the owner.
@@ -730,7 +806,10 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
         overflow_ = true;
         return;
       }
-      if (!follow(cname->rdatas.front())) return;
+      // ANY matches the CNAME itself (RFC 1034 4.3.2 step 3a): no chase, as Knot and NSD.
+      if (qtype == rrtype::ANY) return;
+      const std::string_view target = cname->rdatas.front();
+      if (!follow(reinterpret_cast<const uint8_t*>(target.data()), target.size())) return;
       continue;
     }
     if (qtype == rrtype::ANY) {

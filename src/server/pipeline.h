@@ -119,7 +119,14 @@ class Pipeline final : public Responder {
   bool add_rrset(dns::Section s, const uint8_t* owner, size_t owner_len,
                  const zone::RRset& rrset) noexcept;
   void add_soa_negative(const zone::Zone& zone) noexcept;
-  void add_referral(const zone::Zone& zone, const zone::Node& cut) noexcept;
+  void add_referral(const zone::Zone& zone, const zone::Node& cut, bool authoritative) noexcept;
+  // Writes the DNAME above the current name (once per response) and the CNAME synthesized
+  // from it (RFC 6672 3.2); false when the chain ends here (YXDOMAIN or no room).
+  // `lower`: the current name lower-cased (`owner` as the client or the zone spelled it).
+  bool answer_dname(const zone::Node& dname_owner, const uint8_t* owner, size_t owner_len,
+                    const uint8_t* lower, const uint8_t** target, size_t* target_len) noexcept;
+  // Has this CNAME/DNAME chain visited `name` (lower case) already?
+  bool seen_in_chain(const uint8_t* name, size_t len) const noexcept;
   void add_target_addresses(const zone::Zone& zone, const zone::RRset& rrset, dns::Section section,
                             bool required) noexcept;
   // What a steered name put in the answer section.
@@ -165,7 +172,20 @@ class Pipeline final : public Responder {
   geo::Location location_;
   steer::Decision decision_;
   uint64_t rotation_;
-  uint8_t scratch_[2][dns::kMaxNameLength + 2];  // lower-cased names while following CNAMEs
+  // The names a CNAME/DNAME chain visits: at most kMaxChain lookups per query. The storage
+  // is ours, not the stack's: the writer keeps pointers to names it wrote until finish().
+  static constexpr size_t kMaxChain = 16;
+  struct ChainName {
+    const uint8_t* name;  // lower case
+    size_t len;
+  };
+  ChainName chain_[kMaxChain] = {};
+  size_t chain_count_ = 0;
+  uint8_t lower_[kMaxChain][dns::kMaxNameLength];  // lower-cased targets (chain_ points here)
+  uint8_t synth_[kMaxChain][dns::kMaxNameLength];  // CNAME targets synthesized from DNAMEs
+  size_t synth_count_ = 0;
+  const zone::Node* dnames_[kMaxChain] = {};  // DNAMEs already in this answer
+  size_t dnames_count_ = 0;
   std::string chaos_id_txt_;
   std::string chaos_version_txt_;
   SteerExplanation* explain_ = nullptr;

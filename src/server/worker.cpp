@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "dns/oversized.h"
 #include "server/socket_setup.h"
 #include "server/tcp_connection.h"
 
@@ -284,13 +285,14 @@ Worker::Drained Worker::drain_udp(UdpSocket& socket) noexcept {
     if (n <= 0) return Drained::empty;
     for (int i = 0; i < n; ++i) {
       const mmsghdr& m = recv_msgs_[static_cast<size_t>(i)];
-      if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        counters_->add(TransportCounters::udp_truncated);
-        continue;
-      }
+      // Larger than a chunk: msg_len is the datagram's full length, the chunk holds its head.
+      const bool oversized = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      if (oversized) counters_->add(TransportCounters::udp_truncated);
       handle_datagram(socket,
-                      {udp_recv_.get() + static_cast<size_t>(i) * kUdpChunkBytes, m.msg_len},
-                      reinterpret_cast<const sockaddr*>(&recv_peers_[static_cast<size_t>(i)]));
+                      {udp_recv_.get() + static_cast<size_t>(i) * kUdpChunkBytes,
+                       oversized ? kUdpChunkBytes : m.msg_len},
+                      reinterpret_cast<const sockaddr*>(&recv_peers_[static_cast<size_t>(i)]),
+                      oversized);
     }
     flush_udp();
     if (static_cast<unsigned>(n) < slots) return Drained::partial;
@@ -299,7 +301,7 @@ Worker::Drained Worker::drain_udp(UdpSocket& socket) noexcept {
 }
 
 void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
-                             const sockaddr* peer) noexcept {
+                             const sockaddr* peer, bool oversized) noexcept {
   // The batch is per socket: answers leave through the socket the query came in on.
   if (udp_pending_ > 0 && (udp_pending_fd_ != socket.fd || udp_pending_ == udp_slots_)) {
     flush_udp();
@@ -311,7 +313,9 @@ void Worker::handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
   client.address = IpAddress::from_sockaddr(peer);
   client.port = port_of(peer);
   client.transport = Transport::udp;
-  const size_t length = responder_->respond(query, client, {out, kMaxResponseBytes});
+  // A cut-off query cannot be answered, only refused: FORMERR, as Knot does (dns/oversized.h).
+  const size_t length = oversized ? dns::answer_oversized(query, {out, kMaxResponseBytes})
+                                  : responder_->respond(query, client, {out, kMaxResponseBytes});
   if (length == 0 || length > kMaxResponseBytes) return;
   const socklen_t peer_length =
       peer->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);

@@ -33,7 +33,7 @@ class Worker {
   // libuv 1.44 reads at most 20 datagrams per recvmmsg call (its peers[20] array); the
   // receive buffer is cut into 64 KiB chunks, one per datagram.
   static constexpr size_t kMaxUdpBatch = 64;
-  // A query datagram larger than this is dropped as truncated: DNS queries are small (a
+  // A query datagram larger than this is answered FORMERR: DNS queries are small (a
   // question and an OPT record), and a smaller stride keeps the batch's buffers cache-friendly.
   static constexpr size_t kUdpChunkBytes = 8 * 1024;
   // recvmmsg batches handled per readiness event (or per idle round while draining) before
@@ -114,8 +114,9 @@ class Worker {
   Drained drain_udp(UdpSocket& socket) noexcept;
   void start_draining(UdpSocket& socket) noexcept;
   void stop_draining(UdpSocket& socket) noexcept;
-  void handle_datagram(UdpSocket& socket, std::span<const uint8_t> query,
-                       const sockaddr* peer) noexcept;
+  // `oversized`: the kernel cut the datagram to `query` (MSG_TRUNC); it gets FORMERR.
+  void handle_datagram(UdpSocket& socket, std::span<const uint8_t> query, const sockaddr* peer,
+                       bool oversized) noexcept;
   void flush_udp() noexcept;
   void accept_connection(uv_stream_t* server) noexcept;
   // A slot may have come free: retry the parked listeners soon.

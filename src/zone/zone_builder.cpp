@@ -178,6 +178,8 @@ class Builder {
   void add_soa();
   void set_serial(uint64_t content_hash, const SerialInputs& serial);
   void check_node_data();
+  void check_dname_owner(const PendingNode& node, const PendingRRset& dname);
+  void check_below_dname();
   void add_datacenters();
   uint32_t dc_index(const NameRef& ref);
   uint32_t member_index(const NameRef& ref, std::vector<std::string>& path);
@@ -208,6 +210,7 @@ class Builder {
   steer::IdTables* ids_;
   bool soa_from_records_ = false;
   bool automatic_serial_ = false;
+  bool has_dname_ = false;  // some owner has a DNAME: check_below_dname() has work to do
   std::string server_dcs_;  // what this zone uses of the server's datacenters, for the serial
   std::string inputs_;      // nets files and shared maps it uses, for the serial
   const MapDef* find_map(const SteerDef& s);
@@ -553,11 +556,7 @@ void Builder::check_node_data() {
          "no NS records at the apex (\"@\" in [records])");
   }
   for (auto& node : pending_) {
-    // The answer logic does not synthesize CNAMEs from DNAME (RFC 6672): serving a DNAME as a
-    // plain record would answer NXDOMAIN below it, so refuse it instead of answering wrong.
-    if (const PendingRRset* dname = node.find(dns::rrtype::DNAME)) {
-      fail(*dname->positions.front(), "DNAME records are not supported; use CNAMEs");
-    }
+    if (const PendingRRset* dname = node.find(dns::rrtype::DNAME)) check_dname_owner(node, *dname);
     const PendingRRset* cname = node.find(dns::rrtype::CNAME);
     if (!cname) continue;
     if (node.wire == zone_->origin) {
@@ -570,6 +569,53 @@ void Builder::check_node_data() {
       if (other.type == dns::rrtype::CNAME) continue;
       // RFC 1034 section 3.6.2 (RFC 2181 section 10.1): a CNAME owner has no other data.
       fail(*other.positions.front(), "CNAME and other data at \"" + node.text + "\"");
+    }
+  }
+}
+
+// RFC 6672 2.4: a DNAME owner has one DNAME, no CNAME, and no NS unless it is the apex (a
+// delegation redirects the whole subtree already; both at once has no defined answer).
+void Builder::check_dname_owner(const PendingNode& node, const PendingRRset& dname) {
+  has_dname_ = true;
+  if (dname.rdatas.size() > 1) {
+    fail(*dname.positions[1], "more than one DNAME at \"" + node.text + "\"");
+  }
+  if (const PendingRRset* cname = node.find(dns::rrtype::CNAME)) {
+    fail(*cname->positions.front(),
+         "CNAME and DNAME at \"" + node.text +
+             "\": a name is an alias or redirects its subtree, not both");
+  }
+  if (node.wire != zone_->origin) {
+    if (node.find(dns::rrtype::NS) != nullptr) {
+      fail(*dname.positions.front(),
+           "DNAME and NS at \"" + node.text + "\": a DNAME beside NS is only allowed at the apex");
+    }
+    if (node.wire.size() >= 2 && node.wire[0] == 1 && node.wire[1] == '*') {
+      fail(*dname.positions.front(), "a DNAME cannot be owned by a wildcard (RFC 4592 4.4)");
+    }
+  }
+}
+
+// RFC 6672 2.4: no names below a DNAME owner; their queries are answered by synthesis, so a
+// record there could never be reached. Runs after the steered names joined pending_.
+void Builder::check_below_dname() {
+  if (!has_dname_) return;
+  for (const auto& node : pending_) {
+    if (node.wire == zone_->origin) continue;
+    for (std::string_view up = parent_of(node.wire);; up = parent_of(up)) {
+      const int64_t i = pending_index_.find(
+          up, [this](uint32_t k) -> std::string_view { return pending_[k].wire; });
+      if (i >= 0) {
+        const PendingNode& owner = pending_[static_cast<size_t>(i)];
+        if (owner.find(dns::rrtype::DNAME) != nullptr) {
+          const bool steered = node.rule >= 0 && node.rrsets.empty();
+          const SourcePos* pos = node.pos != nullptr ? node.pos : node.rule_pos;
+          fail(pos != nullptr ? *pos : SourcePos{src_.display_name, 0, 0},
+               (steered ? "steered name \"" : "\"") + node.text + "\" is below the DNAME at \"" +
+                   owner.text + "\" (RFC 6672 2.4: a DNAME owner has no names below it)");
+        }
+      }
+      if (up == zone_->origin || up.empty() || up[0] == 0) break;
     }
   }
 }
@@ -1177,6 +1223,7 @@ void Builder::build_nodes() {
     node.rrsets = std::span<const RRset>(st.rrsets.data() + first_rrset, p.rrsets.size());
     node.is_delegation = i != 0 && node.find(dns::rrtype::NS) != nullptr;
     node.is_wildcard = node.name.size() >= 2 && node.name[0] == 1 && node.name[1] == '*';
+    node.has_dname = node.find(dns::rrtype::DNAME) != nullptr;
     zone_->nodes.push_back(node);
     zone_->index.insert(node.name, i, [this](uint32_t k) { return zone_->nodes[k].name; });
   }
@@ -1210,6 +1257,7 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   add_datacenters();
   add_pools();
   for (const auto& s : src_.steers) add_steer(s);
+  check_below_dname();
   for (const auto& sec : src_.secondaries) {
     // A steered answer depends on the client: a secondary would serve one client's view.
     if (!src_.steers.empty()) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "dns/wire.h"
+
 namespace geodns::zone {
 
 // Names are short (20-40 bytes typical): mix eight bytes at a time rather than one (FNV-1a
@@ -63,6 +65,17 @@ const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {
     pos += 1 + len;
   }
   return nullptr;
+}
+
+const Zone* ZoneSet::find_zone_for_ds(std::string_view name) const noexcept {
+  static_assert(dns::rrtype::DS == 43);  // the constant find_zone_for() tests
+  if (!name.empty() && name[0] != 0) {
+    const auto len = static_cast<unsigned char>(name[0]);
+    if (1U + len < name.size()) {
+      if (const Zone* parent = find_zone(name.substr(1U + len))) return parent;
+    }
+  }
+  return find_zone(name);
 }
 
 void ZoneSet::reindex() {

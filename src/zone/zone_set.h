@@ -51,6 +51,8 @@ struct Node {
   bool has_wildcard_child = false;  // "*.<this name>" exists: lets NXDOMAIN skip a lookup
   bool may_cname = false;  // steered, and the rule can pick a target datacenter: then every
                            // query type is steered, since a CNAME answers for all of them
+  bool has_dname = false;  // a DNAME RRset: names below are answered by synthesis (RFC 6672);
+                           // the builder refuses names below it, so it is their encloser
 
   const RRset* find(uint16_t type) const noexcept {
     for (const auto& r : rrsets) {
@@ -200,6 +202,14 @@ struct ZoneSet {
 
   // The zone whose origin is the longest suffix of `lower_wire_name`, or nullptr.
   const Zone* find_zone(std::string_view lower_wire_name) const noexcept;
+  // The zone that answers `qtype` for the name: find_zone(), except that DS is looked up from
+  // the parent name (RFC 4035 3.1.4.1: DS lives on the parent side of a cut), so that a
+  // child apex served beside its parent gets the parent's DS or NODATA, as Knot and NSD do.
+  const Zone* find_zone_for(std::string_view lower_wire_name, uint16_t qtype) const noexcept {
+    constexpr uint16_t kTypeDs = 43;  // inline for every query: dns/wire.h is not included here
+    return qtype == kTypeDs ? find_zone_for_ds(lower_wire_name) : find_zone(lower_wire_name);
+  }
+  const Zone* find_zone_for_ds(std::string_view lower_wire_name) const noexcept;
   // Rebuilds by_origin and the deduplicated targets from `zones`, and drops from `ids` the
   // keys they no longer use.
   void reindex();

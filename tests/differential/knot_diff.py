@@ -6,8 +6,8 @@
 The zones are the RFC 1035 files in zones/; Knot serves them as they are, geodns serves what
 `geodns import` makes of them (so the importer is tested too). A seeded generator builds queries
 of many shapes (every owner and type, random case, EDNS sizes and options, DO/CD/RD, opcodes,
-classes, meta types, names below cuts and outside the zones, malformed headers); each goes to
-both servers over UDP, a sample over TCP as well. The answers are decoded with dnspython (an
+classes, meta types, names below cuts and DNAMEs and outside the zones, malformed headers);
+each goes to both servers over UDP, a sample over TCP as well (every DNAME query). The answers are decoded with dnspython (an
 independent decoder) and compared field by field: rcode, opcode, each flag, the question, each
 section's RRsets as sets (owner case as sent, TTL, class, type, RDATA) and its record count,
 the exact case of every name (a difference that is only the question's spelling, left by name
@@ -341,6 +341,8 @@ OWNERS = [
     "nx.diff.test.", "a.nx.diff.test.", "nx.child.diff.test.", "www.elsewhere.example.",
     "test.", ".", "xdiff.test.",
 ]
+DNAME_OWNERS = ["red.diff.test.", "x.red.diff.test.", "nx.red.diff.test.", "a.x.red.diff.test.",
+                "todn.diff.test.", "www.away.diff.test."]
 TYPES = ["A", "AAAA", "NS", "MX", "TXT", "SRV", "CAA", "PTR", "SOA", "CNAME", "HINFO", "SSHFP",
          "TLSA", "NAPTR", "RP", "DS", "DNSKEY", "NSEC", "RRSIG", "DNAME", "TYPE65280",
          "TYPE65534", "ANY"]
@@ -422,6 +424,13 @@ def generate(rng):
         queries.append(raw(f"udp-{size}-bytes", header(qid, 0, ar=1), question("www.diff.test.") +
                            b"\0" + struct.pack("!HHIH", 41, 1232, 0, size + 4) +
                            struct.pack("!HH", 12, size) + bytes(size)))
+    # DNAME (RFC 6672): the owner, names below it (found, missing, deeper), through a CNAME,
+    # out of the zone; every type over UDP and TCP. Last, so the draws above stay as they were.
+    for owner in DNAME_OWNERS:
+        for qtype in TYPES:
+            edns = rng.choice([None, 512, 1232, 4096])
+            q = build(rng, owner, qtype, edns=edns, do=rng.random() < 0.3, rd=rng.random() < 0.5)
+            queries += [q, Query(q.key.replace("udp/", "tcp/", 1), q.wire, tcp=True)]
     return queries
 
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../../support/alloc_counter.h"
+#include "answers_fixture.h"
 #include "fixture.h"
 
 using geodns::testing::g_allocations;
@@ -127,6 +128,48 @@ datacenters = ["fra"]
   g_allocations = 0;
   for (int round = 0; round < 100; ++round) {
     for (const auto& q : queries) total += pipeline.respond(q, ci, out);
+  }
+  g_count_allocations = false;
+  EXPECT_GT(total, 0u);
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+// Issue 12's answers: DNAME synthesis (followed, out of zone, YXDOMAIN, a loop), a CNAME into
+// a delegation, a CNAME loop, DS from the parent zone, ANY at a CNAME owner.
+TEST(PipelineAllocations, NoHeapAllocationForDnameAndChains) {
+#if GEODNS_UNDER_ASAN
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  AnswersFixture f;
+  for (const auto& e : f.errors) ADD_FAILURE() << e.to_string();
+  std::vector<std::vector<uint8_t>> queries;
+  for (const auto& [name, type] : std::vector<std::pair<const char*, uint16_t>>{
+           {"x.d.parent.test", dns::rrtype::A},
+           {"tod.parent.test", dns::rrtype::A},
+           {"www.away.parent.test", dns::rrtype::AAAA},
+           {"bbbbbbbbbbbb.long.parent.test", dns::rrtype::A},
+           {"x.dl.parent.test", dns::rrtype::A},
+           {"www.old.test", dns::rrtype::A},
+           {"tosub.parent.test", dns::rrtype::A},
+           {"l1.parent.test", dns::rrtype::A},
+           {"c1.parent.test", dns::rrtype::A},
+           {"child.parent.test", dns::rrtype::DS},
+           {"nxd.parent.test", dns::rrtype::ANY},
+       }) {
+    QueryBuilder b;
+    b.name = name;
+    b.qtype = type;
+    b.edns = true;
+    queries.push_back(b.build());
+  }
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  size_t total = 0;
+  g_count_allocations = true;
+  g_allocations = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries) total += f.pipeline->respond(q, ci, out);
   }
   g_count_allocations = false;
   EXPECT_GT(total, 0u);
