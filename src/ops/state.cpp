@@ -295,9 +295,9 @@ std::string render_metrics(const DaemonState& s) {
   m.family("geodns_udp_send_dropped_total", "counter",
            "UDP responses the kernel did not take (send buffer full, send error).");
   m.sample("geodns_udp_send_dropped_total", {}, static_cast<double>(x.udp_send_dropped));
-  m.family("geodns_udp_oversized_dropped_total", "counter",
-           "UDP datagrams too large for a receive slot, dropped unanswered.");
-  m.sample("geodns_udp_oversized_dropped_total", {}, static_cast<double>(x.udp_truncated));
+  m.family("geodns_udp_oversized_total", "counter",
+           "UDP datagrams too large for a receive slot, answered FORMERR.");
+  m.sample("geodns_udp_oversized_total", {}, static_cast<double>(x.udp_truncated));
   m.family("geodns_tcp_connections_total", "counter",
            "TCP connections, by outcome: accepted, or rejected at the cap with none idle.");
   m.sample("geodns_tcp_connections_total", {{"result", "accepted"}},

@@ -12,7 +12,7 @@ struct TransportStats {
   uint64_t udp_received = 0;        // datagrams handed to the responder
   uint64_t udp_sent = 0;            // responses the kernel took
   uint64_t udp_send_dropped = 0;    // responses dropped (send buffer full, send error)
-  uint64_t udp_truncated = 0;       // datagrams too large for a chunk, dropped
+  uint64_t udp_truncated = 0;       // datagrams too large for a chunk, answered FORMERR
   uint64_t tcp_accepted = 0;        // connections served
   uint64_t tcp_rejected = 0;        // closed at once: at the cap (or client limit), none idle
   uint64_t tcp_evicted = 0;         // idle connections closed to admit a new one at the cap
