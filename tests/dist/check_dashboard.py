@@ -58,7 +58,8 @@ def alert_metrics(path):
     return names
 
 
-def scrape(binary):
+def scrape_once(binary):
+    """The /metrics text, or None when the ports were taken before geodns could listen."""
     # geodns takes the DNS port over UDP and TCP and the control port over TCP: the kernel's
     # UDP and TCP port spaces are separate, so the two free ports can come out equal.
     dns_port = free_port(socket.SOCK_DGRAM)
@@ -106,13 +107,26 @@ datacenters = ["here"]
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
+                    log = proc.communicate()[0]
+                    # A free port can be taken in between, e.g. as the local end of the
+                    # prober's own connection: try again on other ports.
+                    if "event=listen_error" in log and "Address already in use" in log:
+                        return None
                     raise SystemExit("geodns did not serve /metrics with a checked target:\n"
-                                     + proc.communicate()[0])
+                                     + log)
                 time.sleep(0.2)
         finally:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+def scrape(binary):
+    for _ in range(5):
+        text = scrape_once(binary)
+        if text is not None:
+            return text
+    raise SystemExit("geodns could not listen on a free port in 5 tries")
 
 
 def families(metrics_text):
