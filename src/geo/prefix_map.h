@@ -39,9 +39,12 @@ class PrefixMap {
   struct Runs {  // complete: runs[0].start == 0; run i ends where run i + 1 starts
     // Start and value side by side: a lookup reads both from one cache line.
     std::vector<Run<T>> runs;
-    // index[h]: the run holding the first address of the h-th of 2^16 top-bit slices, so the
-    // binary search only runs among the runs that start inside one slice.
-    std::vector<uint32_t> index;
+    // slices[h], one per top-bit slice (2^16 of them), read first by every lookup. A slice
+    // inside one run (most of the address space once a map's networks are merged) holds that
+    // run's value and its scope, which is the same for every address of the slice (at most
+    // /16): such a lookup reads this one entry and nothing else. Any other slice holds the
+    // runs with its first and last address, among which the binary search runs.
+    std::vector<uint64_t> slices;
   };
   template <typename T>
   struct Patch {  // sorted, disjoint, each a whole run of the patched map
