@@ -285,6 +285,46 @@ std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& 
   return base;
 }
 
+namespace {
+
+// Two complete, ordered partitions of one family's addresses, swept together: each piece of
+// their intersection gets `over`'s value where it has one, else `under`'s.
+template <typename T, typename Leaf, typename UnderValue, typename OverValue>
+void sweep(std::span<const Leaf> under, std::span<const Leaf> over, UnderValue under_value,
+           OverValue over_value, PrefixMap::Runs<T>* out) {
+  size_t i = 0;
+  size_t j = 0;
+  T at = 0;
+  while (i < under.size() && j < over.size()) {
+    const T under_end = static_cast<T>(under[i].start | host_mask<T>(under[i].length));
+    const T over_end = static_cast<T>(over[j].start | host_mask<T>(over[j].length));
+    const uint32_t v = over_value(over[j].cls);
+    append_run(out, at, v != PrefixMap::kUnder ? v : under_value(under[i].cls));
+    const T end = std::min(under_end, over_end);
+    if (end == kMax<T>) break;
+    at = static_cast<T>(end + 1);
+    if (under_end == end) ++i;
+    if (over_end == end) ++j;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& index,
+                                                            std::span<const uint32_t> class_values,
+                                                            uint32_t not_found,
+                                                            const NetworkIndex& over,
+                                                            std::span<const uint32_t> over_values) {
+  auto base = std::make_shared<Base>();
+  auto under_value = [&](uint32_t cls) { return cls == kNoClass ? not_found : class_values[cls]; };
+  auto over_value = [&](uint32_t cls) { return cls == kNoClass ? kUnder : over_values[cls]; };
+  sweep<uint32_t, Leaf4>(index.v4(), over.v4(), under_value, over_value, &base->v4);
+  sweep<Uint128, Leaf6>(index.v6(), over.v6(), under_value, over_value, &base->v6);
+  build_index(&base->v4);
+  build_index(&base->v6);
+  return base;
+}
+
 PrefixMap PrefixMap::with_overlays(std::shared_ptr<const Base> base,
                                    std::span<const Overlay> overlays) {
   std::vector<Interval<uint32_t>> o4;

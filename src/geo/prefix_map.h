@@ -68,6 +68,15 @@ class PrefixMap {
   static std::shared_ptr<const Base> make_base(const NetworkIndex& index,
                                                std::span<const uint32_t> class_values,
                                                uint32_t not_found);
+  // As above with a second database laid over the first (an ASN database over the GeoIP
+  // one): where `over` has a network of class c with over_values[c] != kUnder, that value wins;
+  // elsewhere (kUnder, or kNoClass) the first database's value stands. One linear sweep of
+  // both network lists.
+  static constexpr uint32_t kUnder = 0xffffffffU;
+  static std::shared_ptr<const Base> make_base(const NetworkIndex& index,
+                                               std::span<const uint32_t> class_values,
+                                               uint32_t not_found, const NetworkIndex& over,
+                                               std::span<const uint32_t> over_values);
   // `base` under `overlays`: the longest overlay holding an address wins. A v4-mapped overlay
   // of length >= 96 applies to IPv4 (as in CidrTable). Overlays must be distinct prefixes.
   static PrefixMap with_overlays(std::shared_ptr<const Base> base,

@@ -19,6 +19,7 @@ const steer::CompiledRule* CompiledSteering::find(const steer::Rule* rule) const
 
 size_t CompiledSteering::bytes() const noexcept {
   size_t n = index ? index->bytes() : 0;
+  if (asn_index) n += asn_index->bytes();
   for (const auto& [key, base] : bases.bases) {
     n += base->runs->bytes();
     for (const steer::DcList& l : base->lists) n += sizeof(l) + l.capacity() * sizeof(uint32_t);
@@ -37,10 +38,16 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
       previous != nullptr && previous->database == out->database && previous->index != nullptr;
   if (same_db) {
     out->index = previous->index;
+    out->asn_index = previous->asn_index;
   } else if (out->database) {
     auto index = geo::NetworkIndex::build(*out->database);
     if (!index) return index.error();
     out->index = std::move(index.value());
+    if (const geo::Database* asn = out->database->asn_database(); asn != nullptr) {
+      auto asn_index = geo::NetworkIndex::build_asn(*asn);
+      if (!asn_index) return asn_index.error();
+      out->asn_index = std::move(asn_index.value());
+    }
   } else {
     out->index = geo::NetworkIndex::empty();
   }
@@ -62,7 +69,8 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
             }
           }
           if (!table) {
-            table = steer::CompiledRule::compile(rule, z->datacenters, *out->index, &out->bases);
+            table = steer::CompiledRule::compile(rule, z->datacenters, *out->index, &out->bases,
+                                                 out->asn_index.get());
           }
           if (!table) continue;
           it = out->tables.emplace(std::move(key), std::move(table)).first;

@@ -29,6 +29,7 @@ struct CompiledSteering {
   std::shared_ptr<const zone::ZoneSet> zones;
   geo::DatabasePtr database;  // nullptr: compiled without a database (nets overlay alone)
   geo::NetworkIndexPtr index;
+  geo::NetworkIndexPtr asn_index;  // the database's [server] asn_db networks, or nullptr
   // Sorted by rule address, for a binary search per query.
   std::vector<std::pair<const steer::Rule*, const steer::CompiledRule*>> by_rule;
   // Owners, one per distinct targeting (canonical_key); reused by the next compile when the

@@ -145,8 +145,8 @@ struct Rule {
   std::vector<std::pair<uint16_t, uint32_t>> by_country;         // -> index into lists
   std::vector<std::pair<uint16_t, uint32_t>> by_continent;       // -> index into lists
   std::vector<std::pair<std::string, uint32_t>> by_subdivision;  // "US-CA" -> index
-  // ASN keys, sorted. Rules with any stay on the runtime path (not compiled into a table):
-  // their decision needs the ASN database's networks, which the compiler does not walk.
+  // ASN keys, sorted. The compiler lays the ASN database's networks of these numbers over the
+  // rule's geography (steer/compiled.h).
   std::vector<std::pair<uint32_t, uint32_t>> by_asn;  // -> index into lists
   std::optional<uint32_t> default_list;
   std::vector<DcList> lists;  // map lists, then nets lists
