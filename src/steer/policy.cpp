@@ -466,6 +466,24 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
   return own;
 }
 
+// on_all_down naming a pool: the pool's own policy chooses among its healthy members if it
+// has any, else as if every member were up (a fallback answers whatever its health, as a
+// fallback datacenter does). False if none of its members has an address of the family.
+bool fallback_pool(uint32_t member, const Fleet& fleet, uint8_t family, const HealthView& health,
+                   const ClientView& client, Keys& keys, Trace* trace, Selection* out,
+                   bool* as_if_up) noexcept {
+  for (const bool ideal : {false, true}) {
+    Selector s(fleet, family, health, ideal, client, keys, trace);
+    s.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
+    if (s.selection().count > 0) {
+      *out = s.selection();
+      *as_if_up = ideal;
+      return true;
+    }
+  }
+  return false;
+}
+
 // Answers with the addresses of the chosen datacenters, one from each in turn, so that a
 // union ("2 nearest + 1 other") shows every datacenter before a second address of any.
 // Starting points rotate per query to spread load within the set; within a datacenter the
@@ -759,12 +777,26 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
       out->per_subnet = sel.per_subnet || ideal.per_subnet;
       if (sel.count == 0) {
         // Every candidate is down (and some has addresses of the family): on_all_down decides.
+        Selection pool_fb;
+        bool pool_as_if_up = false;
         out->failed_open = true;
         out->degraded = true;
         if (rule.on_all_down == AllDown::nodata) {
           out->nodata = true;
           if (trace != nullptr) {
             trace->outcome = "every candidate is down: NODATA (on_all_down = nodata)";
+          }
+        } else if (rule.on_all_down == AllDown::fallback && is_pool(rule.fallback_dc) &&
+                   fallback_pool(rule.fallback_dc, fleet, family, health, client, keys, trace,
+                                 &pool_fb, &pool_as_if_up)) {
+          gather(fleet, pool_fb.chosen(), family, health, pool_as_if_up, r, cap, out);
+          out->per_subnet = out->per_subnet || pool_fb.per_subnet;
+          sel = pool_fb;
+          if (trace != nullptr) {
+            trace->outcome = "every candidate is down: fallback pool " +
+                             fleet.pools[pool_index(rule.fallback_dc)].name + " with " +
+                             names_of(fleet, pool_fb) +
+                             (pool_as_if_up ? " (down too: as if up)" : "") + " (on_all_down)";
           }
         } else if (rule.on_all_down == AllDown::fallback && rule.fallback_dc < fleet.dcs.size() &&
                    !family_addresses(fleet.dcs[rule.fallback_dc], family).empty()) {

@@ -234,8 +234,9 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
 
   if (answers == 0) return make_error("answers must be at least 1");
   if (degraded_ttl_s > ttl_s) degraded_ttl_s = ttl_s;
-  if (on_all_down == AllDown::fallback && fallback_dc >= dc_count) {
-    return make_error("on_all_down: unknown datacenter");
+  if (on_all_down == AllDown::fallback &&
+      (is_pool(fallback_dc) ? pool_index(fallback_dc) >= pools.size() : fallback_dc >= dc_count)) {
+    return make_error("on_all_down: unknown datacenter or pool");
   }
 
   switch (policy) {
@@ -336,6 +337,9 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
     return client;
   };
   if (reaches(datacenters)) depends_on_client = true;
+  // A fallback pool that hashes on the client subnet (or ranks by distance) makes the
+  // all-down answer depend on the client too.
+  if (on_all_down == AllDown::fallback && reaches(DcList{fallback_dc})) depends_on_client = true;
   for (const auto& l : lists) {
     if (reaches(l)) depends_on_client = true;
   }

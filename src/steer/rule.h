@@ -59,7 +59,8 @@ std::optional<Policy> parse_policy(std::string_view text);
 // What happens when every candidate datacenter is down.
 enum class AllDown : uint8_t {
   all,       // fail open: answer as if every candidate were up, with the short TTL (default)
-  fallback,  // answer from `fallback_dc` whatever its health
+  fallback,  // answer from `fallback_dc` (a datacenter, or a pool by its policy) whatever its
+             // health
   nodata,    // NOERROR with no answer (the operator asked for it explicitly)
 };
 
@@ -138,7 +139,7 @@ struct Rule {
   // in proportion to capacity, per client subnet, instead of all landing on the next one.
   bool spillover = false;
   AllDown on_all_down = AllDown::all;
-  uint32_t fallback_dc = 0;  // AllDown::fallback
+  uint32_t fallback_dc = 0;  // AllDown::fallback: a list member (datacenter, or kPoolBit | pool)
 
   // --- built by compile() ---
   // Country and continent keys packed as two ASCII letters (c0 << 8 | c1).

@@ -1080,7 +1080,8 @@ void Builder::add_steer(const SteerDef& s) {
     rule.on_all_down = steer::AllDown::nodata;
   } else {
     rule.on_all_down = steer::AllDown::fallback;
-    rule.fallback_dc = dc_index(NameRef{s.on_all_down, s.on_all_down_pos});
+    std::vector<std::string> path;  // a datacenter or a pool, resolved as in a list
+    rule.fallback_dc = member_index(NameRef{s.on_all_down, s.on_all_down_pos}, path);
   }
 
   node.may_cname = check_steered_owner(s, owner, node, rule);
