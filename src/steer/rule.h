@@ -40,6 +40,7 @@ struct Datacenter {
   uint32_t min_up = 1;
   uint32_t min_up_percent = 0;       // 0..100
   uint32_t capacity = 1;             // share of a failed datacenter's clients it takes on spillover
+  bool has_capacity = false;         // `capacity` was written (unset counts as 1)
   uint64_t hash_seed = 0;            // name_hash(name): rendezvous hashing, stable across restarts
   bool has_address_weights = false;  // some DcAddress::weight is not 1
   // A CDN hostname this datacenter answers with as a CNAME (wire format, case as written),
@@ -165,5 +166,13 @@ struct Rule {
   // pools, and builds the lookup tables.
   Status compile(size_t dc_count, std::span<const Pool> pools = {});
 };
+
+// Spillover spreads a failed member's clients by capacity; an unset capacity counts as 1. A
+// set spread over (one list of a spillover rule with the datacenters of the pools in it; a
+// spillover pool's members are checked by compile_pools()) must have capacity on every
+// datacenter or on none: `capacity = 300` beside an unset one would give the latter a share
+// of 1 in 301, which is never what the operator meant. Call after Rule::compile().
+Status check_spillover_capacity(const Rule& rule, std::span<const Datacenter> dcs,
+                                std::span<const Pool> pools);
 
 }  // namespace geodns::steer
