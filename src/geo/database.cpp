@@ -267,18 +267,20 @@ bool Database::lookup_asn(const IpAddress& query, uint32_t* asn, uint8_t* length
   *asn = 0;
   MMDB_lookup_result_s result{};
   if (!find_network(*mmdb_, ipv6_tree_, query.unmapped(), &result, length)) return false;
-  if (!result.found_entry) return true;
-  MMDB_entry_s start = result.entry;
-  MMDB_entry_data_s data;
-  if (MMDB_aget_value(&start, &data, kAsnNumber) != MMDB_SUCCESS || !data.has_data) return true;
-  if (data.type == MMDB_DATA_TYPE_UINT32) {
-    *asn = data.uint32;
-  } else if (data.type == MMDB_DATA_TYPE_UINT16) {
-    *asn = data.uint16;
-  } else if (data.type == MMDB_DATA_TYPE_UINT64 && data.uint64 <= 0xffffffffULL) {
-    *asn = static_cast<uint32_t>(data.uint64);
-  }
+  if (result.found_entry) *asn = decode_asn(result.entry);
   return true;
+}
+
+uint32_t Database::decode_asn(const MMDB_entry_s& entry) noexcept {
+  MMDB_entry_s start = entry;
+  MMDB_entry_data_s data;
+  if (MMDB_aget_value(&start, &data, kAsnNumber) != MMDB_SUCCESS || !data.has_data) return 0;
+  if (data.type == MMDB_DATA_TYPE_UINT32) return data.uint32;
+  if (data.type == MMDB_DATA_TYPE_UINT16) return data.uint16;
+  if (data.type == MMDB_DATA_TYPE_UINT64 && data.uint64 <= 0xffffffffULL) {
+    return static_cast<uint32_t>(data.uint64);
+  }
+  return 0;
 }
 
 bool Database::lookup_geo(const IpAddress& addr, Location* out) const noexcept {

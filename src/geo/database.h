@@ -47,6 +47,9 @@ class Database {
   const MMDB_s& mmdb() const noexcept { return *mmdb_; }
   bool is_ipv6_tree() const noexcept { return ipv6_tree_; }
   static void decode(const MMDB_entry_s& entry, Location* out) noexcept;
+  // The autonomous_system_number of an ASN database record (0 when it has none), as
+  // lookup_asn() reads it.
+  static uint32_t decode_asn(const MMDB_entry_s& entry) noexcept;
   std::time_t file_mtime() const noexcept { return mtime_; }
 
  private:

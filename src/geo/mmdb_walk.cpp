@@ -30,7 +30,7 @@ std::string class_key(const Location& loc) {
 
 class Walker {
  public:
-  explicit Walker(const MMDB_s& mmdb) : mmdb_(mmdb) {}
+  Walker(const MMDB_s& mmdb, bool asn) : mmdb_(mmdb), asn_(asn) {}
 
   Status walk(bool ipv6_tree) {
     if (!ipv6_tree) {
@@ -91,10 +91,17 @@ class Walker {
     if (type != MMDB_RECORD_TYPE_DATA) return std::nullopt;
     if (auto it = by_offset_.find(entry.offset); it != by_offset_.end()) return it->second;
     Location loc;
-    loc.found = true;
-    Database::decode(entry, &loc);
+    std::string key;
+    if (asn_) {
+      loc.asn = Database::decode_asn(entry);
+      key.assign(reinterpret_cast<const char*>(&loc.asn), sizeof(loc.asn));
+    } else {
+      loc.found = true;
+      Database::decode(entry, &loc);
+      key = class_key(loc);
+    }
     const auto [it, inserted] =
-        by_content_.emplace(class_key(loc), static_cast<uint32_t>(classes_.size()));
+        by_content_.emplace(std::move(key), static_cast<uint32_t>(classes_.size()));
     if (inserted) classes_.push_back(loc);
     by_offset_.emplace(entry.offset, it->second);
     return it->second;
@@ -152,6 +159,7 @@ class Walker {
   }
 
   const MMDB_s& mmdb_;
+  const bool asn_;  // classes are autonomous system numbers, not locations
   uint32_t ipv4_node_ = kNoNode;
   std::vector<std::pair<Uint128, unsigned>> aliases_;
   std::unordered_map<uint32_t, uint32_t> by_offset_;
@@ -160,8 +168,8 @@ class Walker {
 
 }  // namespace
 
-Result<NetworkIndexPtr> NetworkIndex::build(const Database& db) {
-  Walker w(db.mmdb());
+Result<NetworkIndexPtr> NetworkIndex::walk(const Database& db, bool asn) {
+  Walker w(db.mmdb(), asn);
   if (auto st = w.walk(db.is_ipv6_tree()); !st) {
     Error e = st.error();
     e.file = db.path();
@@ -175,6 +183,14 @@ Result<NetworkIndexPtr> NetworkIndex::build(const Database& db) {
   index->v4_.shrink_to_fit();
   index->v6_.shrink_to_fit();
   return NetworkIndexPtr(std::move(index));
+}
+
+Result<NetworkIndexPtr> NetworkIndex::build(const Database& db) {
+  return walk(db, false);
+}
+
+Result<NetworkIndexPtr> NetworkIndex::build_asn(const Database& asn_db) {
+  return walk(asn_db, true);
 }
 
 NetworkIndexPtr NetworkIndex::empty() {

@@ -36,6 +36,9 @@ class NetworkIndex {
   // data sections that decode to the same Location) become one class, decoded once with the
   // same code Database::lookup uses, so a compiled answer equals the runtime one.
   static Result<std::shared_ptr<const NetworkIndex>> build(const Database& db);
+  // `asn_db` read as an ASN database ([server] asn_db): one class per autonomous system
+  // number, holding only Location::asn (Database::decode_asn, as lookup() reads it).
+  static Result<std::shared_ptr<const NetworkIndex>> build_asn(const Database& asn_db);
   // No database: one "not found" network per family (compiles the `nets` overlay alone).
   static std::shared_ptr<const NetworkIndex> empty();
 
@@ -51,6 +54,7 @@ class NetworkIndex {
   size_t bytes() const noexcept;
 
  private:
+  static Result<std::shared_ptr<const NetworkIndex>> walk(const Database& db, bool asn);
   std::vector<Leaf4> v4_;
   std::vector<Leaf6> v6_;
   std::vector<Location> classes_;

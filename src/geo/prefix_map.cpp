@@ -49,35 +49,41 @@ void append_run(PrefixMap::Runs<T>* r, T start, uint32_t value) {
   r->runs.push_back({start, value});
 }
 
-template <typename T>
-void build_index(PrefixMap::Runs<T>* r) {
-  constexpr unsigned kShift = kBits<T> - kIndexBits;
-  r->runs.shrink_to_fit();
-  r->index.resize((size_t{1} << kIndexBits) + 1);
-  size_t i = 0;
-  for (size_t h = 0; h < (size_t{1} << kIndexBits); ++h) {
-    const T at = static_cast<T>(h) << kShift;
-    while (i + 1 < r->runs.size() && r->runs[i + 1].start <= at) ++i;
-    r->index[h] = static_cast<uint32_t>(i);
-  }
-  r->index[size_t{1} << kIndexBits] = static_cast<uint32_t>(r->runs.size() - 1);
-}
-
-template <typename T>
-size_t find_run(const PrefixMap::Runs<T>& r, T key) noexcept {
-  constexpr unsigned kShift = kBits<T> - kIndexBits;
-  const auto h = static_cast<size_t>(key >> kShift);
-  // The run lies between the one holding this slice's first address and the next slice's.
-  const PrefixMap::Run<T>* lo = r.runs.data() + r.index[h];
-  const PrefixMap::Run<T>* hi = r.runs.data() + r.index[h + 1] + 1;
-  const auto* it = std::upper_bound(
-      lo, hi, key, [](T k, const PrefixMap::Run<T>& run) { return k < run.start; });
-  return static_cast<size_t>(it - r.runs.data()) - 1;
-}
+// A slice entry (Runs::slices): kUniform | length << 32 | value, or first | (last - first) << 32.
+constexpr uint64_t kUniform = uint64_t{1} << 63;
 
 template <typename T>
 T run_end(const PrefixMap::Runs<T>& r, size_t i) noexcept {
   return i + 1 < r.runs.size() ? static_cast<T>(r.runs[i + 1].start - 1) : kMax<T>;
+}
+
+template <typename T>
+void build_index(PrefixMap::Runs<T>* r) {
+  constexpr unsigned kShift = kBits<T> - kIndexBits;
+  r->runs.shrink_to_fit();
+  r->slices.resize(size_t{1} << kIndexBits);
+  size_t first = 0;
+  for (size_t h = 0; h < (size_t{1} << kIndexBits); ++h) {
+    const T at = static_cast<T>(static_cast<T>(h) << kShift);
+    const T last_address = at | host_mask<T>(kIndexBits);
+    while (first + 1 < r->runs.size() && r->runs[first + 1].start <= at) ++first;
+    size_t last = first;
+    while (last + 1 < r->runs.size() && r->runs[last + 1].start <= last_address) ++last;
+    if (first == last) {
+      const uint8_t len = scope_length(at, r->runs[first].start, run_end(*r, first));
+      r->slices[h] = kUniform | (uint64_t{len} << 32) | r->runs[first].value;
+    } else {
+      r->slices[h] = static_cast<uint64_t>(first) | (static_cast<uint64_t>(last - first) << 32);
+    }
+  }
+}
+
+// Load time only (patches): the run holding `key`, searched over every run.
+template <typename T>
+size_t find_run(const PrefixMap::Runs<T>& r, T key) noexcept {
+  const auto it = std::upper_bound(r.runs.begin(), r.runs.end(), key,
+                                   [](T k, const PrefixMap::Run<T>& run) { return k < run.start; });
+  return static_cast<size_t>(it - r.runs.begin()) - 1;
 }
 
 template <typename T>
@@ -182,7 +188,17 @@ void lookup_in(const PrefixMap::Runs<T>& base, const PrefixMap::Patch<T>& patch,
       }
     }
   }
-  const size_t i = find_run(base, key);
+  constexpr unsigned kShift = kBits<T> - kIndexBits;
+  const uint64_t slice = base.slices[static_cast<size_t>(key >> kShift)];
+  if ((slice & kUniform) != 0) {
+    *out = PrefixMap::Match{static_cast<uint32_t>(slice), static_cast<uint8_t>(slice >> 32)};
+    return;
+  }
+  const PrefixMap::Run<T>* lo = base.runs.data() + static_cast<uint32_t>(slice);
+  const PrefixMap::Run<T>* hi = lo + (slice >> 32) + 1;
+  const auto* it = std::upper_bound(
+      lo, hi, key, [](T k, const PrefixMap::Run<T>& run) { return k < run.start; });
+  const auto i = static_cast<size_t>(it - base.runs.data()) - 1;
   const PrefixMap::Run<T>& run = base.runs[i];
   *out = PrefixMap::Match{run.value, scope_length(key, run.start, run_end(base, i))};
 }
@@ -253,8 +269,8 @@ IpAddress v6_address(Uint128 bits) noexcept {
 }
 
 size_t PrefixMap::Base::bytes() const noexcept {
-  return vector_bytes(v4.runs) + vector_bytes(v4.index) + vector_bytes(v6.runs) +
-         vector_bytes(v6.index);
+  return vector_bytes(v4.runs) + vector_bytes(v4.slices) + vector_bytes(v6.runs) +
+         vector_bytes(v6.slices);
 }
 
 std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& index,
@@ -264,6 +280,46 @@ std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& 
   auto value_of = [&](uint32_t cls) { return cls == kNoClass ? not_found : class_values[cls]; };
   for (const Leaf4& l : index.v4()) append_run(&base->v4, l.start, value_of(l.cls));
   for (const Leaf6& l : index.v6()) append_run(&base->v6, l.start, value_of(l.cls));
+  build_index(&base->v4);
+  build_index(&base->v6);
+  return base;
+}
+
+namespace {
+
+// Two complete, ordered partitions of one family's addresses, swept together: each piece of
+// their intersection gets `over`'s value where it has one, else `under`'s.
+template <typename T, typename Leaf, typename UnderValue, typename OverValue>
+void sweep(std::span<const Leaf> under, std::span<const Leaf> over, UnderValue under_value,
+           OverValue over_value, PrefixMap::Runs<T>* out) {
+  size_t i = 0;
+  size_t j = 0;
+  T at = 0;
+  while (i < under.size() && j < over.size()) {
+    const T under_end = static_cast<T>(under[i].start | host_mask<T>(under[i].length));
+    const T over_end = static_cast<T>(over[j].start | host_mask<T>(over[j].length));
+    const uint32_t v = over_value(over[j].cls);
+    append_run(out, at, v != PrefixMap::kUnder ? v : under_value(under[i].cls));
+    const T end = std::min(under_end, over_end);
+    if (end == kMax<T>) break;
+    at = static_cast<T>(end + 1);
+    if (under_end == end) ++i;
+    if (over_end == end) ++j;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const PrefixMap::Base> PrefixMap::make_base(const NetworkIndex& index,
+                                                            std::span<const uint32_t> class_values,
+                                                            uint32_t not_found,
+                                                            const NetworkIndex& over,
+                                                            std::span<const uint32_t> over_values) {
+  auto base = std::make_shared<Base>();
+  auto under_value = [&](uint32_t cls) { return cls == kNoClass ? not_found : class_values[cls]; };
+  auto over_value = [&](uint32_t cls) { return cls == kNoClass ? kUnder : over_values[cls]; };
+  sweep<uint32_t, Leaf4>(index.v4(), over.v4(), under_value, over_value, &base->v4);
+  sweep<Uint128, Leaf6>(index.v6(), over.v6(), under_value, over_value, &base->v6);
   build_index(&base->v4);
   build_index(&base->v6);
   return base;

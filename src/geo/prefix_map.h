@@ -30,8 +30,11 @@ class PrefixMap {
     IpPrefix prefix;
     uint32_t value = 0;
   };
+  // Packed: an IPv6 run is 20 bytes, not the 32 that the 128-bit start's alignment would
+  // make it (the IPv6 runs of the real country database are most of a base's memory). x86
+  // reads the unaligned start at no extra cost; members are only ever read by value.
   template <typename T>
-  struct Run {
+  struct __attribute__((packed)) Run {
     T start;
     uint32_t value;
   };
@@ -39,9 +42,12 @@ class PrefixMap {
   struct Runs {  // complete: runs[0].start == 0; run i ends where run i + 1 starts
     // Start and value side by side: a lookup reads both from one cache line.
     std::vector<Run<T>> runs;
-    // index[h]: the run holding the first address of the h-th of 2^16 top-bit slices, so the
-    // binary search only runs among the runs that start inside one slice.
-    std::vector<uint32_t> index;
+    // slices[h], one per top-bit slice (2^16 of them), read first by every lookup. A slice
+    // inside one run (most of the address space once a map's networks are merged) holds that
+    // run's value and its scope, which is the same for every address of the slice (at most
+    // /16): such a lookup reads this one entry and nothing else. Any other slice holds the
+    // runs with its first and last address, among which the binary search runs.
+    std::vector<uint64_t> slices;
   };
   template <typename T>
   struct Patch {  // sorted, disjoint, each a whole run of the patched map
@@ -65,6 +71,15 @@ class PrefixMap {
   static std::shared_ptr<const Base> make_base(const NetworkIndex& index,
                                                std::span<const uint32_t> class_values,
                                                uint32_t not_found);
+  // As above with a second database laid over the first (an ASN database over the GeoIP
+  // one): where `over` has a network of class c with over_values[c] != kUnder, that value wins;
+  // elsewhere (kUnder, or kNoClass) the first database's value stands. One linear sweep of
+  // both network lists.
+  static constexpr uint32_t kUnder = 0xffffffffU;
+  static std::shared_ptr<const Base> make_base(const NetworkIndex& index,
+                                               std::span<const uint32_t> class_values,
+                                               uint32_t not_found, const NetworkIndex& over,
+                                               std::span<const uint32_t> over_values);
   // `base` under `overlays`: the longest overlay holding an address wins. A v4-mapped overlay
   // of length >= 96 applies to IPv4 (as in CidrTable). Overlays must be distinct prefixes.
   static PrefixMap with_overlays(std::shared_ptr<const Base> base,

@@ -112,6 +112,46 @@ Result<ParsedRequest> parse_request(const ExplainRequest& request) {
   return parsed;
 }
 
+// One steered name's decision: where the client is, the rule, the chain below its map key,
+// every candidate and the outcome.
+void print_link(const server::SteerExplanation& ex, std::ostream& out) {
+  const steer::Rule& rule = *ex.rule;
+  out << "lookup:     " << ex.lookup_address.to_string()
+      << " (ECS source prefixes are cut to /24 for IPv4 and /56 for IPv6)\n";
+  out << "location:   "
+      << (ex.have_database ? location_text(ex.location) : "no GeoIP database configured") << "\n";
+  out << "rule:       " << rule.owner << " policy " << steer::policy_name(rule.policy) << ", ttl "
+      << rule.ttl_s << "s (degraded " << rule.degraded_ttl_s << "s), answers " << rule.answers
+      << "\n";
+  out << "matched:    " << ex.trace.matched << "\n";
+  // The chain below the map key: pools entered, spillover, A/AAAA pairing.
+  for (const auto& step : ex.trace.steps) out << "  via       " << step << "\n";
+  out << "candidates:\n";
+  int i = 1;
+  for (const auto& c : ex.trace.candidates) {
+    const auto& dc = ex.zone->datacenters[c.dc];
+    out << "  " << i++ << ". " << (c.chosen ? "* " : "  ") << std::left << std::setw(10) << dc.name
+        << std::right;
+    if (c.total == 0) {
+      out << " no IPv" << static_cast<int>(c.family) << " address (skipped)";
+    } else {
+      out << " " << c.up << "/" << c.total << " IPv" << static_cast<int>(c.family)
+          << " addresses up" << override_text(c.override_state);
+      const auto& d = ex.zone->datacenters[c.dc];
+      if (d.min_up > 1 || d.min_up_percent > 0) {
+        out << " (min_up " << c.need << ": " << (c.up >= c.need ? "up" : "down") << ")";
+      }
+    }
+    if (c.distance_km >= 0 && c.distance_km < 1e8) {
+      out << ", " << static_cast<long>(c.distance_km) << " km";
+    }
+    if (!c.via.empty()) out << ", in " << c.via;
+    if (!c.note.empty()) out << ", " << c.note;
+    out << "\n";
+  }
+  out << "outcome:    " << ex.trace.outcome << "\n";
+}
+
 }  // namespace
 
 Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& request,
@@ -134,41 +174,20 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
   out << "query:      " << dns::name_to_text(wire) << " " << request.type << " from "
       << client->to_string() << " (sent as EDNS Client Subnet)\n";
   if (ex.steered) {
-    const steer::Rule& rule = *ex.rule;
-    out << "lookup:     " << ex.lookup_address.to_string()
-        << " (ECS source prefixes are cut to /24 for IPv4 and /56 for IPv6)\n";
-    out << "location:   "
-        << (ex.have_database ? location_text(ex.location) : "no GeoIP database configured") << "\n";
-    out << "rule:       " << rule.owner << " policy " << steer::policy_name(rule.policy) << ", ttl "
-        << rule.ttl_s << "s (degraded " << rule.degraded_ttl_s << "s), answers " << rule.answers
-        << "\n";
-    out << "matched:    " << ex.trace.matched << "\n";
-    // The chain below the map key: pools entered, spillover, A/AAAA pairing.
-    for (const auto& step : ex.trace.steps) out << "  via       " << step << "\n";
-    out << "candidates:\n";
-    int i = 1;
-    for (const auto& c : ex.trace.candidates) {
-      const auto& dc = ex.zone->datacenters[c.dc];
-      out << "  " << i++ << ". " << (c.chosen ? "* " : "  ") << std::left << std::setw(10)
-          << dc.name << std::right;
-      if (c.total == 0) {
-        out << " no IPv" << static_cast<int>(c.family) << " address (skipped)";
-      } else {
-        out << " " << c.up << "/" << c.total << " IPv" << static_cast<int>(c.family)
-            << " addresses up" << override_text(c.override_state);
-        const auto& d = ex.zone->datacenters[c.dc];
-        if (d.min_up > 1 || d.min_up_percent > 0) {
-          out << " (min_up " << c.need << ": " << (c.up >= c.need ? "up" : "down") << ")";
-        }
+    // A steered CNAME chain: every link, the CNAME it answered with, then the last one.
+    const size_t links = ex.chain.size() + 1;
+    for (size_t k = 0; k < links; ++k) {
+      const server::SteerExplanation& link = k < ex.chain.size() ? ex.chain[k] : ex;
+      if (links > 1) out << "link " << k + 1 << " of " << links << ": " << link.rule->owner << "\n";
+      print_link(link, out);
+      if (k + 1 < links && link.decision.dc >= 0) {
+        const auto& dc = link.zone->datacenters[static_cast<size_t>(link.decision.dc)];
+        out << "cname:      " << dns::name_to_text(dc.target) << " (datacenter " << dc.name
+            << "), scope /" << static_cast<int>(link.decision.scope);
+        if (link.compiled) out << ", merged network " << link.compiled_network.to_string();
+        out << "\n";
       }
-      if (c.distance_km >= 0 && c.distance_km < 1e8) {
-        out << ", " << static_cast<long>(c.distance_km) << " km";
-      }
-      if (!c.via.empty()) out << ", in " << c.via;
-      if (!c.note.empty()) out << ", " << c.note;
-      out << "\n";
     }
-    out << "outcome:    " << ex.trace.outcome << "\n";
   } else {
     out << "rule:       none: " << request.name
         << " is not a steered name; the answer does not depend on the client\n";

@@ -541,6 +541,14 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
                                                  const ClientInfo& client) noexcept {
   const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
   const uint8_t family = qtype == rrtype::AAAA ? 6 : 4;
+  if (explain_ != nullptr && explain_->steered) {
+    // A steered CNAME chain: the link explained so far is kept, so explain shows every one.
+    SteerExplanation link = std::move(*explain_);
+    std::vector<SteerExplanation> chain = std::move(link.chain);
+    chain.push_back(std::move(link));
+    *explain_ = SteerExplanation{};
+    explain_->chain = std::move(chain);
+  }
   steer::ClientView view;
   view.source = client.address.unmapped();  // weighted picks are sticky per resolver
   uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits

@@ -82,6 +82,8 @@ struct SteerExplanation {
   // is the runtime path's, which decides alike).
   bool compiled = false;
   IpPrefix compiled_network;
+  // The links of a steered CNAME chain before this one, in order (each explained as above).
+  std::vector<SteerExplanation> chain;
 };
 
 class Pipeline final : public Responder {

@@ -19,6 +19,7 @@ const steer::CompiledRule* CompiledSteering::find(const steer::Rule* rule) const
 
 size_t CompiledSteering::bytes() const noexcept {
   size_t n = index ? index->bytes() : 0;
+  if (asn_index) n += asn_index->bytes();
   for (const auto& [key, base] : bases.bases) {
     n += base->runs->bytes();
     for (const steer::DcList& l : base->lists) n += sizeof(l) + l.capacity() * sizeof(uint32_t);
@@ -33,19 +34,31 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
   auto out = std::make_shared<CompiledSteering>();
   out->zones = std::move(zones);
   out->database = std::move(database);
-  const bool same_db =
-      previous != nullptr && previous->database == out->database && previous->index != nullptr;
+  const bool same_db = previous != nullptr && previous->database == out->database;
+  // The network indexes are big (about 50 MB for the real country database) and needed only
+  // to compile a table the previous set does not have: walked on first need and dropped once
+  // the set is built, so a reload that changes no steering rule walks nothing. A walk of the
+  // same database numbers its classes alike, so the previous set's bases stay valid.
   if (same_db) {
-    out->index = previous->index;
-  } else if (out->database) {
+    out->index = previous->index;  // set only when a caller walked it beforehand (benches)
+    out->asn_index = previous->asn_index;
+  }
+  auto walk = [&]() -> Status {
+    if (out->index) return {};
+    if (!out->database) {
+      out->index = geo::NetworkIndex::empty();
+      return {};
+    }
     auto index = geo::NetworkIndex::build(*out->database);
     if (!index) return index.error();
     out->index = std::move(index.value());
-  } else {
-    out->index = geo::NetworkIndex::empty();
-  }
-  // Bases of the previous compile are reused when the network index is the same; only those
-  // still used are kept (the new set holds no pointer to the old one).
+    if (const geo::Database* asn = out->database->asn_database(); asn != nullptr) {
+      auto asn_index = geo::NetworkIndex::build_asn(*asn);
+      if (!asn_index) return asn_index.error();
+      out->asn_index = std::move(asn_index.value());
+    }
+    return {};
+  };
   out->bases.previous = same_db ? &previous->bases : nullptr;
   if (out->zones) {
     for (const zone::ZonePtr& z : out->zones->zones) {
@@ -62,7 +75,9 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
             }
           }
           if (!table) {
-            table = steer::CompiledRule::compile(rule, z->datacenters, *out->index, &out->bases);
+            if (Status st = walk(); !st) return st.error();
+            table = steer::CompiledRule::compile(rule, z->datacenters, *out->index, &out->bases,
+                                                 out->asn_index.get());
           }
           if (!table) continue;
           it = out->tables.emplace(std::move(key), std::move(table)).first;
@@ -72,6 +87,8 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
     }
   }
   out->bases.previous = nullptr;
+  out->index.reset();
+  out->asn_index.reset();
   std::sort(out->by_rule.begin(), out->by_rule.end(), [](const auto& a, const auto& b) {
     return std::less<const steer::Rule*>()(a.first, b.first);
   });

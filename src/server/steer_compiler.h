@@ -28,7 +28,10 @@ struct CompiledSteering {
   // Kept alive so that the Rule pointers below can never be reused by other rules.
   std::shared_ptr<const zone::ZoneSet> zones;
   geo::DatabasePtr database;  // nullptr: compiled without a database (nets overlay alone)
+  // The database's networks while compiling (and the [server] asn_db ones); nullptr once the
+  // set is built: only a compile needs them (compile_steering walks them again if it must).
   geo::NetworkIndexPtr index;
+  geo::NetworkIndexPtr asn_index;
   // Sorted by rule address, for a binary search per query.
   std::vector<std::pair<const steer::Rule*, const steer::CompiledRule*>> by_rule;
   // Owners, one per distinct targeting (canonical_key); reused by the next compile when the

@@ -14,10 +14,7 @@ namespace {
 // datacenters and keeps the others after them, in configured order.
 
 bool is_compiled_policy(const Rule& rule) noexcept {
-  // ASN keys need the ASN database's networks, which the compiler does not walk: such a rule
-  // stays on the runtime path (two database lookups per query).
-  return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest) &&
-         rule.by_asn.empty();
+  return rule.depends_on_client && (rule.policy == Policy::geo || rule.policy == Policy::nearest);
 }
 
 // Each distinct list once, so that equal decisions get equal values (and runs merge).
@@ -70,7 +67,8 @@ size_t CompiledRule::own_bytes() const noexcept {
 std::shared_ptr<const CompiledRule> CompiledRule::compile(const Rule& rule,
                                                           std::span<const Datacenter> dcs,
                                                           const geo::NetworkIndex& index,
-                                                          CompileCache* cache) {
+                                                          CompileCache* cache,
+                                                          const geo::NetworkIndex* asn_index) {
   if (!is_compiled_policy(rule)) return nullptr;
   // 1. The decision for every location class (a few hundred), with the query path's code.
   std::vector<DcList> per_class(index.classes().size());
@@ -96,10 +94,31 @@ std::shared_ptr<const CompiledRule> CompiledRule::compile(const Rule& rule,
     }
     not_found = nearest_list(datacenters_only, pools, dcs, &missing);
   }
+  // 1b. ASN keys (geo only): the list of every ASN class whose number is a key. map_list()
+  // puts them before geography, so there they decide whatever the location.
+  std::vector<std::pair<uint32_t, const DcList*>> per_asn_class;
+  if (asn_index != nullptr && !rule.by_asn.empty()) {
+    const auto classes = asn_index->classes();
+    for (size_t c = 0; c < classes.size(); ++c) {
+      if (classes[c].asn == 0) continue;
+      const auto it = std::lower_bound(rule.by_asn.begin(), rule.by_asn.end(),
+                                       std::pair<uint32_t, uint32_t>{classes[c].asn, 0});
+      if (it != rule.by_asn.end() && it->first == classes[c].asn) {
+        per_asn_class.emplace_back(static_cast<uint32_t>(c), &rule.lists[it->second]);
+      }
+    }
+  }
   // 2. The database runs of that class -> list function: shared with every rule that has it.
   std::string key;
   for (const DcList& l : per_class) append_list(&key, l);
   append_list(&key, not_found);
+  if (!per_asn_class.empty()) {
+    // Longer than any key without ASN classes for this index, so the two never collide.
+    for (const auto& [c, list] : per_asn_class) {
+      append_u32(&key, c);
+      append_list(&key, *list);
+    }
+  }
   std::shared_ptr<const CompiledBase> base;
   if (cache != nullptr) {
     if (auto it = cache->bases.find(key); it != cache->bases.end()) {
@@ -117,7 +136,13 @@ std::shared_ptr<const CompiledRule> CompiledRule::compile(const Rule& rule,
     const uint32_t nf = lists.intern(not_found);
     auto built = std::make_shared<CompiledBase>();
     built->key = key;
-    built->runs = geo::PrefixMap::make_base(index, class_values, nf);
+    if (per_asn_class.empty()) {
+      built->runs = geo::PrefixMap::make_base(index, class_values, nf);
+    } else {
+      std::vector<uint32_t> asn_values(asn_index->classes().size(), geo::PrefixMap::kUnder);
+      for (const auto& [c, list] : per_asn_class) asn_values[c] = lists.intern(*list);
+      built->runs = geo::PrefixMap::make_base(index, class_values, nf, *asn_index, asn_values);
+    }
     built->lists = lists.take();
     base = std::move(built);
   }
@@ -162,6 +187,11 @@ std::string canonical_key(const Rule& rule, std::span<const Datacenter> dcs) {
     }
     key += 'D';
     if (rule.default_list) append_list(&key, rule.lists[*rule.default_list]);
+    key += 'A';
+    for (const auto& [asn, idx] : rule.by_asn) {  // sorted by compile()
+      append_u32(&key, asn);
+      append_list(&key, rule.lists[idx]);
+    }
   } else {
     key += 'N';
     append_list(&key, rule.datacenters);

@@ -26,8 +26,9 @@ struct CompiledBase {
   std::vector<DcList> lists;
 };
 
-// Bases built during one compile of a ZoneSet, keyed by the class -> list function. `previous`
-// (bases of the last compile against the same network index) is consulted first.
+// Bases built during one compile of a ZoneSet, keyed by the class -> list function (and the
+// ASN class -> list function of a rule with ASN keys). `previous` (bases of the last compile
+// against the same network indexes) is consulted first.
 struct CompileCache {
   std::unordered_map<std::string, std::shared_ptr<const CompiledBase>> bases;
   const CompileCache* previous = nullptr;
@@ -52,11 +53,14 @@ class CompiledRule {
 
   // Nullptr for a rule that does not depend on the client's location (failover, weighted,
   // roundrobin): those stay on the runtime path, which needs no lookup anyway. `cache` may
-  // be nullptr.
+  // be nullptr. `asn_index` is the ASN database's networks ([server] asn_db; nullptr: none):
+  // a rule with ASN keys gets them laid over its geography (ASN beats places, nets beat ASN).
+  // Without an ASN database no client has an ASN, so such keys never match, as at runtime.
   static std::shared_ptr<const CompiledRule> compile(const Rule& rule,
                                                      std::span<const Datacenter> dcs,
                                                      const geo::NetworkIndex& index,
-                                                     CompileCache* cache = nullptr);
+                                                     CompileCache* cache = nullptr,
+                                                     const geo::NetworkIndex* asn_index = nullptr);
 
  private:
   std::shared_ptr<const CompiledBase> base_;
@@ -65,7 +69,8 @@ class CompiledRule {
 };
 
 // Everything a compiled table depends on, as bytes: two rules with equal keys compile to the
-// same table (geo: the map and nets lists; nearest: the candidates, their coordinates, nets).
+// same table (geo: the map, its ASN keys and nets lists; nearest: the candidates, their
+// coordinates, nets).
 // Empty for a rule that is not compiled.
 std::string canonical_key(const Rule& rule, std::span<const Datacenter> dcs);
 

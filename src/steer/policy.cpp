@@ -99,6 +99,7 @@ struct Selection {
   bool partial = false;  // an answering datacenter has an address of the family down
 
   bool has(uint32_t dc) const noexcept { return std::find(dcs, dcs + count, dc) != dcs + count; }
+  std::span<const uint32_t> chosen() const noexcept { return {dcs, count}; }
 };
 
 bool same_set(const Selection& a, const Selection& b) noexcept {
@@ -465,6 +466,24 @@ Selection choose(const Rule& rule, const Plan& plan, const Fleet& fleet, uint8_t
   return own;
 }
 
+// on_all_down naming a pool: the pool's own policy chooses among its healthy members if it
+// has any, else as if every member were up (a fallback answers whatever its health, as a
+// fallback datacenter does). False if none of its members has an address of the family.
+bool fallback_pool(uint32_t member, const Fleet& fleet, uint8_t family, const HealthView& health,
+                   const ClientView& client, Keys& keys, Trace* trace, Selection* out,
+                   bool* as_if_up) noexcept {
+  for (const bool ideal : {false, true}) {
+    Selector s(fleet, family, health, ideal, client, keys, trace);
+    s.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
+    if (s.selection().count > 0) {
+      *out = s.selection();
+      *as_if_up = ideal;
+      return true;
+    }
+  }
+  return false;
+}
+
 // Answers with the addresses of the chosen datacenters, one from each in turn, so that a
 // union ("2 nearest + 1 other") shows every datacenter before a second address of any.
 // Starting points rotate per query to spread load within the set; within a datacenter the
@@ -476,53 +495,57 @@ uint32_t below(uint64_t bits, size_t n) noexcept {
   return static_cast<uint32_t>(((bits & 0xffffffffULL) * static_cast<uint64_t>(n)) >> 32);
 }
 
-void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const HealthView& health,
-            bool ignore_health, uint64_t r, uint32_t cap, Decision* out) noexcept {
-  const uint32_t n = sel.count;
+// Where the `j`-th chosen datacenter's answer starts among its addresses of the family.
+size_t first_offset(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                    const HealthView& health, bool ignore_health, uint64_t r, uint32_t j) noexcept {
+  if (addrs.empty()) return 0;
+  if (!dc.has_address_weights) return below(r >> 24, addrs.size());
+  uint64_t total = 0;
+  for (const auto& a : addrs) {
+    if (ignore_health || address_up(dc, a, health)) total += a.weight;
+  }
+  if (total == 0) return 0;
+  uint64_t pick = below(mix(r + j), total);
+  for (size_t k = 0; k < addrs.size(); ++k) {
+    if (!ignore_health && !address_up(dc, addrs[k], health)) continue;
+    if (pick < addrs[k].weight) return k;
+    pick -= addrs[k].weight;
+  }
+  return 0;
+}
+
+// One datacenter (every geo, nearest or failover answer without a union): the turns of
+// gather() reduce to its up addresses in order from the drawn offset, so walk them directly.
+void gather_one(const Datacenter& dc, uint8_t family, const HealthView& health, bool ignore_health,
+                uint64_t r, uint32_t cap, Decision* out) noexcept {
+  const auto& addrs = family_addresses(dc, family);
+  const Override ov = ignore_health ? Override::force_up : health.dc_override(dc.id);
+  if (ov == Override::force_down) return;  // as address_up(): a drained one has none up
+  size_t idx = first_offset(dc, addrs, health, ignore_health, r, 0);
+  for (size_t c = 0; c < addrs.size() && out->count < cap; ++c) {
+    const DcAddress& a = addrs[idx];
+    if (++idx == addrs.size()) idx = 0;
+    if (ov == Override::force_up || health.target_up(a.target)) {
+      out->addresses[out->count++] = &a.ip;
+    }
+  }
+}
+
+void gather(const Fleet& fleet, std::span<const uint32_t> chosen, uint8_t family,
+            const HealthView& health, bool ignore_health, uint64_t r, uint32_t cap,
+            Decision* out) noexcept {
+  const auto n = static_cast<uint32_t>(chosen.size());
   if (n == 0) return;
+  if (n == 1) {
+    gather_one(fleet.dcs[chosen[0]], family, health, ignore_health, r, cap, out);
+    return;
+  }
   size_t cursor[kMaxChosen];
   size_t offset[kMaxChosen];
   for (uint32_t j = 0; j < n; ++j) {
     cursor[j] = 0;
-    offset[j] = 0;
-    const Datacenter& dc = fleet.dcs[sel.dcs[j]];
-    const auto& addrs = family_addresses(dc, family);
-    if (addrs.empty()) continue;
-    if (!dc.has_address_weights) {
-      offset[j] = below(r >> 24, addrs.size());
-      continue;
-    }
-    uint64_t total = 0;
-    for (const auto& a : addrs) {
-      if (ignore_health || address_up(dc, a, health)) total += a.weight;
-    }
-    if (total == 0) continue;
-    uint64_t pick = below(mix(r + j), total);
-    for (size_t k = 0; k < addrs.size(); ++k) {
-      if (!ignore_health && !address_up(dc, addrs[k], health)) continue;
-      if (pick < addrs[k].weight) {
-        offset[j] = k;
-        break;
-      }
-      pick -= addrs[k].weight;
-    }
-  }
-  if (n == 1) {
-    // One datacenter (every geo, nearest or failover answer without a union): the turns below
-    // reduce to its up addresses in order from the drawn offset, so walk them directly.
-    const Datacenter& dc = fleet.dcs[sel.dcs[0]];
-    const auto& addrs = family_addresses(dc, family);
-    const Override ov = ignore_health ? Override::force_up : health.dc_override(dc.id);
-    if (ov == Override::force_down) return;  // as address_up(): a drained one has none up
-    size_t idx = offset[0];
-    for (size_t c = 0; c < addrs.size() && out->count < cap; ++c) {
-      const DcAddress& a = addrs[idx];
-      if (++idx == addrs.size()) idx = 0;
-      if (ov == Override::force_up || health.target_up(a.target)) {
-        out->addresses[out->count++] = &a.ip;
-      }
-    }
-    return;
+    const Datacenter& dc = fleet.dcs[chosen[j]];
+    offset[j] = first_offset(dc, family_addresses(dc, family), health, ignore_health, r, j);
   }
   const uint32_t first = below(r, n);
   bool progress = true;
@@ -530,7 +553,7 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
     progress = false;
     for (uint32_t jj = 0; jj < n && out->count < cap; ++jj) {
       const uint32_t j = first + jj < n ? first + jj : first + jj - n;
-      const Datacenter& dc = fleet.dcs[sel.dcs[j]];
+      const Datacenter& dc = fleet.dcs[chosen[j]];
       const auto& addrs = family_addresses(dc, family);
       while (cursor[j] < addrs.size()) {
         size_t idx = offset[j] + cursor[j]++;
@@ -550,6 +573,47 @@ void gather(const Fleet& fleet, const Selection& sel, uint8_t family, const Heal
       }
     }
   }
+}
+
+// The common case without the Selector: an ordered rule (geo, nearest, failover: one
+// datacenter, no spillover) whose first candidate with addresses of the family is up, with no
+// pool and no failed datacenter before it. A healthy fleet would answer the same by
+// construction, so there is no second run and nothing to compare; the Selector would choose
+// the same datacenter. Returns false, having written nothing, in every other case (a pool, a
+// failed candidate, no candidate with the family, AAAA not following A): evaluate() then
+// takes the general path. Worth it because it is what nearly every steered query is.
+bool first_up(const Rule& rule, std::span<const uint32_t> members, const Fleet& fleet,
+              uint8_t family, const HealthView& health, uint64_t r, uint32_t cap,
+              Decision* out) noexcept {
+  if (rule.spillover || !(rule.policy == Policy::geo || rule.policy == Policy::nearest ||
+                          rule.policy == Policy::failover)) {
+    return false;
+  }
+  uint32_t chosen = 0;
+  bool found = false;
+  DcHealth h;
+  for (const uint32_t m : members) {
+    if (is_pool(m)) return false;
+    if (m >= fleet.dcs.size()) continue;
+    // AAAA follows A (choose()): the A choice first, then kept if it is up for IPv6.
+    h = dc_health(fleet.dcs[m], 4, health);
+    if (h.total == 0) continue;    // no IPv4 address: skipped, as the Selector does
+    if (!h.is_up()) return false;  // health changed the order: compare with a healthy fleet
+    chosen = m;
+    found = true;
+    break;
+  }
+  if (!found) return false;
+  if (family == 6) {
+    h = dc_health(fleet.dcs[chosen], 6, health);
+    if (!h.is_up()) return false;
+  }
+  out->degraded = h.up < h.total;  // an answering datacenter has an address down
+  out->dcs[0] = chosen;
+  out->dc_count = 1;
+  out->dc = static_cast<int32_t>(chosen);
+  gather_one(fleet.dcs[chosen], family, health, false, r, cap, out);
+  return true;
 }
 
 std::string names_of(const Fleet& fleet, const Selection& sel) {
@@ -697,67 +761,82 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
 
   Keys keys(client);
   const unsigned granularity = keys.granularity();
-
-  Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
-  // What a healthy fleet would answer: the same as `sel` unless health turned something down
-  // on the way, so the second run is only paid for while something is down.
-  Selection ideal_run;
-  if (sel.saw_down)
-    ideal_run = choose(rule, plan, fleet, family, health, true, client, keys, nullptr);
-  const Selection& ideal = sel.saw_down ? ideal_run : sel;  // no copy while all is up
-  if (ideal.count == 0) {
-    out->nodata = true;
-    if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
-  } else {
-    out->per_subnet = sel.per_subnet || ideal.per_subnet;
-    const uint32_t cap = cap_of(rule);
-    if (sel.count == 0) {
-      // Every candidate is down (and some has addresses of the family): on_all_down decides.
-      out->failed_open = true;
-      out->degraded = true;
-      if (rule.on_all_down == AllDown::nodata) {
-        out->nodata = true;
-        if (trace != nullptr) {
-          trace->outcome = "every candidate is down: NODATA (on_all_down = nodata)";
-        }
-      } else if (rule.on_all_down == AllDown::fallback && rule.fallback_dc < fleet.dcs.size() &&
-                 !family_addresses(fleet.dcs[rule.fallback_dc], family).empty()) {
-        Selection fb;
-        fb.dcs[fb.count++] = rule.fallback_dc;
-        gather(fleet, fb, family, health, true, r, cap, out);
-        sel = fb;
-        if (trace != nullptr) {
-          trace->outcome = "every candidate is down: fallback datacenter " +
-                           fleet.dcs[rule.fallback_dc].name + " (on_all_down)";
+  const uint32_t cap = cap_of(rule);
+  if (trace != nullptr || !first_up(rule, plan.members, fleet, family, health, r, cap, out)) {
+    Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
+    // What a healthy fleet would answer: the same as `sel` unless health turned something down
+    // on the way, so the second run is only paid for while something is down.
+    Selection ideal_run;
+    if (sel.saw_down)
+      ideal_run = choose(rule, plan, fleet, family, health, true, client, keys, nullptr);
+    const Selection& ideal = sel.saw_down ? ideal_run : sel;  // no copy while all is up
+    if (ideal.count == 0) {
+      out->nodata = true;
+      if (trace != nullptr) trace->outcome = "no candidate has an address of this family: NODATA";
+    } else {
+      out->per_subnet = sel.per_subnet || ideal.per_subnet;
+      if (sel.count == 0) {
+        // Every candidate is down (and some has addresses of the family): on_all_down decides.
+        Selection pool_fb;
+        bool pool_as_if_up = false;
+        out->failed_open = true;
+        out->degraded = true;
+        if (rule.on_all_down == AllDown::nodata) {
+          out->nodata = true;
+          if (trace != nullptr) {
+            trace->outcome = "every candidate is down: NODATA (on_all_down = nodata)";
+          }
+        } else if (rule.on_all_down == AllDown::fallback && is_pool(rule.fallback_dc) &&
+                   fallback_pool(rule.fallback_dc, fleet, family, health, client, keys, trace,
+                                 &pool_fb, &pool_as_if_up)) {
+          gather(fleet, pool_fb.chosen(), family, health, pool_as_if_up, r, cap, out);
+          out->per_subnet = out->per_subnet || pool_fb.per_subnet;
+          sel = pool_fb;
+          if (trace != nullptr) {
+            trace->outcome = "every candidate is down: fallback pool " +
+                             fleet.pools[pool_index(rule.fallback_dc)].name + " with " +
+                             names_of(fleet, pool_fb) +
+                             (pool_as_if_up ? " (down too: as if up)" : "") + " (on_all_down)";
+          }
+        } else if (rule.on_all_down == AllDown::fallback && rule.fallback_dc < fleet.dcs.size() &&
+                   !family_addresses(fleet.dcs[rule.fallback_dc], family).empty()) {
+          Selection fb;
+          fb.dcs[fb.count++] = rule.fallback_dc;
+          gather(fleet, fb.chosen(), family, health, true, r, cap, out);
+          sel = fb;
+          if (trace != nullptr) {
+            trace->outcome = "every candidate is down: fallback datacenter " +
+                             fleet.dcs[rule.fallback_dc].name + " (on_all_down)";
+          }
+        } else {
+          // Fail open: answer as a healthy fleet would, so health never empties an answer.
+          gather(fleet, ideal.chosen(), family, health, true, r, cap, out);
+          sel = ideal;
+          if (trace != nullptr) {
+            trace->outcome = "every candidate is down: failing open with " + names_of(fleet, ideal);
+          }
         }
       } else {
-        // Fail open: answer as a healthy fleet would, so health never empties an answer.
-        gather(fleet, ideal, family, health, true, r, cap, out);
-        sel = ideal;
+        // Degraded only when health changed THIS answer: another datacenter than a healthy fleet
+        // would give, or one of the answering datacenters missing an address. A drained backup
+        // that was not going to answer leaves the TTL alone.
+        out->degraded = sel.partial || (sel.saw_down && !same_set(sel, ideal));
+        gather(fleet, sel.chosen(), family, health, false, r, cap, out);
         if (trace != nullptr) {
-          trace->outcome = "every candidate is down: failing open with " + names_of(fleet, ideal);
+          trace->outcome = names_of(fleet, sel) + (sel.count == 1 ? " answers" : " answer");
+          if (out->degraded) {
+            trace->outcome += " (degraded: a healthy fleet would answer with " +
+                              names_of(fleet, ideal) +
+                              (same_set(sel, ideal) ? ", all addresses up)" : ")");
+          }
         }
       }
-    } else {
-      // Degraded only when health changed THIS answer: another datacenter than a healthy fleet
-      // would give, or one of the answering datacenters missing an address. A drained backup
-      // that was not going to answer leaves the TTL alone.
-      out->degraded = sel.partial || (sel.saw_down && !same_set(sel, ideal));
-      gather(fleet, sel, family, health, false, r, cap, out);
-      if (trace != nullptr) {
-        trace->outcome = names_of(fleet, sel) + (sel.count == 1 ? " answers" : " answer");
-        if (out->degraded) {
-          trace->outcome += " (degraded: a healthy fleet would answer with " +
-                            names_of(fleet, ideal) +
-                            (same_set(sel, ideal) ? ", all addresses up)" : ")");
-        }
-      }
+      // The whole fixed array (a few vector moves) rather than `count` entries, which GCC turns
+      // into a memcpy call; entries past dc_count mean nothing.
+      std::copy(std::begin(sel.dcs), std::end(sel.dcs), out->dcs);
+      out->dc_count = sel.count;
+      if (sel.count == 1) out->dc = static_cast<int32_t>(sel.dcs[0]);
     }
-    // The whole fixed array (a few vector moves) rather than `count` entries, which GCC turns
-    // into a memcpy call; entries past dc_count mean nothing.
-    std::copy(std::begin(sel.dcs), std::end(sel.dcs), out->dcs);
-    out->dc_count = sel.count;
-    if (sel.count == 1) out->dc = static_cast<int32_t>(sel.dcs[0]);
   }
 
   out->ttl_s = (out->degraded || out->failed_open) ? rule.degraded_ttl_s : rule.ttl_s;

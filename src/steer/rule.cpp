@@ -179,6 +179,42 @@ Status visit_pool(std::vector<Pool>& pools, std::span<const Datacenter> dcs, uin
 
 }  // namespace
 
+namespace {
+
+// The datacenters of `list`, with those of the pools in it (acyclic once compile_pools passed).
+void datacenters_of(const DcList& list, std::span<const Pool> pools, std::vector<uint32_t>* out) {
+  for (uint32_t m : list) {
+    if (!is_pool(m)) {
+      out->push_back(m);
+    } else if (pool_index(m) < pools.size()) {
+      datacenters_of(pools[pool_index(m)].members, pools, out);
+    }
+  }
+}
+
+// Load spilled from member k is shared by members k+1..: capacities are compared among the
+// members after the first (any of them for a nearest order, whose first depends on the
+// client), and only where there are two of them or more.
+Status check_capacity_set(const DcList& list, bool nearest, std::span<const Datacenter> dcs,
+                          std::span<const Pool> pools, const std::string& what) {
+  if (list.size() < 3) return {};
+  std::vector<uint32_t> members;
+  datacenters_of(DcList(list.begin() + (nearest ? 0 : 1), list.end()), pools, &members);
+  const Datacenter* with = nullptr;
+  const Datacenter* without = nullptr;
+  for (uint32_t d : members) {
+    if (d >= dcs.size()) continue;
+    (dcs[d].has_capacity ? with : without) = &dcs[d];
+  }
+  if (with == nullptr || without == nullptr) return {};
+  return make_error(what + " spills over by capacity, but datacenter \"" + with->name +
+                    "\" sets capacity and \"" + without->name +
+                    "\" does not: set it on every datacenter spilled over to, or on none "
+                    "(equal shares)");
+}
+
+}  // namespace
+
 Status compile_pools(std::vector<Pool>& pools, std::span<const Datacenter> dcs) {
   for (Pool& pool : pools) {
     const std::string what = "pool \"" + pool.name + "\"";
@@ -220,6 +256,30 @@ Status compile_pools(std::vector<Pool>& pools, std::span<const Datacenter> dcs) 
     path.clear();
     if (auto st = visit_pool(pools, dcs, p, state, path); !st) return st;
   }
+  for (const Pool& p : pools) {
+    if (!p.spillover) continue;
+    if (auto st = check_capacity_set(p.members, p.policy == PoolPolicy::nearest, dcs, pools,
+                                     "pool \"" + p.name + "\"");
+        !st)
+      return st;
+  }
+  return {};
+}
+
+Status check_spillover_capacity(const Rule& rule, std::span<const Datacenter> dcs,
+                                std::span<const Pool> pools) {
+  if (!rule.spillover) return {};
+  if (auto st = check_capacity_set(rule.datacenters, rule.policy == Policy::nearest, dcs, pools,
+                                   "datacenters");
+      !st)
+    return st;
+  for (const auto& [key, list] : rule.map) {
+    if (auto st = check_capacity_set(list, false, dcs, pools, "map." + key); !st) return st;
+  }
+  for (const auto& [prefix, list] : rule.nets) {
+    if (auto st = check_capacity_set(list, false, dcs, pools, "nets." + prefix.to_string()); !st)
+      return st;
+  }
   return {};
 }
 
@@ -234,8 +294,9 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
 
   if (answers == 0) return make_error("answers must be at least 1");
   if (degraded_ttl_s > ttl_s) degraded_ttl_s = ttl_s;
-  if (on_all_down == AllDown::fallback && fallback_dc >= dc_count) {
-    return make_error("on_all_down: unknown datacenter");
+  if (on_all_down == AllDown::fallback &&
+      (is_pool(fallback_dc) ? pool_index(fallback_dc) >= pools.size() : fallback_dc >= dc_count)) {
+    return make_error("on_all_down: unknown datacenter or pool");
   }
 
   switch (policy) {
@@ -336,6 +397,9 @@ Status Rule::compile(size_t dc_count, std::span<const Pool> pools) {
     return client;
   };
   if (reaches(datacenters)) depends_on_client = true;
+  // A fallback pool that hashes on the client subnet (or ranks by distance) makes the
+  // all-down answer depend on the client too.
+  if (on_all_down == AllDown::fallback && reaches(DcList{fallback_dc})) depends_on_client = true;
   for (const auto& l : lists) {
     if (reaches(l)) depends_on_client = true;
   }

@@ -40,6 +40,7 @@ struct Datacenter {
   uint32_t min_up = 1;
   uint32_t min_up_percent = 0;       // 0..100
   uint32_t capacity = 1;             // share of a failed datacenter's clients it takes on spillover
+  bool has_capacity = false;         // `capacity` was written (unset counts as 1)
   uint64_t hash_seed = 0;            // name_hash(name): rendezvous hashing, stable across restarts
   bool has_address_weights = false;  // some DcAddress::weight is not 1
   // A CDN hostname this datacenter answers with as a CNAME (wire format, case as written),
@@ -59,7 +60,8 @@ std::optional<Policy> parse_policy(std::string_view text);
 // What happens when every candidate datacenter is down.
 enum class AllDown : uint8_t {
   all,       // fail open: answer as if every candidate were up, with the short TTL (default)
-  fallback,  // answer from `fallback_dc` whatever its health
+  fallback,  // answer from `fallback_dc` (a datacenter, or a pool by its policy) whatever its
+             // health
   nodata,    // NOERROR with no answer (the operator asked for it explicitly)
 };
 
@@ -138,15 +140,15 @@ struct Rule {
   // in proportion to capacity, per client subnet, instead of all landing on the next one.
   bool spillover = false;
   AllDown on_all_down = AllDown::all;
-  uint32_t fallback_dc = 0;  // AllDown::fallback
+  uint32_t fallback_dc = 0;  // AllDown::fallback: a list member (datacenter, or kPoolBit | pool)
 
   // --- built by compile() ---
   // Country and continent keys packed as two ASCII letters (c0 << 8 | c1).
   std::vector<std::pair<uint16_t, uint32_t>> by_country;         // -> index into lists
   std::vector<std::pair<uint16_t, uint32_t>> by_continent;       // -> index into lists
   std::vector<std::pair<std::string, uint32_t>> by_subdivision;  // "US-CA" -> index
-  // ASN keys, sorted. Rules with any stay on the runtime path (not compiled into a table):
-  // their decision needs the ASN database's networks, which the compiler does not walk.
+  // ASN keys, sorted. The compiler lays the ASN database's networks of these numbers over the
+  // rule's geography (steer/compiled.h).
   std::vector<std::pair<uint32_t, uint32_t>> by_asn;  // -> index into lists
   std::optional<uint32_t> default_list;
   std::vector<DcList> lists;  // map lists, then nets lists
@@ -164,5 +166,13 @@ struct Rule {
   // pools, and builds the lookup tables.
   Status compile(size_t dc_count, std::span<const Pool> pools = {});
 };
+
+// Spillover spreads a failed member's clients by capacity; an unset capacity counts as 1. A
+// set spread over (one list of a spillover rule with the datacenters of the pools in it; a
+// spillover pool's members are checked by compile_pools()) must have capacity on every
+// datacenter or on none: `capacity = 300` beside an unset one would give the latter a share
+// of 1 in 301, which is never what the operator meant. Call after Rule::compile().
+Status check_spillover_capacity(const Rule& rule, std::span<const Datacenter> dcs,
+                                std::span<const Pool> pools);
 
 }  // namespace geodns::steer

@@ -47,7 +47,8 @@ struct DatacenterDef {
   SourcePos target_pos;
   uint32_t min_up = 1;  // `min_up = 2` or `min_up = "50%"` (then min_up_percent)
   uint32_t min_up_percent = 0;
-  uint32_t capacity = 1;  // `capacity = N`: its share when a failed datacenter spills over
+  uint32_t capacity = 1;      // `capacity = N`: its share when a failed datacenter spills over
+  bool has_capacity = false;  // written: spillover sets may not mix set and unset (steer/rule.h)
   std::vector<uint32_t> address_weights;  // parallel to addresses; empty = all 1
 };
 

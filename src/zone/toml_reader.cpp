@@ -456,6 +456,7 @@ DatacenterDef read_datacenter(const Reader& r, const toml::key& key, const toml:
   }
   if (auto* n = t.get("capacity")) {
     dc.capacity = static_cast<uint32_t>(r.integer(*n, "capacity", 1, 1000000));
+    dc.has_capacity = true;
   }
   if (auto* n = t.get("address_weights")) {
     // { "192.0.2.10" = 3 }: per-address shares inside the datacenter; unlisted ones weigh 1.

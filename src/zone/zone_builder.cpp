@@ -655,7 +655,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
     server_dcs_ += def->name + " " + std::to_string(def->latitude) + " " +
                    std::to_string(def->longitude) + " " + std::to_string(def->has_location) + " " +
                    std::to_string(def->min_up) + " " + std::to_string(def->min_up_percent) + "% " +
-                   std::to_string(def->capacity) + " " +
+                   std::to_string(def->capacity) + (def->has_capacity ? "! " : " ") +
                    (check ? check->spec.key() : std::string("-"));
     for (size_t k = 0; k < def->addresses.size(); ++k) {
       server_dcs_ += " " + def->addresses[k].to_string();
@@ -677,6 +677,7 @@ uint32_t Builder::dc_index(const NameRef& ref) {
   dc.min_up = def->min_up;
   dc.min_up_percent = def->min_up_percent;
   dc.capacity = def->capacity;
+  dc.has_capacity = def->has_capacity;
   dc.hash_seed = steer::name_hash(def->name);
   auto add_target = [&](const IpAddress& ip, uint32_t weight) {
     steer::TargetSpec t;
@@ -1126,7 +1127,8 @@ void Builder::add_steer(const SteerDef& s) {
     rule.on_all_down = steer::AllDown::nodata;
   } else {
     rule.on_all_down = steer::AllDown::fallback;
-    rule.fallback_dc = dc_index(NameRef{s.on_all_down, s.on_all_down_pos});
+    std::vector<std::string> path;  // a datacenter or a pool, resolved as in a list
+    rule.fallback_dc = member_index(NameRef{s.on_all_down, s.on_all_down_pos}, path);
   }
 
   node.may_cname = check_steered_owner(s, owner, node, rule);
@@ -1277,6 +1279,7 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   }
   for (size_t i = 0; i < zone_->rules.size(); ++i) {
     Status st = zone_->rules[i].compile(zone_->datacenters.size(), zone_->pools);
+    if (st) st = steer::check_spillover_capacity(zone_->rules[i], zone_->datacenters, zone_->pools);
     if (!st) fail(rule_pos_[i], st.error().message);
   }
   return zone_;

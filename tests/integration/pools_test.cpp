@@ -76,6 +76,16 @@ datacenters = ["fra", "ams", "par"]
 policy = "failover"
 datacenters = ["sticky"]
 
+# Its only candidate (fra) is down: on_all_down names a pool, which answers by its policy.
+[pools.backup]
+policy = "failover"
+members = ["par", "ams"]
+[steer.fallback]
+policy = "failover"
+ttl = 300
+datacenters = ["fra"]
+on_all_down = "backup"
+
 # roundrobin answers every healthy address unless `answers` says otherwise.
 [steer.all]
 policy = "roundrobin"
@@ -145,6 +155,12 @@ TEST_F(PoolsServe, SpilloverSpreadsTheDownDatacenterByCapacityPerSubnet) {
   // ams:par = 100:300; 400 subnets give a wide enough estimate for +-8 %.
   EXPECT_NEAR(hits["192.0.2.20"] / double(kSubnets), 0.25, 0.08);
   EXPECT_NEAR(hits["192.0.2.30"] / double(kSubnets), 0.75, 0.08);
+}
+
+TEST_F(PoolsServe, OnAllDownNamesAPool) {
+  const Answer a = ask(*server_, "fallback.pools.test", LDNS_RR_TYPE_A, "10.9.9.0/24");
+  EXPECT_EQ(a.addresses, (std::set<std::string>{"192.0.2.30"}));  // the pool's first: par
+  EXPECT_EQ(a.ttl, 10u);  // failing over to the fallback is a degraded answer
 }
 
 TEST_F(PoolsServe, WeightedPoolInAGeoMapAndHashedStickiness) {

@@ -1,5 +1,6 @@
 // ASN map keys: parsing, precedence (nets > ASN > subdivision > country > continent > default)
-// and the rule staying on the runtime path (not compiled).
+// and their part in the compiled tables' sharing key (compiled_test.cpp compares the tables
+// with the runtime path).
 #include <gtest/gtest.h>
 
 #include "steer/compiled.h"
@@ -51,15 +52,24 @@ TEST(AsnKeys, AnAsnBeatsTheClientsCountryAndAMissFallsThrough) {
   EXPECT_EQ(map_list(r, &asn_only, nullptr), (DcList{0}));
 }
 
-TEST(AsnKeys, ARuleWithAsnKeysIsNotCompiled) {
+TEST(AsnKeys, AsnKeysArePartOfTheCompiledTablesKey) {
   Rule r = asn_rule();
   ASSERT_TRUE(r.compile(3).ok());
-  EXPECT_TRUE(canonical_key(r, {}).empty());
   Rule plain;
   plain.policy = Policy::geo;
-  plain.map = {{"US", {1}}, {"default", {2}}};
+  plain.map = {{"US", {1}}, {"NA", {1}}, {"default", {2}}};
   ASSERT_TRUE(plain.compile(3).ok());
-  EXPECT_FALSE(canonical_key(plain, {}).empty());
+  Rule other = asn_rule();
+  other.map[0] = {"AS13335", {0}};
+  ASSERT_TRUE(other.compile(3).ok());
+  const std::string k = canonical_key(r, {});
+  EXPECT_FALSE(k.empty());
+  // The same geography with other (or no) ASN keys must not share a table.
+  EXPECT_NE(k, canonical_key(plain, {}));
+  EXPECT_NE(k, canonical_key(other, {}));
+  Rule same = asn_rule();
+  ASSERT_TRUE(same.compile(3).ok());
+  EXPECT_EQ(k, canonical_key(same, {}));
 }
 
 TEST(AsnKeys, TheSameAsnTwiceIsAnError) {

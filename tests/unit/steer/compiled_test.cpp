@@ -119,12 +119,24 @@ class CompiledTest : public ::testing::Test {
   }
 
   void check_many(const Rule& rule, const geo::Database* db, const geo::NetworkIndex& index,
-                  size_t samples) const {
-    auto table = CompiledRule::compile(rule, dcs_, index);
+                  size_t samples, const geo::NetworkIndex* asn_index = nullptr) const {
+    auto table = CompiledRule::compile(rule, dcs_, index, nullptr, asn_index);
     ASSERT_NE(table, nullptr);
     std::mt19937_64 rng(42);
     // The edges of every nets entry and of database networks, then random addresses.
     for (const auto& [p, l] : rule.nets) check(rule, *table, db, p.address, rng);
+    if (asn_index != nullptr) {
+      // Every ASN network's first and last address (the demo ASN database is small).
+      for (const geo::Leaf4& l : asn_index->v4()) {
+        check(rule, *table, db, geo::v4_address(l.start), rng);
+        const uint32_t last = l.length == 0 ? ~0U : l.start | (~0U >> l.length);
+        check(rule, *table, db, geo::v4_address(last), rng);
+      }
+      for (const geo::Leaf6& l : asn_index->v6()) {
+        const IpAddress a = geo::v6_address(l.start);
+        if (!a.is_v4_mapped()) check(rule, *table, db, a, rng);
+      }
+    }
     const size_t step4 = std::max<size_t>(1, index.v4().size() / samples);
     for (size_t i = 0; i < index.v4().size(); i += step4) {
       check(rule, *table, db, geo::v4_address(index.v4()[i].start), rng);
@@ -153,6 +165,44 @@ TEST_F(CompiledTest, GeoRuleOnDemoDatabaseDecidesAsTheRuntimePath) {
   auto index = geo::NetworkIndex::build(**db);
   ASSERT_TRUE(index.ok());
   check_many(geo_rule(), db.value().get(), **index, 5000);
+}
+
+// ASN keys ([server] asn_db) compiled over the geography: AS15169 holds 8.8.8.0/24, which is
+// also inside the nets 8.8.0.0/16 (nets win), and 2001:4860::/32; AS20712 is 81.2.69.0/24,
+// GB-ENG in the demo GeoIP database, half of it under the nets /25; AS64500 has no GeoIP
+// record at all (192.0.2.128/25); AS13335 (1.1.1.0/24) is no key of the rule.
+TEST_F(CompiledTest, AsnRuleOnDemoDatabasesDecidesAsTheRuntimePath) {
+  auto db = geo::Database::open(kDemo, std::string(GEODNS_SOURCE_DIR) + "/geoip/demo-asn.mmdb");
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  auto index = geo::NetworkIndex::build(**db);
+  ASSERT_TRUE(index.ok());
+  auto asn_index = geo::NetworkIndex::build_asn(*(*db)->asn_database());
+  ASSERT_TRUE(asn_index.ok());
+  Rule r = geo_rule();
+  r.map.push_back({"AS15169", {3}});
+  r.map.push_back({"AS20712", {1, 2}});
+  r.map.push_back({"AS64500", {2, 3}});
+  r.map.push_back({"AS64501", {0}});
+  ASSERT_TRUE(r.compile(dcs_.size()));
+  check_many(r, db.value().get(), **index, 5000, asn_index.value().get());
+  auto table = CompiledRule::compile(r, dcs_, **index, nullptr, asn_index.value().get());
+  const DcList* list = nullptr;
+  uint8_t len = 0;
+  ASSERT_TRUE(table->lookup(*IpAddress::parse("81.2.69.1"), &list, &len));
+  EXPECT_EQ(*list, (DcList{1, 2}));  // the ASN, not GB-ENG's {2}
+  EXPECT_EQ(len, 25);                // the nets /25 holds the other half
+  ASSERT_TRUE(table->lookup(*IpAddress::parse("192.0.2.200"), &list, &len));
+  EXPECT_EQ(*list, (DcList{2, 3}));  // an ASN without a GeoIP record
+  EXPECT_EQ(len, 25);
+  ASSERT_TRUE(table->lookup(*IpAddress::parse("8.8.8.8"), &list, &len));
+  EXPECT_EQ(*list, (DcList{2, 0}));  // nets beat the ASN
+  ASSERT_TRUE(
+      table->lookup(*IpAddress::parse("2001:4860:100::1"), &list, &len));  // past the nets /40
+  EXPECT_EQ(*list, (DcList{3}));
+  // Without an ASN database the keys never match, as at runtime (no client has an ASN).
+  auto plain = geo::Database::open(kDemo);
+  ASSERT_TRUE(plain.ok());
+  check_many(r, plain.value().get(), **index, 2000);
 }
 
 TEST_F(CompiledTest, NearestRuleOnDemoDatabaseDecidesAsTheRuntimePath) {

@@ -335,5 +335,70 @@ TEST_F(PolicyTest, AnswersCapsTheCount) {
   EXPECT_EQ(run(r, 4, "8.8.8.8", nullptr).count, 4u);
 }
 
+// evaluate() answers most queries (a plain ordered list whose first candidate is up) without
+// the general Selector; with a Trace it always takes the general path. Both must give the same
+// decision in every health state: random ones here, over geo, nearest and failover rules.
+TEST_F(PolicyTest, ShortcutDecidesAsTheGeneralPath) {
+  dcs_[0].min_up = 2;                  // fra: up for IPv4 only while both addresses are
+  dcs_[1].has_address_weights = true;  // iad: weighted first address
+  dcs_[1].v4[0].weight = 3;
+  Rule geo = geo_rule();
+  Rule nearest;
+  nearest.policy = Policy::nearest;
+  nearest.datacenters = {0, 1, 2, 3};
+  ASSERT_TRUE(nearest.compile(dcs_.size()));
+  Rule failover;
+  failover.policy = Policy::failover;
+  failover.depends_on_client = false;
+  failover.datacenters = {3, 2, 0, 1};
+  ASSERT_TRUE(failover.compile(dcs_.size()));
+  const auto gb = located("GB", "EU", "ENG", 51.5, -0.1, 24);
+  const auto va = located("US", "NA", "VA", 39.0, -77.5, 16);
+  std::vector<TargetId> targets;
+  for (const Datacenter& dc : dcs_) {
+    for (const auto& a : dc.v4) targets.push_back(a.target);
+    for (const auto& a : dc.v6) targets.push_back(a.target);
+  }
+  uint64_t x = 42;
+  auto next = [&x]() {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x >> 33;
+  };
+  int compared = 0;
+  for (int round = 0; round < 400; ++round) {
+    health_ = HealthView();
+    // Mostly healthy, as in service, so that both paths are taken often.
+    for (TargetId t : targets) health_.set_target_up(t, next() % 5 != 0);
+    if (next() % 8 == 0) health_.set_dc_override(dcs_[next() % 4].id, Override::force_down);
+    if (next() % 8 == 0) health_.set_dc_override(dcs_[next() % 4].id, Override::force_up);
+    for (const Rule* r : {&geo, &nearest, &failover}) {
+      for (const geo::Location* loc : {&gb, &va}) {
+        for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
+          const uint64_t rotation = next();
+          Trace trace;
+          const Decision fast = run(*r, family, "81.2.69.160", loc, 24, rotation);
+          const Decision general = run(*r, family, "81.2.69.160", loc, 24, rotation, &trace);
+          SCOPED_TRACE(::testing::Message() << "round " << round << " " << policy_name(r->policy)
+                                            << " family " << int{family});
+          ASSERT_EQ(fast.count, general.count);
+          for (uint32_t i = 0; i < fast.count; ++i) {
+            EXPECT_EQ(*fast.addresses[i], *general.addresses[i]);
+          }
+          EXPECT_EQ(fast.dc, general.dc);
+          EXPECT_EQ(fast.dc_count, general.dc_count);
+          EXPECT_EQ(fast.ttl_s, general.ttl_s);
+          EXPECT_EQ(fast.scope, general.scope);
+          EXPECT_EQ(fast.degraded, general.degraded);
+          EXPECT_EQ(fast.failed_open, general.failed_open);
+          EXPECT_EQ(fast.nodata, general.nodata);
+          EXPECT_EQ(fast.per_subnet, general.per_subnet);
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 400 * 3 * 2 * 2);
+}
+
 }  // namespace
 }  // namespace geodns::steer

@@ -503,6 +503,51 @@ TEST_F(PoolTest, RoundrobinPoolIsAUnionAndFailsOpenWhole) {
   EXPECT_EQ(d.count, 3u);  // as a healthy fleet would answer: the whole eu union
 }
 
+// on_all_down = "<pool>": when every candidate is down, the pool answers by its own policy,
+// from its healthy members, or as if all were up when it is down too.
+TEST_F(PoolTest, OnAllDownNamesAPool) {
+  const uint32_t fra = dc("fra", {"192.0.2.1"}, 0, 0);
+  const uint32_t iad = dc("iad", {"198.51.100.1"}, 0, 0);
+  const uint32_t ams = dc("ams", {"192.0.2.3", "192.0.2.4"}, 0, 0);
+  const uint32_t lhr = dc("lhr", {"192.0.2.5"}, 0, 0);
+  const uint32_t backup = pool("backup", PoolPolicy::failover, {ams, lhr});
+  Rule r;
+  r.policy = Policy::failover;
+  r.datacenters = {fra, iad};
+  r.on_all_down = AllDown::fallback;
+  r.fallback_dc = backup;
+  compile(r);
+  EXPECT_EQ(run(r, 4, subnet(1)).dc, int32_t(fra));
+  down_all(fra);
+  down_all(iad);
+  Trace trace;
+  Decision d = run(r, 4, subnet(1), nullptr, 0, &trace);
+  EXPECT_TRUE(d.failed_open);
+  EXPECT_EQ(d.ttl_s, r.degraded_ttl_s);
+  EXPECT_EQ(d.dc, int32_t(ams));
+  EXPECT_EQ(d.count, 2u);
+  EXPECT_NE(trace.outcome.find("fallback pool backup with ams"), std::string::npos)
+      << trace.outcome;
+  down(ams, 0);  // the pool's own health counts: ams still answers, with its healthy address
+  d = run(r, 4, subnet(1));
+  EXPECT_EQ(d.dc, int32_t(ams));
+  ASSERT_EQ(d.count, 1u);
+  EXPECT_EQ(d.addresses[0]->to_string(), "192.0.2.4");
+  down_all(ams);  // the pool's failover moves on
+  EXPECT_EQ(run(r, 4, subnet(1)).dc, int32_t(lhr));
+  down_all(lhr);  // the pool is down too: its answer as if all were up, never empty
+  d = run(r, 4, subnet(1));
+  EXPECT_EQ(d.dc, int32_t(ams));
+  EXPECT_EQ(d.count, 2u);
+  // No member with the family (AAAA): on to failing open with the rule's own candidates.
+  d = run(r, 6, subnet(1));
+  EXPECT_TRUE(d.nodata);
+  // A fallback that is neither a datacenter nor a pool is a load error.
+  Rule bad = r;
+  bad.fallback_dc = pool_member(7);
+  EXPECT_FALSE(bad.compile(dcs_.size(), pools_));
+}
+
 TEST_F(PoolTest, AddressWeightsShareFirstPlacesInADatacenter) {
   const uint32_t fra = dc("fra", {"192.0.2.1", "192.0.2.2", "192.0.2.3"}, 0, 0);
   dcs_[fra].v4[0].weight = 6;

@@ -77,6 +77,9 @@ const Case kCases[] = {
   {"AddressWeightUnknown", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\naddress_weights = { \"198.51.100.2\" = 3 }\n", 18, 21, "\"198.51.100.2\" is not an address of datacenter \"iad\""},
   {"AddressWeightZero", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\naddress_weights = { \"198.51.100.1\" = 0 }\n", 18, 38, "weight of \"198.51.100.1\" must be 1..1000"},
   {"CapacityZero", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\ncapacity = 0\n", 18, 12, "capacity must be 1..1000000"},
+  // Capacity on some datacenters a spillover spreads over and not on others (a share of 1).
+  {"CapacityMixedInSpilloverRule", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\ncapacity = 300\n[steer.www]\npolicy = \"failover\"\nspillover = true\ndatacenters = [\"fra\", \"ams\", \"iad\"]\n", 19, 1, "datacenters spills over by capacity, but datacenter \"iad\" sets capacity and \"ams\" does not"},
+  {"CapacityMixedInSpilloverPool", base() + "[datacenters.iad]\naddresses = [\"198.51.100.1\"]\ncapacity = 300\n[pools.eu]\npolicy = \"failover\"\nmembers = [\"fra\", \"ams\", \"iad\"]\nspillover = true\n", 19, 1, "pool \"eu\" spills over by capacity, but datacenter \"iad\" sets capacity and \"ams\" does not"},
 };
 // clang-format on
 
