@@ -23,6 +23,7 @@
 #include "dns/type_names.h"
 #include "dns/wire.h"
 #include "geo/database.h"
+#include "ops/explain.h"
 #include "ops/options.h"
 #include "server/steer_compiler.h"
 #include "zone/loader.h"
@@ -317,35 +318,6 @@ ClientSample sample_clients(const geo::NetworkIndex& index, size_t max_clients) 
 // --- steering -----------------------------------------------------------------------------
 
 namespace {
-
-// A query for (name, type) carrying `client` as EDNS Client Subnet (as explain.cpp builds it).
-std::vector<uint8_t> ecs_query(const std::string& wire_name, uint16_t qtype,
-                               const IpPrefix& client) {
-  const size_t addr_len = (client.length + 7U) / 8U;
-  std::vector<uint8_t> q(12 + wire_name.size() + 4 + 11 + 8 + addr_len, 0);
-  uint8_t* p = q.data();
-  dns::write_u16(p + 4, 1);   // QDCOUNT
-  dns::write_u16(p + 10, 1);  // ARCOUNT: the OPT record
-  p += 12;
-  std::memcpy(p, wire_name.data(), wire_name.size());
-  p += wire_name.size();
-  dns::write_u16(p, qtype);
-  dns::write_u16(p + 2, dns::rrclass::IN);
-  p += 4;
-  *p++ = 0;  // OPT owner: root
-  dns::write_u16(p, dns::rrtype::OPT);
-  dns::write_u16(p + 2, 1232);
-  dns::write_u32(p + 4, 0);
-  dns::write_u16(p + 8, static_cast<uint16_t>(8 + addr_len));
-  p += 10;
-  dns::write_u16(p, dns::edns::kOptionEcs);
-  dns::write_u16(p + 2, static_cast<uint16_t>(4 + addr_len));
-  dns::write_u16(p + 4, client.address.is_v4() ? 1 : 2);
-  p[6] = client.length;
-  p[7] = 0;
-  std::memcpy(p + 8, client.address.bytes.data(), addr_len);
-  return q;
-}
 
 class Asker {
  public:

@@ -17,11 +17,8 @@
 #include "zone/loader.h"
 
 namespace geodns::ops {
-namespace {
-
-// A wire-format query for (name, type) with an ECS option for `client`.
-std::vector<uint8_t> build_query(const std::string& wire_name, uint16_t qtype,
-                                 const IpPrefix& client) {
+std::vector<uint8_t> ecs_query(const std::string& wire_name, uint16_t qtype,
+                               const IpPrefix& client) {
   const size_t addr_len = (client.length + 7U) / 8U;
   std::vector<uint8_t> q(12 + wire_name.size() + 4 + 11 + 8 + addr_len, 0);
   uint8_t* p = q.data();
@@ -48,6 +45,8 @@ std::vector<uint8_t> build_query(const std::string& wire_name, uint16_t qtype,
   std::memcpy(p + 8, client.address.bytes.data(), addr_len);
   return q;
 }
+
+namespace {
 
 const char* override_text(steer::Override o) {
   switch (o) {
@@ -163,7 +162,7 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
   const IpPrefix* client = &parsed->client;
   server::Pipeline pipeline(snapshots, server::PipelineConfig{}, 0);
   pipeline.begin_batch();
-  const auto query = build_query(wire, qtype, *client);
+  const auto query = ecs_query(wire, qtype, *client);
   std::vector<uint8_t> buf(dns::kMaxMessage);
   server::ClientInfo ci;
   ci.address = client->address;

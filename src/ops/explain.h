@@ -3,9 +3,12 @@
 // is what it is: location, matched rule, candidates with health, answer, TTL and ECS scope.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
+#include "common/ip.h"
 #include "common/result.h"
 #include "ops/options.h"
 
@@ -20,6 +23,11 @@ struct ExplainRequest {
   std::string client;  // "81.2.69.160" or "81.2.69.0/24"
   std::string type = "A";
 };
+
+// A wire-format query for (name, type) carrying `client` as EDNS Client Subnet, as explain
+// and diff put it to the pipeline (ID 0x1234, one OPT record, payload 1232).
+std::vector<uint8_t> ecs_query(const std::string& wire_name, uint16_t qtype,
+                               const IpPrefix& client);
 
 // Prints the explanation to `out`. Errors (bad name, bad address, broken config) come back.
 Status explain(const zone::ServerConfig& config, const ExplainRequest& request, std::ostream& out);
