@@ -8,6 +8,11 @@
 #   bench/tcp-load.sh [--rounds N] [--duration S] [--clients "2000 10000"] [--servers "geodns knot"]
 #                     [--timeout-ms MS] [--build DIR]
 #
+# A server name geodns-tcpN runs geodns with [server.tcp] threads = N (0: every worker serves
+# UDP and TCP; N > 0: N TCP-only workers beside the 2 UDP-only ones), e.g.
+#   bench/tcp-load.sh --servers "geodns-tcp0 geodns-tcp1 knot"
+# and the summary gives, per server, the median of each round's UDP-with-TCP / UDP-alone ratio.
+#
 # Loopback only; every server runs in its own temp directory and is stopped by PID on exit.
 set -euo pipefail
 
@@ -70,22 +75,27 @@ example.com. SOA
 example.com. NS
 EOF
 
-start_geodns() {
-  local dir=$WORK/geodns
+start_geodns() {  # $1 server name: geodns (the default TCP threads) or geodns-tcpN
+  local name=$1 dir tcp_section=""
+  dir=$WORK/$name
   mkdir -p "$dir"
-  PORT[geodns]=$(free_port)
+  PORT[$name]=$(free_port)
+  if [[ $name == geodns-tcp* ]]; then
+    tcp_section=$'[server.tcp]\n'"threads = ${name#geodns-tcp}"
+  fi
   cat >"$dir/geodns.toml" <<EOF
 [server]
-listen = ["127.0.0.1:${PORT[geodns]}"]
+listen = ["127.0.0.1:${PORT[$name]}"]
 threads = 2
 log_level = "warn"
 state_dir = "$dir"
+$tcp_section
 [control]
 listen = ""
 EOF
   "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
     --geoip "$REPO/geoip/demo.mmdb" >"$dir/log" 2>&1 &
-  PIDS[geodns]=$!
+  PIDS[$name]=$!
 }
 
 start_knot() {
@@ -141,7 +151,11 @@ wait_ready() {  # $1 name
 }
 
 for s in $SERVERS; do
-  "start_$s"
+  case $s in
+    geodns | geodns-tcp[0-9]*) start_geodns "$s" ;;
+    knot) start_knot ;;
+    *) die "unknown server $s (geodns, geodns-tcpN, knot)" ;;
+  esac
   wait_ready "$s"
 done
 
@@ -185,6 +199,12 @@ awk '
     n[key]++
     qps[key, n[key]] = val("qps"); p50[key, n[key]] = val("p50_us"); p99[key, n[key]] = val("p99_us")
     lost[key, n[key]] = val("lost"); order[key] = order[key] ? order[key] : ++keys; name[keys] = key
+    if (val("mode") == "udp-alone") alone[val("server"), val("round")] = val("qps")
+    if (val("mode") == "udp-with-tcp" && alone[val("server"), val("round")] > 0) {
+      rkey = val("server") " udp-with-tcp/udp-alone clients=" val("clients")
+      nr[rkey]++; ratio[rkey, nr[rkey]] = val("qps") / alone[val("server"), val("round")]
+      if (!rseen[rkey]++) rname[++rkeys] = rkey
+    }
   }
   function median(arr, key, count,   i, j, t, v) {
     for (i = 1; i <= count; i++) v[i] = arr[key, i] + 0
@@ -197,4 +217,8 @@ awk '
       printf "%-36s qps=%d p50_us=%d p99_us=%d lost=%d\n", key, median(qps, key, n[key]),
         median(p50, key, n[key]), median(p99, key, n[key]), median(lost, key, n[key])
     }
+    for (k = 1; k <= rkeys; k++) {
+      printf "%-52s ratio=%.2f (median of %d rounds)\n", rname[k], median(ratio, rname[k], nr[rname[k]]), nr[rname[k]]
+    }
   }' "$RAW" | tee -a "$RAW"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RAW"

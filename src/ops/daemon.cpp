@@ -313,7 +313,8 @@ int Daemon::run() {
   for (size_t i = 0; i < lc.endpoints.size(); ++i) {
     log::info("listening",
               {{"endpoint", server::format_endpoint(lc.endpoints[i].address, pool_->bound_port(i))},
-               {"threads", std::to_string(lc.threads)}});
+               {"threads", std::to_string(pool_->udp_worker_count())},
+               {"tcp_threads", std::to_string(pool_->tcp_worker_count())}});
   }
 
   // Reloads from here on run on their own thread; the control loop only asks for them.

@@ -71,6 +71,7 @@ Result<ListenConfig> listen_config(const zone::ListenSettings& settings, unsigne
     lc.endpoints.push_back(ep.value());
   }
   lc.threads = settings.threads != 0 ? settings.threads : std::max(1U, cores);
+  lc.tcp_threads = settings.tcp_threads;
   lc.tcp_idle_timeout = settings.tcp_idle_timeout;
   lc.tcp_stall_timeout = settings.tcp_stall_timeout;
   lc.tcp_max_connections = settings.tcp_max_connections;

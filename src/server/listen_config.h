@@ -23,16 +23,22 @@ struct Endpoint {
 
 struct ListenConfig {
   std::vector<Endpoint> endpoints;
+  // Workers serving UDP; with tcp_threads 0 they serve TCP as well.
   unsigned threads = 1;
   // The defaults are the config file's (zone::ListenSettings), written there once.
+  // Further workers serving TCP only (no UDP socket; the UDP workers then open no TCP
+  // listener): accept and connection churn then cannot take loop time from UDP.
+  unsigned tcp_threads = zone::ListenSettings{}.tcp_threads;
   // RFC 7766 6.2.3: close connections that carry no traffic for this long.
   std::chrono::milliseconds tcp_idle_timeout = zone::ListenSettings{}.tcp_idle_timeout;
   // A client that started a message and did not complete it within this time is cut off
   // (slowloris); the timer restarts only when a complete message arrives.
   std::chrono::milliseconds tcp_stall_timeout = zone::ListenSettings{}.tcp_stall_timeout;
-  // Per worker; at the cap a new connection closes the one idle longest (tcp_admission.h).
+  // Per TCP-serving worker; at the cap a new connection closes the one idle longest
+  // (tcp_admission.h).
   unsigned tcp_max_connections = zone::ListenSettings{}.tcp_max_connections;
-  // Per worker, per client key (server/tcp_admission.h); clamped to tcp_max_connections.
+  // Per TCP-serving worker, per client key (server/tcp_admission.h); clamped to
+  // tcp_max_connections.
   unsigned tcp_max_per_client = zone::ListenSettings{}.tcp_max_per_client;
   // Above 3/4 of tcp_max_connections, new idle periods use this (never longer than
   // tcp_idle_timeout), and edns-tcp-keepalive advertises it.

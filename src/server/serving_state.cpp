@@ -41,6 +41,7 @@ std::vector<std::string> restart_only_changes(const zone::ServerConfig& running,
         "server.tcp.max_connections_per_client");
   check(running.listen.tcp_busy_idle_timeout != file.listen.tcp_busy_idle_timeout,
         "server.tcp.busy_idle_timeout");
+  check(running.listen.tcp_threads != file.listen.tcp_threads, "server.tcp.threads");
   check(running.prober.state_dir != file.prober.state_dir, "server.state_dir");
   check(running.logging.query_log != file.logging.query_log, "server.query_log");
   check(running.control.listen != file.control.listen, "control.listen");

@@ -75,8 +75,11 @@ Status Worker::init() {
   stop_async_.data = this;
   loop_ready_ = true;
   udp_slots_ = std::clamp<size_t>(config_.udp_batch, 1, kMaxUdpBatch);
-  udp_recv_ = std::make_unique<uint8_t[]>(udp_slots_ * kUdpChunkBytes);
-  udp_send_ = std::make_unique<uint8_t[]>(udp_slots_ * kMaxResponseBytes);
+  // A TCP-only worker never touches these (4 MiB for the send side at the default batch).
+  if (!udp_.empty()) {
+    udp_recv_ = std::make_unique<uint8_t[]>(udp_slots_ * kUdpChunkBytes);
+    udp_send_ = std::make_unique<uint8_t[]>(udp_slots_ * kMaxResponseBytes);
+  }
   tcp_read_ = std::make_unique<uint8_t[]>(kTcpReadBytes);
   tcp_response_ = std::make_unique<uint8_t[]>(kMaxResponseBytes);
   return {};

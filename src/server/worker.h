@@ -47,9 +47,11 @@ class Worker {
   // The thread must have been joined.
   ~Worker();
 
-  // Calling thread, before start(): the loop and the stop signal.
+  // Calling thread, after adopt_sockets() and before start(): the loop, the stop signal and
+  // the buffers (the UDP batch buffers only when there is a UDP socket).
   Status init();
-  // Takes ownership of one bound UDP socket and one listening TCP socket per endpoint.
+  // Before init(): takes ownership of one bound UDP socket and one listening TCP socket per
+  // endpoint; either vector is empty in a worker dedicated to the other transport.
   void adopt_sockets(std::vector<int> udp_fds, std::vector<int> tcp_fds);
   // Starts the thread; `ready` gets the outcome of creating the Responder and the handles.
   void start(std::promise<Status> ready);

@@ -4,6 +4,7 @@
 
 #include <future>
 #include <string>
+#include <utility>
 
 #include "server/socket_setup.h"
 #include "server/worker.h"
@@ -64,53 +65,74 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::start(const ListenConfig& config
   if (config.threads == 0 || config.threads > kMaxThreads) {
     return make_error("threads must be 1.." + std::to_string(kMaxThreads));
   }
+  if (config.tcp_threads > kMaxThreads) {
+    return make_error("TCP threads must be 0.." + std::to_string(kMaxThreads));
+  }
   if (config.tcp_max_connections == 0) return make_error("tcp_max_connections must be > 0");
   if (config.tcp_idle_timeout.count() <= 0 || config.tcp_stall_timeout.count() <= 0) {
     return make_error("TCP timeouts must be positive");
   }
 
-  // All sockets first, on this thread, so that every bind error is reported here.
+  // All sockets first, on this thread, so that every bind error is reported here. With
+  // dedicated TCP workers, workers [0, threads) get only UDP sockets and the rest only TCP
+  // listeners; an empty vector is a transport the worker does not serve.
+  const bool split = config.tcp_threads > 0;
+  const size_t total = config.threads + config.tcp_threads;
+  const auto serves_udp = [&](size_t w) { return w < config.threads; };
+  const auto serves_tcp = [&](size_t w) { return !split || w >= config.threads; };
   const size_t endpoint_count = config.endpoints.size();
-  std::vector<std::vector<int>> udp_fds(config.threads, std::vector<int>(endpoint_count, -1));
-  std::vector<std::vector<int>> tcp_fds(config.threads, std::vector<int>(endpoint_count, -1));
+  std::vector<std::vector<int>> udp_fds(total);
+  std::vector<std::vector<int>> tcp_fds(total);
+  for (size_t w = 0; w < total; ++w) {
+    if (serves_udp(w)) udp_fds[w].assign(endpoint_count, -1);
+    if (serves_tcp(w)) tcp_fds[w].assign(endpoint_count, -1);
+  }
+  const size_t first_tcp = split ? config.threads : 0;
   std::vector<uint16_t> ports(endpoint_count, 0);
   for (size_t e = 0; e < endpoint_count; ++e) {
     const Endpoint& endpoint = config.endpoints[e];
-    Result<uint16_t> port = bind_first(endpoint, &udp_fds[0][e], &tcp_fds[0][e]);
+    Result<uint16_t> port = bind_first(endpoint, &udp_fds[0][e], &tcp_fds[first_tcp][e]);
     if (!port) {
       close_fds(udp_fds);
       close_fds(tcp_fds);
       return port.error();
     }
     ports[e] = *port;
-    for (size_t w = 1; w < config.threads; ++w) {
-      Result<int> udp = open_bound_socket(SocketKind::udp, endpoint.address, ports[e]);
-      Result<int> tcp = udp ? open_bound_socket(SocketKind::tcp, endpoint.address, ports[e])
-                            : Result<int>(udp.error());
-      if (udp) udp_fds[w][e] = *udp;
-      if (!udp || !tcp) {
-        close_fds(udp_fds);
-        close_fds(tcp_fds);
-        return udp ? tcp.error() : udp.error();
+    for (size_t w = 0; w < total; ++w) {
+      const std::pair<std::vector<std::vector<int>>*, SocketKind> kinds[] = {
+          {&udp_fds, SocketKind::udp}, {&tcp_fds, SocketKind::tcp}};
+      for (const auto& [fds, kind] : kinds) {
+        std::vector<int>& mine = (*fds)[w];
+        if (mine.empty() || mine[e] >= 0) continue;  // not served here, or bound by bind_first
+        Result<int> fd = open_bound_socket(kind, endpoint.address, ports[e]);
+        if (!fd) {
+          close_fds(udp_fds);
+          close_fds(tcp_fds);
+          return fd.error();
+        }
+        mine[e] = *fd;
       }
-      tcp_fds[w][e] = *tcp;
     }
   }
 
   std::unique_ptr<WorkerPool> pool(new WorkerPool());
   pool->ports_ = ports;
-  for (size_t w = 0; w < config.threads; ++w) {
+  pool->udp_workers_ = config.threads;
+  pool->tcp_workers_ = split ? config.tcp_threads : config.threads;
+  for (size_t w = 0; w < total; ++w) {
     auto worker = std::make_unique<Worker>(w, config, factory);
+    // Adopted before init(), which sizes the UDP buffers only for a worker that has UDP.
+    worker->adopt_sockets(std::move(udp_fds[w]), std::move(tcp_fds[w]));
     if (Status status = worker->init(); !status) {
-      // Sockets of this and later workers are not adopted yet.
-      for (size_t rest = w; rest < config.threads; ++rest) {
+      // This worker closes its own sockets; those of later workers are not adopted yet.
+      worker.reset();
+      for (size_t rest = w + 1; rest < total; ++rest) {
         for (const int fd : udp_fds[rest]) ::close(fd);
         for (const int fd : tcp_fds[rest]) ::close(fd);
       }
       pool->stop();
       return status.error();
     }
-    worker->adopt_sockets(std::move(udp_fds[w]), std::move(tcp_fds[w]));
     pool->workers_.push_back(std::move(worker));
   }
 

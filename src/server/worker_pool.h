@@ -1,7 +1,9 @@
-// The UDP/TCP serving layer: N worker threads, each with its own libuv loop, its own
-// SO_REUSEPORT UDP socket and TCP listener per endpoint, and its own Responder (created by
-// the factory on that thread). The kernel spreads packets and connections over the workers;
-// workers share nothing, so the packet path takes no lock.
+// The UDP/TCP serving layer: worker threads, each with its own libuv loop, its own
+// SO_REUSEPORT sockets per endpoint, and its own Responder (created by the factory on that
+// thread). With ListenConfig::tcp_threads > 0, `threads` workers have only a UDP socket per
+// endpoint and `tcp_threads` more only a TCP listener; with 0, every worker has both. The kernel
+// spreads packets and connections over the workers; workers share nothing, so the packet path takes
+// no lock.
 //
 // UDP: recvmmsg batches (UV_UDP_RECVMMSG), responses collected in preallocated per-worker
 // slots and flushed with one sendmmsg per batch; no heap allocation per packet.
@@ -45,6 +47,9 @@ class WorkerPool {
   // The port endpoint `endpoint_index` is bound to (differs from the config for port 0).
   uint16_t bound_port(size_t endpoint_index) const;
   size_t worker_count() const noexcept { return workers_.size(); }
+  // Workers serving UDP, and TCP (the same workers when TCP has no threads of its own).
+  size_t udp_worker_count() const noexcept { return udp_workers_; }
+  size_t tcp_worker_count() const noexcept { return tcp_workers_; }
   // The workers' counters summed; any thread, also after stop().
   TransportStats stats() const noexcept;
 
@@ -53,6 +58,8 @@ class WorkerPool {
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<uint16_t> ports_;
+  size_t udp_workers_ = 0;
+  size_t tcp_workers_ = 0;
   bool stopped_ = false;
 };
 

@@ -139,6 +139,9 @@ struct SecondaryDef {
 struct ListenSettings {
   std::vector<std::string> addresses = {"127.0.0.1:5353"};  // "addr:port", "[v6]:port"
   unsigned threads = 0;                                     // 0 = one per core
+  // [server.tcp] threads: workers that serve only TCP, beside `threads` that serve only UDP,
+  // so that connection churn takes no loop time from UDP; 0 = every worker serves both.
+  unsigned tcp_threads = 1;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_stall_timeout{3000};
   unsigned tcp_max_connections = 1024;

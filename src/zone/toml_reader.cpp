@@ -1047,8 +1047,11 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
       const auto& tt = r.table(*x, "[server.tcp]");
       r.only_keys(tt,
                   {"idle_timeout", "stall_timeout", "max_connections", "max_connections_per_client",
-                   "busy_idle_timeout"},
+                   "busy_idle_timeout", "threads"},
                   "[server.tcp]");
+      if (auto* y = tt.get("threads")) {
+        c.listen.tcp_threads = static_cast<unsigned>(r.integer(*y, "threads", 0, 1024));
+      }
       if (auto* y = tt.get("idle_timeout")) {
         c.listen.tcp_idle_timeout = r.millis(*y, "idle_timeout", 100, 3600 * 1000);
       }

@@ -57,6 +57,19 @@ TEST(ParseEndpoint, ClearErrors) {
   expect_error("300.1.1.1:53", "not an IP address");
 }
 
+TEST(ListenConfigOf, TcpThreadsKeptAsGiven) {
+  zone::ListenSettings settings;
+  EXPECT_EQ(settings.tcp_threads, 1u);  // the documented default: one TCP worker
+  settings.threads = 0;
+  settings.tcp_threads = 3;
+  const Result<ListenConfig> lc = listen_config(settings, 4);
+  ASSERT_TRUE(lc.ok()) << lc.error().to_string();
+  EXPECT_EQ(lc->threads, 4u);  // UDP workers: one per core
+  EXPECT_EQ(lc->tcp_threads, 3u);
+  settings.tcp_threads = 0;  // shared: 0 is not resolved to a core count
+  EXPECT_EQ(listen_config(settings, 4)->tcp_threads, 0u);
+}
+
 TEST(FormatEndpoint, RoundTrips) {
   const auto v6 = IpAddress::parse("2001:db8::53");
   ASSERT_TRUE(v6.has_value());

@@ -37,6 +37,7 @@ TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
   file.listen.tcp_max_connections = 1;
   file.listen.tcp_max_per_client = 1;
   file.listen.tcp_busy_idle_timeout = std::chrono::milliseconds(1);
+  file.listen.tcp_threads = 5;
   file.prober.state_dir = "/var/lib/geodns";
   file.logging.query_log = true;
   file.control.listen = "127.0.0.1:1";
@@ -46,7 +47,7 @@ TEST(RestartOnly, EveryRestartOnlySettingIsNamedAndPipelineOnesAreNot) {
                 "control.listen", "control.token", "server.listen", "server.query_log",
                 "server.state_dir", "server.tcp.busy_idle_timeout", "server.tcp.idle_timeout",
                 "server.tcp.max_connections", "server.tcp.max_connections_per_client",
-                "server.tcp.stall_timeout", "server.threads"}));
+                "server.tcp.stall_timeout", "server.tcp.threads", "server.threads"}));
 }
 
 TEST(PipelineConfigOf, CopiesEverySettingAndFillsTheHostAndSecret) {

@@ -42,6 +42,12 @@ TEST(WorkerPoolConfig, ZeroThreads) {
   expect_rejected(config, "threads");
 }
 
+TEST(WorkerPoolConfig, TooManyTcpThreads) {
+  ListenConfig config = one_endpoint();
+  config.tcp_threads = 257;
+  expect_rejected(config, "TCP threads");
+}
+
 TEST(WorkerPoolConfig, ZeroConnections) {
   ListenConfig config = one_endpoint();
   config.tcp_max_connections = 0;

@@ -58,6 +58,7 @@ stall_timeout = "500ms"
 max_connections = 10
 max_connections_per_client = 3
 busy_idle_timeout = "1500ms"
+threads = 3
 [control]
 listen = ""
 token = "secret"
@@ -95,6 +96,7 @@ check = "web"
   EXPECT_EQ(c->listen.tcp_max_connections, 10u);
   EXPECT_EQ(c->listen.tcp_max_per_client, 3u);
   EXPECT_EQ(c->listen.tcp_busy_idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c->listen.tcp_threads, 3u);
   EXPECT_EQ(c->control.listen, "");
   EXPECT_EQ(c->control.token, "secret");
   const CheckDef* web = c->find_check("web");
@@ -110,7 +112,7 @@ check = "web"
   ASSERT_NE(fra, nullptr);
   EXPECT_EQ(fra->addresses.size(), 2u);
   EXPECT_EQ(fra->check, "web");
-  EXPECT_EQ(fra->check_pos.line, 36u);
+  EXPECT_EQ(fra->check_pos.line, 37u);
 }
 
 TEST(ServerConfig, ChecksOfEveryType) {
@@ -212,6 +214,7 @@ const Case kCases[] = {
   {"TcpMaxConnections", "[server.tcp]\nmax_connections = 0\n", 2, 19, "max_connections must be"},
   {"TcpMaxPerClient", "[server.tcp]\nmax_connections_per_client = 0\n", 2, 30,
    "max_connections_per_client must be"},
+  {"TcpThreads", "[server.tcp]\nthreads = 2000\n", 2, 11, "threads must be 0..1024"},
   {"TcpBusyIdleTimeout", "[server.tcp]\nbusy_idle_timeout = \"10ms\"\n", 2, 21, "busy_idle_timeout"},
   {"CookieSecretShort", "[server.cookies]\nsecret = \"e5e973\"\n", 2, 10, "secret must be 32 hex digits"},
   {"CookieSecretNotHex", "[server.cookies]\nsecret = \"zz5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 10, "secret must be 32 hex digits"},
