@@ -46,7 +46,7 @@ options:
   --zones DIR        zone directory (overrides the config)
   --geoip FILE       MaxMind-format database (overrides the config)
   --listen ADDR:PORT listen endpoint, repeatable ("127.0.0.1:5353", "[::1]:5353")
-  --threads N        worker threads (default: one per core)
+  --threads N        UDP worker threads (default: one per core; TCP: [server.tcp] threads)
   --state-dir DIR    where health state and overrides persist
   --log-level L      debug | info | warn | error
   --control ADDR:PORT  control endpoint (HTTP: /metrics, /status, status page); "" = off
