@@ -6,7 +6,7 @@
 set -euo pipefail
 src=${1:?usage: check_layering.sh SRC_DIR}
 # DESIGN.md, "Architecture": the order is the allowed direction of includes.
-order=(common dns geo steer zone health server ops main)
+order=(common dns dnssec geo steer zone fleet health server ops main)
 
 rank() {
   local i
