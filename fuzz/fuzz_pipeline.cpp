@@ -181,8 +181,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto arcount = static_cast<uint16_t>(get16(with_opt + 10) + 1);
     with_opt[10] = static_cast<uint8_t>(arcount >> 8);
     with_opt[11] = static_cast<uint8_t>(arcount);
-    const uint8_t flags = static_cast<uint8_t>(((data[0] & 1) != 0 ? 0x80 : 0) |
-                                               ((data[0] & 2) != 0 ? 0x40 : 0));
+    const uint8_t flags =
+        static_cast<uint8_t>(((data[0] & 1) != 0 ? 0x80 : 0) | ((data[0] & 2) != 0 ? 0x40 : 0));
     const uint8_t opt[11] = {0, 0, 41, 0x04, 0xD0, 0, 0, flags, 0, 0, 0};
     std::memcpy(with_opt + n, opt, sizeof(opt));
     const std::span<const uint8_t> dnssec_query(with_opt, n + sizeof(opt));

@@ -36,8 +36,8 @@ bool DnssecAnswer::add_static(dns::ResponseWriter& w, dns::Section s, const uint
 }
 
 bool DnssecAnswer::add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner,
-                              size_t owner_len, const uint8_t* owner_lower,
-                              size_t owner_lower_len, uint16_t type, uint32_t ttl_s,
+                              size_t owner_len, const uint8_t* owner_lower, size_t owner_lower_len,
+                              uint16_t type, uint32_t ttl_s,
                               std::span<const std::string_view> rdatas) noexcept {
   const dnssec::ZoneSigning& signing = *zone_->signing;
   // The full label count: a synthesized (wildcard) answer is signed as if the name existed,
@@ -68,9 +68,8 @@ bool DnssecAnswer::add_denial(dns::ResponseWriter& w, const uint8_t* owner, size
   }
   all[n++] = rrtype::RRSIG;
   all[n++] = rrtype::NSEC;
-  const size_t len = dnssec::compact_nsec_rdata(owner_lower, owner_lower_len,
-                                                std::span<const uint16_t>(all, n), nsec_,
-                                                sizeof(nsec_));
+  const size_t len = dnssec::compact_nsec_rdata(
+      owner_lower, owner_lower_len, std::span<const uint16_t>(all, n), nsec_, sizeof(nsec_));
   if (len == 0) return false;
   const dns::Section s = dns::Section::authority;
   const size_t mark = w.mark();

@@ -54,8 +54,8 @@ class DnssecAnswer {
   // that truncates). A failed signature (no online key, OpenSSL error) adds nothing, is
   // counted, and returns true: the answer goes out unsigned rather than never.
   bool add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner, size_t owner_len,
-                  const uint8_t* owner_lower, size_t owner_lower_len, uint16_t type,
-                  uint32_t ttl_s, std::span<const std::string_view> rdatas) noexcept;
+                  const uint8_t* owner_lower, size_t owner_lower_len, uint16_t type, uint32_t ttl_s,
+                  std::span<const std::string_view> rdatas) noexcept;
 
   // Compact denial (RFC 9824 3): one NSEC at `owner` (the name that does not exist or has no
   // such type) with the next name "\000.owner" and the bitmap `types` (RRSIG and NSEC are

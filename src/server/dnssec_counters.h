@@ -9,8 +9,8 @@
 namespace geodns::server {
 
 struct DnssecCounters {
-  std::atomic<uint64_t> cache_hits{0};    // an online RRSIG served from the cache
-  std::atomic<uint64_t> cache_misses{0};  // not cached (or near expiry): signed now
+  std::atomic<uint64_t> cache_hits{0};     // an online RRSIG served from the cache
+  std::atomic<uint64_t> cache_misses{0};   // not cached (or near expiry): signed now
   std::atomic<uint64_t> signed_online{0};  // signatures made on the packet path
   std::atomic<uint64_t> sign_failed{0};    // the signer failed: the answer went out unsigned
   void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }

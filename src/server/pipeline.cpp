@@ -516,8 +516,8 @@ void Pipeline::add_soa_negative(const zone::Zone& zone) noexcept {
     overflow_ = true;
     return;
   }
-  if (dnssec_->active() && !dnssec_->add_static(w_, Section::authority, origin,
-                                                zone.origin.size(), *soa, zone.negative_ttl_s)) {
+  if (dnssec_->active() && !dnssec_->add_static(w_, Section::authority, origin, zone.origin.size(),
+                                                *soa, zone.negative_ttl_s)) {
     overflow_ = true;
   }
 }
@@ -739,10 +739,9 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
       // A steered CNAME is signed online like steered addresses (the cache keeps one per
       // target and TTL).
       const std::string_view rdata(target);
-      if (dnssec_->active() &&
-          !dnssec_->add_online(w_, Section::answer, owner, owner_len, lower, lower_len,
-                               rrtype::CNAME, decision_.ttl_s,
-                               std::span<const std::string_view>(&rdata, 1))) {
+      if (dnssec_->active() && !dnssec_->add_online(w_, Section::answer, owner, owner_len, lower,
+                                                    lower_len, rrtype::CNAME, decision_.ttl_s,
+                                                    std::span<const std::string_view>(&rdata, 1))) {
         w_.rollback(mark, Section::answer, count);
         return {SteeredAnswer::overflow, {}};
       }

@@ -38,7 +38,7 @@ struct QueryBuilder {
   uint16_t payload = 1232;
   uint8_t version = 0;
   bool do_bit = false;
-  bool co_bit = false;  // RFC 9824 Compact Answers OK, the EDNS flag after DO
+  bool co_bit = false;           // RFC 9824 Compact Answers OK, the EDNS flag after DO
   std::vector<uint8_t> options;  // raw EDNS options
   bool question = true;          // false: no question section bytes at all
 
