@@ -50,6 +50,7 @@ struct KeyTiming {
 
 struct SigningKey {
   std::string origin_text;  // "example.com." as in the file name
+  std::string origin_wire;  // the same, lowercased wire: the RRSIG signer name
   Algorithm algorithm = Algorithm::ecdsap256sha256;
   uint16_t flags = kFlagZone | kFlagSep;
   uint16_t key_tag = 0;  // RFC 4034 appendix B, of dnskey_rdata

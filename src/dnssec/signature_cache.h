@@ -81,6 +81,7 @@ class SignatureCache {
   size_t key_len_ = 0;
   uint64_t key_hash_ = 0;
   std::unique_ptr<uint8_t[]> scratch_;  // canonical RDATAs while building key_
+  std::unique_ptr<uint8_t[]> spare_;    // insert()'s copy of a signature too large to cache
   Stats stats_;
 };
 

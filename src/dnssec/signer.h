@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/wire.h"
 #include "dnssec/key.h"
 
 using EVP_MD_CTX = struct evp_md_ctx_st;
@@ -41,6 +42,7 @@ class Signer {
   std::vector<uint8_t> data_;   // the signed data: RRSIG fields, then each canonical RR
   std::vector<uint8_t> rdata_;  // canonical RDATAs
   std::vector<std::string_view> sorted_;
+  uint8_t wild_[dns::kMaxNameLength + 2];  // the "*." owner of a wildcard expansion
 };
 
 // Sizes that comfortably hold every RRSIG we make (fixed fields, a 255-byte signer, 64 bytes).
