@@ -3,6 +3,8 @@
 // the answer or authority section that the zone signs must carry one.
 #pragma once
 
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers): before ldns (it #defines bool)
+
 #include <ldns/ldns.h>
 
 #include <cstring>
