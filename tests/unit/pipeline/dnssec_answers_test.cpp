@@ -14,6 +14,8 @@ namespace {
 
 using dns::testing::QueryBuilder;
 namespace rrtype = dns::rrtype;
+constexpr uint16_t kTypeDnskey = 48;  // RFC 4034 2
+constexpr uint16_t kTypeCds = 59;     // RFC 7344 3.1
 
 // The records of `list` of `type`.
 std::vector<ldns_rr*> of_type(ldns_rr_list* list, ldns_rr_type type) {
@@ -320,6 +322,24 @@ TEST_P(DnssecAnswers, AnswerThatDoesNotFitWithItsSignatureIsTruncated) {
   // Steered: five addresses cannot be cut to fit either.
 }
 
+TEST_P(DnssecAnswers, DnskeySignedWithDoUnsignedWithout) {
+  ASSERT_EQ(f.error, "");
+  auto p = ask_verified("signed.test", kTypeDnskey);
+  ASSERT_NE(p, nullptr);
+  const auto keys = of_type(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_DNSKEY);
+  ASSERT_EQ(keys.size(), 1u);
+  // The key served verifies its own RRset (the key the validator would take from the DS).
+  ldns_rr_list* served =
+      ldns_pkt_rr_list_by_type(p.get(), LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+  EXPECT_EQ(check_signatures(p.get(), served).failures, 0u);
+  EXPECT_EQ(check_signatures(p.get(), served).rrsigs, 1u);
+  ldns_rr_list_deep_free(served);
+  SignedPkt plain = f.ask(SignedPipelineFixture::dnssec_query("signed.test", kTypeDnskey, false));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(of_type(ldns_pkt_answer(plain.get()), LDNS_RR_TYPE_DNSKEY).size(), 1u);
+  EXPECT_EQ(of_type(ldns_pkt_answer(plain.get()), LDNS_RR_TYPE_RRSIG).size(), 0u);
+}
+
 TEST_P(DnssecAnswers, CdIsCopiedAdNeverSet) {
   ASSERT_EQ(f.error, "");
   auto b = SignedPipelineFixture::dnssec_query("static.signed.test", rrtype::A);
@@ -344,18 +364,32 @@ TEST(DnssecWithoutDo, NoDnssecRecordEverReachesTheClient) {
   SignedPipelineFixture f;
   ASSERT_EQ(f.error, "");
   const std::vector<std::pair<std::string, uint16_t>> sample = {
-      {"static.signed.test", rrtype::A},      {"signed.test", rrtype::MX},
-      {"signed.test", rrtype::SOA},           {"signed.test", rrtype::NS},
-      {"signed.test", rrtype::ANY},           {"www.signed.test", rrtype::A},
-      {"www.signed.test", rrtype::AAAA},      {"geo.signed.test", rrtype::A},
-      {"cdn.signed.test", rrtype::A},         {"x.svc.signed.test", rrtype::A},
-      {"nope.signed.test", rrtype::A},        {"static.signed.test", rrtype::MX},
-      {"b.ent.signed.test", rrtype::A},       {"x.wild.signed.test", rrtype::A},
-      {"x.wild.signed.test", rrtype::MX},     {"chain.signed.test", rrtype::A},
-      {"x.d.signed.test", rrtype::A},         {"host.insecure.signed.test", rrtype::A},
-      {"host.secure.signed.test", rrtype::A}, {"secure.signed.test", rrtype::DS},
-      {"insecure.signed.test", rrtype::DS},   {"static.signed.test", rrtype::RRSIG},
-      {"static.signed.test", rrtype::NSEC},   {"www.signed.test", rrtype::ANY},
+      {"static.signed.test", rrtype::A},
+      {"signed.test", rrtype::MX},
+      {"signed.test", rrtype::SOA},
+      {"signed.test", rrtype::NS},
+      {"signed.test", rrtype::ANY},
+      {"www.signed.test", rrtype::A},
+      {"www.signed.test", rrtype::AAAA},
+      {"geo.signed.test", rrtype::A},
+      {"cdn.signed.test", rrtype::A},
+      {"x.svc.signed.test", rrtype::A},
+      {"nope.signed.test", rrtype::A},
+      {"static.signed.test", rrtype::MX},
+      {"b.ent.signed.test", rrtype::A},
+      {"x.wild.signed.test", rrtype::A},
+      {"x.wild.signed.test", rrtype::MX},
+      {"chain.signed.test", rrtype::A},
+      {"x.d.signed.test", rrtype::A},
+      {"host.insecure.signed.test", rrtype::A},
+      {"host.secure.signed.test", rrtype::A},
+      {"secure.signed.test", rrtype::DS},
+      {"insecure.signed.test", rrtype::DS},
+      {"static.signed.test", rrtype::RRSIG},
+      {"static.signed.test", rrtype::NSEC},
+      {"www.signed.test", rrtype::ANY},
+      {"signed.test", kTypeCds},
+      {"big.signed.test", rrtype::TXT},
   };
   size_t answered = 0;
   for (const auto& [name, type] : sample) {
@@ -370,6 +404,7 @@ TEST(DnssecWithoutDo, NoDnssecRecordEverReachesTheClient) {
         ASSERT_NE(p, nullptr) << name;
         EXPECT_EQ(dnssec_records(p.get()), 0u)
             << name << " type " << type << " variant " << variant;
+        EXPECT_FALSE(ldns_pkt_edns_do(p.get()));
         answered += ldns_pkt_ancount(p.get()) + ldns_pkt_nscount(p.get());
       }
     }

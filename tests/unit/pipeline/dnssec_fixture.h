@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +17,6 @@
 #include "../dns/test_query.h"
 #include "dnssec/canonical.h"
 #include "dnssec/key.h"
-#include "dnssec/signer.h"
 #include "dnssec/zone_signing.h"
 #include "server/pipeline.h"
 #include "zone/loader.h"
@@ -30,6 +30,7 @@ inline constexpr const char* kSignedZone = R"(
 [zone]
 name = "signed.test."
 ttl = 300
+dnssec = true
 [zone.soa]
 mname = "ns1.signed.test."
 rname = "hostmaster.signed.test."
@@ -91,72 +92,16 @@ inline int64_t unix_now() {
   return static_cast<int64_t>(std::time(nullptr));
 }
 
-// The signing a zone build gives a zone (dnssec-core's job; this makes the same for a zone
-// loaded unsigned, so the pipeline can be tested on its own): one CSK, the window of now,
-// and every static RRset except NS at a cut and glue signed, DS at a cut included.
-struct SignedZoneMaker {
-  std::shared_ptr<dnssec::ZoneSigning> signing;
-  std::vector<std::string> sigs;  // one RRSIG RDATA per signed RRset, by RRset index
-
-  static std::shared_ptr<dnssec::ZoneSigning> make_signing(const zone::Zone& z,
-                                                           dnssec::Algorithm alg) {
-    auto s = std::make_shared<dnssec::ZoneSigning>();
-    s->origin = z.origin;
-    s->origin_text = z.origin_text;
-    auto key = dnssec::generate_key(z.origin_text, alg, dnssec::KeyRole::csk, unix_now());
-    if (!key) return nullptr;
-    s->keys.push_back(std::move(key.value()));
-    s->published = {0};
-    s->key_signers = {0};
-    s->zone_signers = {0};
-    s->online_key = 0;
-    s->window = dnssec::window_at(s->settings, unix_now());
-    s->resign_by_unix = s->window.resign_unix;
-    return s;
+// A key directory of its own, removed with the fixture.
+struct KeyDir {
+  std::string path;
+  KeyDir() {
+    char tmpl[] = "/tmp/geodns-dnssec-answers-XXXXXX";
+    path = ::mkdtemp(tmpl);
   }
-
-  // Fills the zone's static signatures in place: only on a zone nobody serves yet.
-  static bool sign(zone::Zone& z, std::shared_ptr<dnssec::ZoneSigning> s) {
-    if (s == nullptr) return false;
-    dnssec::Signer signer;
-    const dnssec::SigningKey& key = s->keys.front();
-    std::vector<std::string> made(z.storage.rrsets.size());
-    std::vector<bool> is_signed(z.storage.rrsets.size(), false);
-    for (const zone::Node& node : z.nodes) {
-      const bool at_cut = node.cut >= 0;
-      for (const zone::RRset& r : node.rrsets) {
-        // NS at a cut and glue belong to the child (RFC 4035 2.2); DS at the cut is ours.
-        if (at_cut && !(node.is_delegation && r.type == dns::rrtype::DS)) continue;
-        const auto* owner = reinterpret_cast<const uint8_t*>(node.name.data());
-        uint8_t out[dnssec::kMaxRrsigBytes];
-        const size_t n = signer.sign(key, owner, node.name.size(), r.type, r.ttl_s, r.rdatas,
-                                     dnssec::rrsig_labels(owner, node.name.size()),
-                                     s->window.inception, s->window.expiration, out, sizeof out);
-        if (n == 0) return false;
-        const auto i = static_cast<size_t>(&r - z.storage.rrsets.data());
-        made[i].assign(reinterpret_cast<const char*>(out), n);
-        is_signed[i] = true;
-      }
-    }
-    size_t total = 0;
-    for (const auto& m : made) total += m.size();
-    z.storage.rrsig_bytes = std::make_unique<char[]>(total + 1);
-    z.storage.rrsig_byte_count = total;
-    z.storage.rrsig_rdatas.clear();
-    z.storage.rrsig_rdatas.reserve(made.size());
-    size_t at = 0;
-    for (const auto& m : made) {
-      std::memcpy(z.storage.rrsig_bytes.get() + at, m.data(), m.size());
-      z.storage.rrsig_rdatas.emplace_back(z.storage.rrsig_bytes.get() + at, m.size());
-      at += m.size();
-    }
-    z.storage.rrsigs.assign(made.size(), {});
-    for (size_t i = 0; i < made.size(); ++i) {
-      if (is_signed[i]) z.storage.rrsigs[i] = {&z.storage.rrsig_rdatas[i], 1};
-    }
-    z.signing = std::move(s);
-    return true;
-  }
+  ~KeyDir() { std::filesystem::remove_all(path); }
+  KeyDir(const KeyDir&) = delete;
+  KeyDir& operator=(const KeyDir&) = delete;
 };
 
 // The zone's DNSKEY RRset as ldns keys.
@@ -273,18 +218,30 @@ class SignedPipelineFixture {
  public:
   explicit SignedPipelineFixture(dnssec::Algorithm alg = dnssec::Algorithm::ecdsap256sha256,
                                  PipelineConfig pc = PipelineConfig{}) {
-    auto z = zone::load_zone_text(kSignedZone, "signed.test.toml", zone::ServerConfig{}, nullptr);
+    // One CSK, active now, in the zone's key directory: the zone is signed when it is built.
+    auto key = dnssec::generate_key("signed.test.", alg, dnssec::KeyRole::csk, unix_now());
+    if (!key) {
+      error = key.error().to_string();
+      return;
+    }
+    key->timing.publish_unix = unix_now() - 60;
+    key->timing.activate_unix = unix_now() - 60;
+    if (auto st = dnssec::write_key_files(*key, keys_dir.path + "/keys"); !st) {
+      error = st.error().to_string();
+      return;
+    }
+    zone::ServerConfig config;
+    config.dnssec.key_directory = keys_dir.path + "/keys";
+    auto z = zone::load_zone_text(kSignedZone, "signed.test.toml", config, nullptr);
     if (!z) {
       error = z.error().to_string();
       return;
     }
-    // Nobody serves it yet: the signatures are filled in before it is published.
-    auto& mutable_zone = const_cast<zone::Zone&>(*z.value());
-    signing = SignedZoneMaker::make_signing(mutable_zone, alg);
-    if (!SignedZoneMaker::sign(mutable_zone, signing)) {
-      error = "signing failed";
+    if (z.value()->signing == nullptr) {
+      error = "the zone was built unsigned";
       return;
     }
+    signing = z.value()->signing;
     auto set = std::make_shared<zone::ZoneSet>();
     set->zones.push_back(z.value());
     set->reindex();
@@ -333,7 +290,8 @@ class SignedPipelineFixture {
   }
 
   std::string error;
-  std::shared_ptr<dnssec::ZoneSigning> signing;
+  KeyDir keys_dir;
+  std::shared_ptr<const dnssec::ZoneSigning> signing;
   zone::ZoneSetPtr zones;
   Snapshots snapshots;
   Published<steer::HealthView> health;
