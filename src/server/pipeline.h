@@ -48,8 +48,7 @@ struct PipelineConfig {
   std::vector<dns::TsigKey> tsig_keys;
   // Entries of each worker's signature cache for online DNSSEC signatures ([dnssec]
   // signature_cache; README "What is signed online" for how many a steered name needs).
-  uint32_t signature_cache_entries = kDefaultSignatureCacheEntries;
-  static constexpr uint32_t kDefaultSignatureCacheEntries = 16384;
+  uint32_t signature_cache_entries = zone::DnssecSettings{}.signature_cache;
 
   friend bool operator==(const PipelineConfig&, const PipelineConfig&) = default;
 };

@@ -8,6 +8,7 @@
 #include "dnssec/denial.h"
 #include "dnssec_fixture.h"
 #include "fixture.h"
+#include "server/serving_state.h"
 
 namespace geodns::server::testing {
 namespace {
@@ -428,6 +429,30 @@ TEST(DnssecWithoutSigning, DoQueryOfUnsignedZoneHasNoDnssecRecords) {
   }
   SignedPkt nx(f.ask(SignedPipelineFixture::dnssec_query("nope.example.com", rrtype::A)).release());
   EXPECT_EQ(ldns_pkt_get_rcode(nx.get()), LDNS_RCODE_NXDOMAIN);
+}
+
+}  // namespace
+}  // namespace geodns::server::testing
+
+namespace geodns::server::testing {
+namespace {
+
+// [dnssec] signature_cache sizes each worker's cache; reaching the pipeline through the one
+// conversion the daemon uses.
+TEST(DnssecSignatureCacheSetting, ReadAndPassedToThePipeline) {
+  auto c = zone::load_server_config_text("[dnssec]\nsignature_cache = 4096\n", "geodns.toml", "");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->dnssec.signature_cache, 4096u);
+  EXPECT_EQ(pipeline_config(*c, "host", dns::CookieSecret{}, std::nullopt).signature_cache_entries,
+            4096u);
+  auto d = zone::load_server_config_text("", "geodns.toml", "");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(pipeline_config(*d, "host", dns::CookieSecret{}, std::nullopt).signature_cache_entries,
+            16384u);
+  auto bad = zone::load_server_config_text("[dnssec]\nsignature_cache = 2\n", "geodns.toml", "");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().to_string().find("geodns.toml:2:"), std::string::npos)
+      << bad.error().to_string();
 }
 
 }  // namespace
