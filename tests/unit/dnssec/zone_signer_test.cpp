@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <set>
 
 #include "dnssec/ds.h"
 #include "dnssec/key.h"
@@ -220,7 +221,8 @@ TEST(ZoneSigner, KeyProblemsAreLoadErrorsNamingFileAndDirectory) {
     SignedZone z;
     z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
     std::string text = kZone;
-    text.replace(text.find("[records]"), 9, "[[zone.secondary]]\naddress = \"192.0.2.9\"\n[records]");
+    text.replace(text.find("[records]"), 9,
+                 "[[zone.secondary]]\naddress = \"192.0.2.9\"\n[records]");
     z.load(text);
     EXPECT_NE(z.error.find("zone transfers of a signed zone are refused"), std::string::npos)
         << z.error;
@@ -264,6 +266,86 @@ TEST(ZoneSigner, ReSignTimeIsTheNextKeyEventWhenSooner) {
   z.load();
   ASSERT_TRUE(z.zone) << z.error;
   EXPECT_EQ(z.zone->signing->resign_by_unix, z.keys[1].timing.activate_unix);
+}
+
+}  // namespace
+}  // namespace geodns::dnssec::testing
+
+namespace geodns::dnssec::testing {
+namespace {
+
+// The tags of the keys whose RRSIGs cover `set`, each checked by ldns first.
+std::set<uint16_t> signing_tags(const SignedZone& z, std::string_view name,
+                                const zone::RRset& set) {
+  std::set<uint16_t> tags;
+  for (const auto& sig : z.zone->rrsigs(set)) {
+    const auto* p = reinterpret_cast<const uint8_t*>(sig.data());
+    for (const auto& k : z.keys) {
+      if (k.key_tag != dns::read_u16(p + 16)) continue;
+      ldns_rr* key = read_key_file(k.key_path);
+      if (ldns_verify(lower(wire(name)), set.type, set.ttl_s, set.rdatas, {p, sig.size()}, key) ==
+          LDNS_STATUS_OK) {
+        tags.insert(k.key_tag);
+      }
+      ldns_rr_free(key);
+    }
+  }
+  return tags;
+}
+
+std::set<uint16_t> dnskey_tags(const SignedZone& z) {
+  std::set<uint16_t> tags;
+  for (const auto& rd : z.rrset("example.com.", 48)->rdatas) tags.insert(key_tag(rd));
+  return tags;
+}
+
+// A pre-published ZSK roll, step by step, as the key timing written by `geodns dnssec`
+// drives it: at each step ldns verifies who signs what.
+TEST(ZoneSigner, PrePublishedZskRollStepByStep) {
+  SignedZone z;
+  const int64_t now = std::time(nullptr);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::ksk);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::zsk);
+  const uint16_t ksk = z.keys[0].key_tag, old_zsk = z.keys[1].key_tag;
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  const zone::RRset* www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{old_zsk});
+
+  // 1. keygen --publish-only: the new ZSK is in DNSKEY, the old one still signs.
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::zsk, INT64_MIN);
+  const uint16_t new_zsk = z.keys[2].key_tag;
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{old_zsk});
+  EXPECT_EQ(signing_tags(z, "example.com.", *z.rrset("example.com.", 48)), std::set<uint16_t>{ksk});
+
+  // 2. activate new, retire old: the new one signs, the old one stays published.
+  z.keys[2].timing.activate_unix = now - 1;
+  ASSERT_TRUE(write_key_timing(z.keys[2]));
+  z.keys[1].timing.inactive_unix = now - 1;
+  z.keys[1].timing.delete_unix = now + 86400;
+  ASSERT_TRUE(write_key_timing(z.keys[1]));
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{new_zsk});
+  EXPECT_EQ(z.zone->signing->online()->key_tag, new_zsk);
+  EXPECT_EQ(z.zone->signing->resign_by_unix, now + 86400);  // the old key's Delete
+
+  // 3. Delete reached: the old ZSK leaves DNSKEY.
+  z.keys[1].timing.delete_unix = now - 1;
+  ASSERT_TRUE(write_key_timing(z.keys[1]));
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{new_zsk});
+  EXPECT_EQ(signing_tags(z, "example.com.", *z.rrset("example.com.", 48)), std::set<uint16_t>{ksk});
 }
 
 }  // namespace
