@@ -102,12 +102,18 @@ Result<std::shared_ptr<dnssec::ZoneSigning>> prepare_signing(const ZoneSource& s
   return s;
 }
 
-ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& s) {
+ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& s, int64_t now_unix) {
   ApexKeyRecords r;
-  for (const uint32_t i : s.published) r.dnskey.push_back(s.keys[i].dnskey_rdata);
-  for (const uint32_t i : s.key_signers) {
-    r.cdnskey.push_back(s.keys[i].dnskey_rdata);
-    r.cds.push_back(dnssec::ds_rdata(s.origin, s.keys[i].dnskey_rdata));
+  for (const uint32_t i : s.published) {
+    const dnssec::SigningKey& k = s.keys[i];
+    r.dnskey.push_back(k.dnskey_rdata);
+    // CDS/CDNSKEY say which DS the parent should have (RFC 7344 3): the active KSK/CSKs and
+    // the pre-published ones, so that in a double-DS roll a parent that follows CDS adds the
+    // successor's DS before it signs; a retired key's DS is to go.
+    const dnssec::KeyState state = k.state_at(now_unix);
+    if (!k.signs_keys() || state == dnssec::KeyState::retired) continue;
+    r.cdnskey.push_back(k.dnskey_rdata);
+    r.cds.push_back(dnssec::ds_rdata(s.origin, k.dnskey_rdata));
   }
   return r;
 }

@@ -259,6 +259,21 @@ TEST(ZoneSigner, RetiredKeysStayPublishedAndRemovedOnesGo) {
   EXPECT_EQ(z.rrset("example.com.", 59)->rdatas.size(), 1u);
 }
 
+TEST(ZoneSigner, CdsHoldsTheActiveAndThePrePublishedKskButNotARetiredOne) {
+  SignedZone z;
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk, INT64_MIN);  // the successor
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  const zone::RRset* cds = z.rrset("example.com.", 59);
+  ASSERT_NE(cds, nullptr);
+  ASSERT_EQ(cds->rdatas.size(), 2u);
+  EXPECT_EQ(z.rrset("example.com.", 60)->rdatas.size(), 2u);
+  // Signed by the active CSK only.
+  ASSERT_EQ(z.zone->rrsigs(*cds).size(), 1u);
+  EXPECT_EQ(verified(z, "example.com.", *cds), 1);
+}
+
 TEST(ZoneSigner, ReSignTimeIsTheNextKeyEventWhenSooner) {
   SignedZone z;
   z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
