@@ -170,9 +170,10 @@ TEST(ZoneSigner, KeyProblemsAreLoadErrorsNamingFileAndDirectory) {
   {
     SignedZone z;  // no key directory at all
     z.load();
-    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the keys of "
-                           "example.com. in " +
-                           z.dir.path + "/keys do not load: "),
+    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the key directory " +
+                           z.dir.path +
+                           "/keys does not exist (create the keys: geodns dnssec "
+                           "keygen example.com.)"),
               std::string::npos)
         << z.error;
   }
