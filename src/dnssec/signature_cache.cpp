@@ -1,6 +1,7 @@
 #include "dnssec/signature_cache.h"
 
 #include <cstring>
+#include <new>
 
 #include "dns/wire.h"
 #include "dnssec/canonical.h"
@@ -36,13 +37,18 @@ uint64_t hash_bytes(const uint8_t* p, size_t n) noexcept {
 
 }  // namespace
 
+void SignatureCache::FreeSlots::operator()(Slot* p) const noexcept {
+  std::free(p);
+}
+
 SignatureCache::SignatureCache(size_t entries, size_t arena_bytes) {
   size_t sets = 1;
   while (sets * kWays < entries) sets *= 2;
-  slots_ = std::make_unique<Slot[]>(sets * kWays);
+  slots_.reset(static_cast<Slot*>(std::calloc(sets * kWays, sizeof(Slot))));
+  if (!slots_) throw std::bad_alloc();
   set_mask_ = sets - 1;
   arena_bytes_ = std::max<size_t>(arena_bytes, 2 * (kEntryHeader + kMaxKeyBytes + kMaxRrsigBytes));
-  arena_ = std::make_unique<uint8_t[]>(arena_bytes_);
+  arena_ = std::make_unique_for_overwrite<uint8_t[]>(arena_bytes_);
   key_ = std::make_unique<uint8_t[]>(kMaxKeyBytes);
   scratch_ = std::make_unique<uint8_t[]>(kMaxKeyBytes + kMaxRdatas * sizeof(std::string_view));
   spare_ = std::make_unique<uint8_t[]>(kMaxRrsigBytes);
