@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -563,6 +564,10 @@ Result<SigningKey> generate_key(std::string_view origin_text, Algorithm algorith
 }
 
 Status write_key_files(SigningKey& key, const std::string& dir) {
+  // Parents as usual (the state directory may not exist yet); the key directory itself 0700.
+  std::error_code ec;
+  const auto parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return make_error(dir + ": cannot create the key directory: " + std::strerror(errno));
   }

@@ -1255,12 +1255,12 @@ void Builder::build_nodes() {
 // dnssec = true: the keys (zone/zone_signer.h) and their apex RRsets, before the nodes are
 // laid out; the signatures come after.
 std::shared_ptr<const dnssec::ZoneSigning> Builder::add_key_records() {
-  auto signing =
-      prepare_signing(src_, zone_->origin, config_, static_cast<int64_t>(std::time(nullptr)));
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  auto signing = prepare_signing(src_, zone_->origin, config_, now);
   if (!signing) throw Failure{signing.error()};
   PendingNode& apex = pending(zone_->origin);
   const PendingRRset* soa = apex.find(dns::rrtype::SOA);
-  const ApexKeyRecords keys = apex_key_records(**signing);
+  const ApexKeyRecords keys = apex_key_records(**signing, now);
   for (const auto& [type, rdatas] :
        {std::pair{uint16_t{48}, &keys.dnskey}, std::pair{uint16_t{59}, &keys.cds},
         std::pair{uint16_t{60}, &keys.cdnskey}}) {

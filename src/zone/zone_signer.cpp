@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "dns/name.h"
@@ -56,6 +57,12 @@ Result<std::shared_ptr<dnssec::ZoneSigning>> prepare_signing(const ZoneSource& s
         "dnssec = true, but there is no key directory: set [dnssec] key_directory "
         "or [server] state_dir in the server config");
   }
+  std::error_code ec;
+  if (!std::filesystem::exists(s->key_directory, ec)) {
+    return at.error("dnssec = true, but the key directory " + s->key_directory +
+                    " does not exist (create the keys: geodns dnssec keygen " + s->origin_text +
+                    ")");
+  }
   auto keys = dnssec::load_zone_keys(s->key_directory, s->origin_text);
   if (!keys) {
     return at.error("dnssec = true, but the keys of " + s->origin_text + " in " + s->key_directory +
@@ -102,12 +109,18 @@ Result<std::shared_ptr<dnssec::ZoneSigning>> prepare_signing(const ZoneSource& s
   return s;
 }
 
-ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& s) {
+ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& s, int64_t now_unix) {
   ApexKeyRecords r;
-  for (const uint32_t i : s.published) r.dnskey.push_back(s.keys[i].dnskey_rdata);
-  for (const uint32_t i : s.key_signers) {
-    r.cdnskey.push_back(s.keys[i].dnskey_rdata);
-    r.cds.push_back(dnssec::ds_rdata(s.origin, s.keys[i].dnskey_rdata));
+  for (const uint32_t i : s.published) {
+    const dnssec::SigningKey& k = s.keys[i];
+    r.dnskey.push_back(k.dnskey_rdata);
+    // CDS/CDNSKEY say which DS the parent should have (RFC 7344 3): the active KSK/CSKs and
+    // the pre-published ones, so that in a double-DS roll a parent that follows CDS adds the
+    // successor's DS before it signs; a retired key's DS is to go.
+    const dnssec::KeyState state = k.state_at(now_unix);
+    if (!k.signs_keys() || state == dnssec::KeyState::retired) continue;
+    r.cdnskey.push_back(k.dnskey_rdata);
+    r.cds.push_back(dnssec::ds_rdata(s.origin, k.dnskey_rdata));
   }
   return r;
 }

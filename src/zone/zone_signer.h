@@ -29,11 +29,12 @@ Result<std::shared_ptr<dnssec::ZoneSigning>> prepare_signing(const ZoneSource& s
                                                              int64_t now_unix);
 
 // The RDATAs of the apex key RRsets: DNSKEY of every published key; CDS (SHA-256) and
-// CDNSKEY of the active KSK/CSKs (RFC 7344 / RFC 8078: what the parent should have).
+// CDNSKEY of the KSK/CSKs that are active or pre-published (RFC 7344 / RFC 8078: the DS set
+// the parent should have, both keys' during a double-DS roll).
 struct ApexKeyRecords {
   std::vector<std::string> dnskey, cds, cdnskey;
 };
-ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& signing);
+ApexKeyRecords apex_key_records(const dnssec::ZoneSigning& signing, int64_t now_unix);
 
 // Signs every authoritative RRset of the built `zone` (not NS at a cut nor anything below a
 // cut, but DS at a cut) and stores the RRSIGs in zone.storage.rrsigs; sets zone.signing.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <set>
 
 #include "dnssec/ds.h"
 #include "dnssec/key.h"
@@ -169,9 +170,10 @@ TEST(ZoneSigner, KeyProblemsAreLoadErrorsNamingFileAndDirectory) {
   {
     SignedZone z;  // no key directory at all
     z.load();
-    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the keys of "
-                           "example.com. in " +
-                           z.dir.path + "/keys do not load: "),
+    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the key directory " +
+                           z.dir.path +
+                           "/keys does not exist (create the keys: geodns dnssec "
+                           "keygen example.com.)"),
               std::string::npos)
         << z.error;
   }
@@ -220,7 +222,8 @@ TEST(ZoneSigner, KeyProblemsAreLoadErrorsNamingFileAndDirectory) {
     SignedZone z;
     z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
     std::string text = kZone;
-    text.replace(text.find("[records]"), 9, "[[zone.secondary]]\naddress = \"192.0.2.9\"\n[records]");
+    text.replace(text.find("[records]"), 9,
+                 "[[zone.secondary]]\naddress = \"192.0.2.9\"\n[records]");
     z.load(text);
     EXPECT_NE(z.error.find("zone transfers of a signed zone are refused"), std::string::npos)
         << z.error;
@@ -257,6 +260,21 @@ TEST(ZoneSigner, RetiredKeysStayPublishedAndRemovedOnesGo) {
   EXPECT_EQ(z.rrset("example.com.", 59)->rdatas.size(), 1u);
 }
 
+TEST(ZoneSigner, CdsHoldsTheActiveAndThePrePublishedKskButNotARetiredOne) {
+  SignedZone z;
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk, INT64_MIN);  // the successor
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  const zone::RRset* cds = z.rrset("example.com.", 59);
+  ASSERT_NE(cds, nullptr);
+  ASSERT_EQ(cds->rdatas.size(), 2u);
+  EXPECT_EQ(z.rrset("example.com.", 60)->rdatas.size(), 2u);
+  // Signed by the active CSK only.
+  ASSERT_EQ(z.zone->rrsigs(*cds).size(), 1u);
+  EXPECT_EQ(verified(z, "example.com.", *cds), 1);
+}
+
 TEST(ZoneSigner, ReSignTimeIsTheNextKeyEventWhenSooner) {
   SignedZone z;
   z.add_key(Algorithm::ecdsap256sha256, KeyRole::csk);
@@ -264,6 +282,136 @@ TEST(ZoneSigner, ReSignTimeIsTheNextKeyEventWhenSooner) {
   z.load();
   ASSERT_TRUE(z.zone) << z.error;
   EXPECT_EQ(z.zone->signing->resign_by_unix, z.keys[1].timing.activate_unix);
+}
+
+}  // namespace
+}  // namespace geodns::dnssec::testing
+
+namespace geodns::dnssec::testing {
+namespace {
+
+// The tags of the keys whose RRSIGs cover `set`, each checked by ldns first.
+std::set<uint16_t> signing_tags(const SignedZone& z, std::string_view name,
+                                const zone::RRset& set) {
+  std::set<uint16_t> tags;
+  for (const auto& sig : z.zone->rrsigs(set)) {
+    const auto* p = reinterpret_cast<const uint8_t*>(sig.data());
+    for (const auto& k : z.keys) {
+      if (k.key_tag != dns::read_u16(p + 16)) continue;
+      ldns_rr* key = read_key_file(k.key_path);
+      if (ldns_verify(lower(wire(name)), set.type, set.ttl_s, set.rdatas, {p, sig.size()}, key) ==
+          LDNS_STATUS_OK) {
+        tags.insert(k.key_tag);
+      }
+      ldns_rr_free(key);
+    }
+  }
+  return tags;
+}
+
+std::set<uint16_t> dnskey_tags(const SignedZone& z) {
+  std::set<uint16_t> tags;
+  for (const auto& rd : z.rrset("example.com.", 48)->rdatas) tags.insert(key_tag(rd));
+  return tags;
+}
+
+// A pre-published ZSK roll, step by step, as the key timing written by `geodns dnssec`
+// drives it: at each step ldns verifies who signs what.
+TEST(ZoneSigner, PrePublishedZskRollStepByStep) {
+  SignedZone z;
+  const int64_t now = std::time(nullptr);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::ksk);
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::zsk);
+  const uint16_t ksk = z.keys[0].key_tag, old_zsk = z.keys[1].key_tag;
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  const zone::RRset* www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{old_zsk});
+
+  // 1. keygen --publish-only: the new ZSK is in DNSKEY, the old one still signs.
+  z.add_key(Algorithm::ecdsap256sha256, KeyRole::zsk, INT64_MIN);
+  const uint16_t new_zsk = z.keys[2].key_tag;
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{old_zsk});
+  EXPECT_EQ(signing_tags(z, "example.com.", *z.rrset("example.com.", 48)), std::set<uint16_t>{ksk});
+
+  // 2. activate new, retire old: the new one signs, the old one stays published.
+  z.keys[2].timing.activate_unix = now - 1;
+  ASSERT_TRUE(write_key_timing(z.keys[2]));
+  z.keys[1].timing.inactive_unix = now - 1;
+  z.keys[1].timing.delete_unix = now + 86400;
+  ASSERT_TRUE(write_key_timing(z.keys[1]));
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, old_zsk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{new_zsk});
+  EXPECT_EQ(z.zone->signing->online()->key_tag, new_zsk);
+  EXPECT_EQ(z.zone->signing->resign_by_unix, now + 86400);  // the old key's Delete
+
+  // 3. Delete reached: the old ZSK leaves DNSKEY.
+  z.keys[1].timing.delete_unix = now - 1;
+  ASSERT_TRUE(write_key_timing(z.keys[1]));
+  z.load();
+  ASSERT_TRUE(z.zone) << z.error;
+  www = z.rrset("www.example.com.", dns::rrtype::A);
+  EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, new_zsk}));
+  EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{new_zsk});
+  EXPECT_EQ(signing_tags(z, "example.com.", *z.rrset("example.com.", 48)), std::set<uint16_t>{ksk});
+}
+
+}  // namespace
+}  // namespace geodns::dnssec::testing
+
+namespace geodns::dnssec::testing {
+namespace {
+
+TEST(DnssecConfig, DefaultsDurationsAndErrors) {
+  auto c = zone::load_server_config_text("[server]\nstate_dir = \"/var/lib/geodns\"\n",
+                                         "geodns.toml", "/etc/geodns");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->dnssec.signature_validity, std::chrono::seconds(14 * 86400));
+  EXPECT_EQ(c->dnssec.signature_refresh, std::chrono::seconds(7 * 86400));
+  EXPECT_EQ(c->dnssec.inception_offset, std::chrono::seconds(3600));
+  EXPECT_EQ(c->dnssec_key_directory(), "/var/lib/geodns/keys");
+
+  c = zone::load_server_config_text(
+      "[dnssec]\nkey_directory = \"keys\"\nsignature_validity = \"30d\"\n"
+      "signature_refresh = \"10d\"\ninception_offset = 300\nretire_wait = \"2h\"\n",
+      "geodns.toml", "/etc/geodns");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->dnssec_key_directory(), "/etc/geodns/keys");  // relative to the config file
+  EXPECT_EQ(c->dnssec.signature_validity, std::chrono::seconds(30 * 86400));
+  EXPECT_EQ(c->dnssec.signature_refresh, std::chrono::seconds(10 * 86400));
+  EXPECT_EQ(c->dnssec.inception_offset, std::chrono::seconds(300));
+  EXPECT_EQ(c->dnssec.retire_wait, std::chrono::seconds(7200));
+
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"[dnssec]\nsignature_refresh = \"14d\"\n",
+       "geodns.toml:2:21: signature_refresh must be shorter than signature_validity"},
+      {"[dnssec]\nsignature_validity = \"1x\"\n",
+       "geodns.toml:2:22: signature_validity: bad duration unit"},
+      {"[dnssec]\nkey_dir = \"k\"\n", "geodns.toml:2:1: unknown key \"key_dir\" in [dnssec]"},
+      {"[dnssec]\nkey_directory = \"\"\n", "geodns.toml:2:17: key_directory must name a directory"},
+      {"[dnssec]\ninception_offset = \"2d\"\n",
+       "geodns.toml:2:20: inception_offset must be 0..86400"},
+  };
+  for (const auto& k : cases) {
+    auto r = zone::load_server_config_text(k.text, "geodns.toml", "/etc/geodns");
+    ASSERT_FALSE(r) << k.text;
+    EXPECT_EQ(r.error().to_string().rfind(k.error, 0), 0u) << r.error().to_string();
+  }
+  // No state_dir and no key_directory: nowhere to look.
+  zone::ServerConfig none;
+  EXPECT_EQ(none.dnssec_key_directory(), "");
 }
 
 }  // namespace
