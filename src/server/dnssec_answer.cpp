@@ -21,16 +21,16 @@ void DnssecAnswer::prepare() {
   cache_ = std::make_unique<dnssec::SignatureCache>(cache_entries_, cache_entries_ * 256);
 }
 
-bool DnssecAnswer::add_static(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner,
-                              size_t owner_len, const zone::RRset& rrset, uint32_t ttl_s) noexcept {
+bool DnssecAnswer::add_static(dns::ResponseWriter& w, dns::Section s, const zone::RRset& rrset,
+                              uint32_t ttl_s) noexcept {
   const std::span<const std::string_view> sigs = zone_->rrsigs(rrset);
   const size_t mark = w.mark();
   const uint16_t count = w.count(s);
   for (const std::string_view sig : sigs) {
     // The RRSIG's TTL is the RRset's as sent (RFC 4034 3: the covered RRset's TTL); the
     // Original TTL inside stays what was signed.
-    if (!w.add(s, owner, owner_len, rrtype::RRSIG, ttl_s,
-               reinterpret_cast<const uint8_t*>(sig.data()), sig.size())) {
+    if (!w.add_same_owner(s, rrtype::RRSIG, ttl_s, reinterpret_cast<const uint8_t*>(sig.data()),
+                          sig.size())) {
       w.rollback(mark, s, count);
       return false;
     }
@@ -38,9 +38,8 @@ bool DnssecAnswer::add_static(dns::ResponseWriter& w, dns::Section s, const uint
   return true;
 }
 
-bool DnssecAnswer::add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner,
-                              size_t owner_len, const uint8_t* owner_lower, size_t owner_lower_len,
-                              uint16_t type, uint32_t ttl_s,
+bool DnssecAnswer::add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner_lower,
+                              size_t owner_lower_len, uint16_t type, uint32_t ttl_s,
                               std::span<const std::string_view> rdatas) noexcept {
   const dnssec::ZoneSigning& signing = *zone_->signing;
   // The full label count: a synthesized (wildcard) answer is signed as if the name existed,
@@ -56,7 +55,7 @@ bool DnssecAnswer::add_online(dns::ResponseWriter& w, dns::Section s, const uint
     counters_->bump(sig.empty() ? counters_->sign_failed : counters_->signed_online);
   }
   if (sig.empty()) return true;  // unsigned rather than never (counted above)
-  return w.add(s, owner, owner_len, rrtype::RRSIG, ttl_s, sig.data(), sig.size());
+  return w.add_same_owner(s, rrtype::RRSIG, ttl_s, sig.data(), sig.size());
 }
 
 bool DnssecAnswer::add_denial(dns::ResponseWriter& w, const uint8_t* owner, size_t owner_len,
@@ -81,7 +80,7 @@ bool DnssecAnswer::add_denial(dns::ResponseWriter& w, const uint8_t* owner, size
   const uint32_t ttl_s = zone_->negative_ttl_s;
   const std::string_view rdata(reinterpret_cast<const char*>(nsec_), len);
   if (!w.add(s, owner, owner_len, rrtype::NSEC, ttl_s, nsec_, len) ||
-      !add_online(w, s, owner, owner_len, owner_lower, owner_lower_len, rrtype::NSEC, ttl_s,
+      !add_online(w, s, owner_lower, owner_lower_len, rrtype::NSEC, ttl_s,
                   std::span<const std::string_view>(&rdata, 1))) {
     w.rollback(mark, s, count);
     return false;

@@ -44,22 +44,22 @@ class DnssecAnswer {
   void end() noexcept { active_ = false; }
   bool active() const noexcept { return active_; }
 
-  // The RRSIGs the zone made for `rrset` at build, after it in section `s`, with the same
-  // owner (as written for the RRset). False when they did not fit (nothing added).
-  // `ttl_s`: the RRset's TTL as sent (a negative answer's SOA has a shorter one).
-  bool add_static(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner, size_t owner_len,
-                  const zone::RRset& rrset, uint32_t ttl_s) noexcept;
+  // The RRSIGs the zone made for `rrset` at build, right after the RRset in section `s` (the
+  // writer's last records: the RRSIGs point at their owner). False when they did not fit (nothing
+  // added). `ttl_s`: the RRset's TTL as sent (a negative answer's SOA has a shorter one).
+  bool add_static(dns::ResponseWriter& w, dns::Section s, const zone::RRset& rrset,
+                  uint32_t ttl_s) noexcept;
   // Does the zone hold static signatures for `rrset`? (NS at a cut and glue have none.)
   bool has_static(const zone::RRset& rrset) const noexcept { return !zone_->rrsigs(rrset).empty(); }
 
   // Signs the RRset `rdatas` of `type` at `owner_lower` online (cache first) and adds the
-  // RRSIG with `owner` as written. `labels`: RFC 4034 3.1.3 (the owner's label count; the
-  // The RRSIG always carries the owner's full label count: a synthesized wildcard answer is
-  // signed at the query name). False only when it did not fit (the caller decides whether
-  // that truncates). A failed signature (no online key, OpenSSL error) adds nothing, is
-  // counted, and returns true: the answer goes out unsigned rather than never.
-  bool add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner, size_t owner_len,
-                  const uint8_t* owner_lower, size_t owner_lower_len, uint16_t type, uint32_t ttl_s,
+  // RRSIG right after the RRset just written (pointing at its owner). `labels`: RFC 4034 3.1.3 (the
+  // owner's label count; the The RRSIG always carries the owner's full label count: a synthesized
+  // wildcard answer is signed at the query name). False only when it did not fit (the caller
+  // decides whether that truncates). A failed signature (no online key, OpenSSL error) adds
+  // nothing, is counted, and returns true: the answer goes out unsigned rather than never.
+  bool add_online(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner_lower,
+                  size_t owner_lower_len, uint16_t type, uint32_t ttl_s,
                   std::span<const std::string_view> rdatas) noexcept;
 
   // Compact denial (RFC 9824 3): one NSEC at `owner` (the name that does not exist or has no

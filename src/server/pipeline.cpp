@@ -510,9 +510,9 @@ bool Pipeline::add_rrset(Section s, const uint8_t* owner, size_t owner_len,
   }
   if (!dnssec_->active()) return true;
   const bool fits = synth_lower != nullptr
-                        ? dnssec_->add_online(w_, s, owner, owner_len, synth_lower, synth_len,
-                                              rrset.type, rrset.ttl_s, rrset.rdatas)
-                        : dnssec_->add_static(w_, s, owner, owner_len, rrset, rrset.ttl_s);
+                        ? dnssec_->add_online(w_, s, synth_lower, synth_len, rrset.type,
+                                              rrset.ttl_s, rrset.rdatas)
+                        : dnssec_->add_static(w_, s, rrset, rrset.ttl_s);
   // RFC 4035 3.1.1: in the answer and authority sections an RRset goes with its RRSIGs or
   // the response is truncated; in the additional section it may go without them (and the
   // response is not truncated for their sake).
@@ -534,8 +534,8 @@ void Pipeline::add_soa_negative(const zone::Zone& zone) noexcept {
     overflow_ = true;
     return;
   }
-  if (dnssec_->active() && !dnssec_->add_static(w_, Section::authority, origin, zone.origin.size(),
-                                                *soa, zone.negative_ttl_s)) {
+  if (dnssec_->active() &&
+      !dnssec_->add_static(w_, Section::authority, *soa, zone.negative_ttl_s)) {
     overflow_ = true;
   }
 }
@@ -757,9 +757,9 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
       // A steered CNAME is signed online like steered addresses (the cache keeps one per
       // target and TTL).
       const std::string_view rdata(target);
-      if (dnssec_->active() && !dnssec_->add_online(w_, Section::answer, owner, owner_len, lower,
-                                                    lower_len, rrtype::CNAME, decision_.ttl_s,
-                                                    std::span<const std::string_view>(&rdata, 1))) {
+      if (dnssec_->active() &&
+          !dnssec_->add_online(w_, Section::answer, lower, lower_len, rrtype::CNAME,
+                               decision_.ttl_s, std::span<const std::string_view>(&rdata, 1))) {
         w_.rollback(mark, Section::answer, count);
         return {SteeredAnswer::overflow, {}};
       }
@@ -791,8 +791,8 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     // The RRset as health and steering made it, signed online: the cache key is its
     // canonical content, so the rotation order does not matter (issue 13).
     const auto rdatas = dnssec_->address_rdatas(decision_.addresses, decision_.count, rdlen);
-    if (!dnssec_->add_online(w_, Section::answer, owner, owner_len, lower, lower_len, type,
-                             decision_.ttl_s, rdatas)) {
+    if (!dnssec_->add_online(w_, Section::answer, lower, lower_len, type, decision_.ttl_s,
+                             rdatas)) {
       w_.rollback(mark, Section::answer, count);
       return {SteeredAnswer::overflow, {}};
     }
