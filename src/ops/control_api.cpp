@@ -130,7 +130,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   return std::chrono::seconds(total);
 }
 
-std::optional<std::string> cross_site_refusal(const HttpRequest& request, bool bearer_verified) {
+std::optional<std::string> cross_site_refusal(const HttpRequest& request) {
   if (auto site = request.header("sec-fetch-site");
       site && *site != "same-origin" && *site != "none") {
     // "same-site" too: another port of the same host is another origin, and may be anyone's.
@@ -148,10 +148,9 @@ std::optional<std::string> cross_site_refusal(const HttpRequest& request, bool b
              (host.empty() ? "missing" : host) + ")";
     }
   }
-  if (!bearer_verified && request.header(kRequestHeader).value_or("").empty()) {
-    return "refused: a state-changing request needs the header \"X-Geodns-Request: 1\" (or "
-           "the bearer token), which geodns ctl and the status page send and a cross-site "
-           "form cannot";
+  if (request.header(kRequestHeader).value_or("").empty()) {
+    return "refused: a state-changing request needs the header \"X-Geodns-Request: 1\", which "
+           "geodns ctl and the status page send and a cross-site form cannot";
   }
   return std::nullopt;
 }
@@ -310,8 +309,7 @@ std::optional<HttpResponse> route(const HttpRequest& request, ControlBackend& ba
     return r;
   }
   if (!is_safe_method(method)) {
-    // Authorized above: with a token set, the Authorization header carried it.
-    if (auto why = cross_site_refusal(request, !token.empty())) return error_response(403, *why);
+    if (auto why = cross_site_refusal(request)) return error_response(403, *why);
   }
   if (path == "/metrics") {
     if (!is_get) return method_not_allowed("GET");

@@ -78,14 +78,15 @@ std::string_view status_page_csp();
 
 // Cross-site safety of the endpoint (docs/decisions.md, "The control endpoint and the
 // browser"). A state-changing request (any method but GET, HEAD, OPTIONS) must carry this
-// header, or a verified bearer token: an HTML form cannot add a header, and a cross-site
-// fetch() that adds one needs a CORS preflight, which this endpoint never grants.
+// header: an HTML form cannot add a header, and a cross-site fetch() that adds one needs a
+// CORS preflight, which this endpoint never grants. A bearer token does not stand in for
+// it: a reverse proxy may add the token to every request, a forged one included.
 inline constexpr std::string_view kRequestHeader = "x-geodns-request";
 
 // Why a state-changing request is refused as cross-site (403), or nullopt. Refused: a
 // Sec-Fetch-Site other than same-origin/none, an Origin other than the Host it was sent to,
-// and neither kRequestHeader nor `bearer_verified` (the Authorization header held the token).
-std::optional<std::string> cross_site_refusal(const HttpRequest& request, bool bearer_verified);
+// and a missing or empty kRequestHeader.
+std::optional<std::string> cross_site_refusal(const HttpRequest& request);
 
 // Why the Host header is refused (403), or nullopt. Without a token only an IP literal or
 // "localhost" is accepted: a name means a browser reached us through DNS rebinding (an
