@@ -215,8 +215,8 @@ function setHTML(el, html) {
   }
 }
 
-function actionButton(op, kind, target, label, small) {
-  const text = op === "drain" ? "Drain" : "Undrain";
+function actionButton(op, kind, target, label, small, forcedUp) {
+  const text = op === "drain" ? "Drain" : forcedUp ? "Clear override" : "Undrain";
   return `<button type="button" class="btn ${small ? "small " : ""}${op === "drain" ? "danger" : ""}"
     data-act="${op}" data-kind="${kind}" data-target="${esc(target)}" data-label="${esc(label)}"
     data-key="${op}|${kind}|${esc(target)}" aria-label="${text} ${esc(label)}">${text}</button>`;
@@ -277,7 +277,7 @@ function render(s) {
       // override in effect, which may be the zone's own or the shared one.
       const dcLabel = `datacenter ${dc.name} (${z.origin})`;
       const act = ov ? actionButton("undrain", "datacenter", ov.datacenter,
-                                    `datacenter ${ov.datacenter}`, false)
+                                    `datacenter ${ov.datacenter}`, false, ov.state === "up")
                      : actionButton("drain", "datacenter", dc.key, dcLabel, false);
       cards += `<div class="card ${cls}" data-dc="${esc(dc.slot)}" role="group" aria-label="${esc(dcLabel)}">
         <div class="head"><div><div class="name">${esc(dc.name)}</div><div class="zone">${esc(z.origin)}</div></div>
@@ -287,7 +287,8 @@ function render(s) {
           const state = aov ? (aov.state === "down" ? pill("bad", "drained") : pill("warn", "forced up"))
                             : a.up ? pill("ok", "up") : pill("bad", "down");
           return `<div class="addr mono" data-address="${esc(a.address)}"><span class="ip">${esc(a.address)}</span>${state}` +
-            actionButton(aov ? "undrain" : "drain", "address", a.address, `address ${a.address}`, true) + `</div>`;
+            actionButton(aov ? "undrain" : "drain", "address", a.address, `address ${a.address}`, true,
+                         aov && aov.state === "up") + `</div>`;
         }).join("") +
         `<div class="why">${why}</div><div class="actions">${act}</div></div>`;
     }
