@@ -8,7 +8,7 @@ Server A has a control token. The page asks for it (a wrong one shows the server
 it out of the URL; Drain on fra with a reason and an expiry shows "drained" on the page AND
 takes 127.0.0.11 out of dig's answers; Undrain brings it back; the same for one address;
 Reload shows the server's result, a broken zone file its file:line error; an action with a
-wrong token shows the 401.
+wrong token shows the 401; an old ?token= bookmark is moved out of the URL.
 
 Server B has no token (the default on loopback), so only the cross-site rules protect it: a
 page served by this script on another port tries a fetch() with the request header (blocked
@@ -372,6 +372,13 @@ def test_token_and_actions(b, a):
     b.click("#forget-token")
     check(b.js("return sessionStorage.getItem('geodns-control-token');") is None,
           "Forget token clears it")
+
+    # An old bookmark with ?token=: the page moves it to sessionStorage and out of the URL.
+    b.go(a.url + "?token=" + TOKEN)
+    wait_until(lambda: b.text(card("fra") + " .pill") == "UP", "?token= bookmark: data shown")
+    check(TOKEN not in b.js("return location.href;"), "?token= is taken out of the URL")
+    check(b.js("return sessionStorage.getItem('geodns-control-token');") == TOKEN,
+          "... and kept in sessionStorage")
 
 
 EVIL_PAGE = """<!doctype html><html><head><title>innocent</title></head><body>
