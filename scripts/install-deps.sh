@@ -11,6 +11,7 @@ packages=(
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
+  chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
