@@ -27,6 +27,7 @@ import dns.message
 import dns.rcode
 
 LOST_AFTER_S = 1.0
+STRAY_LOSSES = 2  # per event and address, isolated: see report()
 
 
 def send(out_path, seconds, rate, addrs):
@@ -145,15 +146,24 @@ def report(out_path, marks_path, routes_path):
             print(f"{name:<22} {addr:<13} {len(window):>5} {len(lost):>5} {outage:>9} {answer_ms:>9} {route_ms:>8}  {summary}")
             # Whatever happened at the event, the last second of its window is answered, and
             # only by the site that should have the route by then.
+            # A stray loss is not the routing's doing: this machine loses about one UDP query in
+            # 10^5 where no kernel counter or geodns sees it (bench/README.md). A route pointing
+            # to a site that does not answer loses a run of queries instead.
             tail = [r for r in window if r[0] >= window[-1][0] - 1.0]
-            wrong = [r for r in tail if r[2] != expect]
-            if wrong:
-                failures.append(f"{name} {addr}: in the last second {len(wrong)} of {len(tail)} queries were not answered by {expect} ({wrong[0][2]})")
+            wrong = [r for r in tail if r[2] not in (expect, "-")]
+            tail_lost = sum(1 for r in tail if r[2] == "-")
+            if wrong or tail_lost > STRAY_LOSSES:
+                failures.append(f"{name} {addr}: in the last second {len(wrong)} of {len(tail)} queries were answered by another site than {expect}, {tail_lost} lost")
             # A site joining (or the baseline) never costs a query: it is announced only once
             # it answers, and the site it takes over from still answers meanwhile. Nor does a
             # graceful stop: the route is withdrawn while geodns still answers.
-            if name.startswith(("baseline", "join", "recover", "graceful")) and lost:
-                failures.append(f"{name} {addr}: {len(lost)} queries lost (no loss expected)")
+            if name.startswith(("baseline", "join", "recover", "graceful")):
+                run = longest = 0
+                for r in window:
+                    run = run + 1 if r[2] == "-" else 0
+                    longest = max(longest, run)
+                if len(lost) > STRAY_LOSSES or longest > 1:
+                    failures.append(f"{name} {addr}: {len(lost)} queries lost, {longest} in a row (no loss expected)")
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
     return 1 if failures else 0
