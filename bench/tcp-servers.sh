@@ -2,17 +2,30 @@
 # ports, each in its own directory under $WORK, serving the same static names.
 #
 # The caller sets WORK, REPO, GEODNS_BIN, declares the associative arrays PIDS, PORT and
-# CONTROL_PORT, and may set SERVER_CPU (taskset -c list for the servers) and WITH_CONTROL=1
-# (geodns's control endpoint on a free port, for /metrics).
+# CONTROL_PORT, and may set SERVER_CPU (taskset -c list for the servers), SERVER_NICE (a nice
+# value for them), GEODNS_TCP (extra lines for geodns's [server.tcp], e.g. "max_connections =
+# 12000") and WITH_CONTROL=1 (geodns's control endpoint on a free port, for /metrics).
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # Pins to SERVER_CPU when it is set: a server that shares no core with its load generators is
-# measured, not the scheduler's split of two cores between them.
-server_exec() {
-  if [[ -n ${SERVER_CPU:-} ]]; then taskset -c "$SERVER_CPU" "$@"; else "$@"; fi
+# measured, not the scheduler's split of two cores between them. A prefix, not a function: a
+# function run in the background is a subshell, and $! would be its PID, not the server's.
+# With SERVER_NICE the server gets a session of its own (setsid) whose autogroup is given that
+# nice value (boost_autogroup): with kernel.sched_autogroup_enabled a plain nice only ranks
+# tasks within one session, so other sessions' builds would still take their equal share.
+server_prefix() {
+  SERVER_PREFIX=()
+  if [[ -n ${SERVER_NICE:-} ]]; then SERVER_PREFIX+=(setsid); fi
+  if [[ -n ${SERVER_CPU:-} ]]; then SERVER_PREFIX+=(taskset -c "$SERVER_CPU"); fi
+}
+
+boost_autogroup() {  # $1 pid, $2 nice: only that process's own session is affected
+  [[ -n ${2:-} && -w /proc/$1/autogroup ]] || return 0
+  echo "$2" >"/proc/$1/autogroup" 2>/dev/null || true
+  if [[ -r /proc/$1/task ]]; then renice -n "$2" -p $(ls "/proc/$1/task") >/dev/null 2>&1 || true; fi
 }
 
 # The names both servers answer, from the demo zone (zones/example.com.toml).
@@ -35,6 +48,9 @@ start_geodns() {  # $1 server name: geodns (the default TCP threads) or geodns-t
   if [[ $name == geodns-tcp* ]]; then
     tcp_section=$'[server.tcp]\n'"threads = ${name#geodns-tcp}"
   fi
+  if [[ -n ${GEODNS_TCP:-} ]]; then
+    tcp_section=${tcp_section:-[server.tcp]}$'\n'"$GEODNS_TCP"
+  fi
   if [[ ${WITH_CONTROL:-0} == 1 ]]; then
     CONTROL_PORT[$name]=$(free_port)
     control="\"127.0.0.1:${CONTROL_PORT[$name]}\""
@@ -49,7 +65,8 @@ $tcp_section
 [control]
 listen = $control
 GEOF
-  server_exec "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
+  server_prefix
+  "${SERVER_PREFIX[@]}" "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
     --geoip "$REPO/geoip/demo.mmdb" >"$dir/log" 2>&1 &
   PIDS[$name]=$!
 }
@@ -90,7 +107,8 @@ zone:
   - domain: example.com.
     file: "$dir/zones/example.com.zone"
 KEOF
-  server_exec knotd -c "$dir/knot.conf" >"$dir/log" 2>&1 &
+  server_prefix
+  "${SERVER_PREFIX[@]}" knotd -c "$dir/knot.conf" >"$dir/log" 2>&1 &
   PIDS[knot]=$!
 }
 
@@ -99,6 +117,7 @@ wait_ready() {  # $1 name
     kill -0 "${PIDS[$1]}" 2>/dev/null || { cat "$WORK/$1/log" >&2; die "$1 exited"; }
     if dig +short +tries=1 +time=1 @127.0.0.1 -p "${PORT[$1]}" ns1.example.com A +tcp 2>/dev/null |
       grep -q 198.51.100.53; then
+      boost_autogroup "${PIDS[$1]}" "${SERVER_NICE:-}"
       return 0
     fi
     sleep 0.1

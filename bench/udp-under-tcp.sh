@@ -7,12 +7,15 @@
 #
 #   bench/udp-under-tcp.sh [--rounds 5] [--duration 5] [--clients "2000 10000"]
 #                          [--servers "geodns knot"] [--rate QPS] [--rate-fraction 0.4]
-#                          [--server-cpu 0] [--gen-cpu 1] [--build DIR]
+#                          [--server-cpu 0] [--gen-cpu 1] [--nice -10] [--build DIR]
 #
 # Layout: every server on --server-cpu, both generators on --gen-cpu (taskset), so the server's
 # capacity is not what is left after the generators. The UDP generator runs SCHED_FIFO (chrt, when
 # root) so the TCP generator on its core cannot delay its sends; its latencies come from the
-# kernel's receive timestamps, so neither can they delay what it measures.
+# kernel's receive timestamps, so neither can they delay what it measures. The servers and the
+# TCP generator each run in a session of their own whose autogroup gets --nice (root only;
+# "" to leave it): on a machine shared with other work (kernel.sched_autogroup_enabled=1), every
+# session otherwise gets an equal share of a core, and the server waits behind others' builds.
 # The UDP rate is --rate, or --rate-fraction of the smallest closed-loop capacity measured at the
 # start on this layout (the same rate for every server).
 #
@@ -34,6 +37,7 @@ RATE_FRACTION=0.4
 SERVER_CPU=0
 GEN_CPU=1
 TCP_TIMEOUT_MS=5000
+SERVER_NICE=-10
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$REPO/build/release
 
@@ -48,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --rate-fraction) RATE_FRACTION=$2; shift 2 ;;
     --server-cpu) SERVER_CPU=$2; shift 2 ;;
     --gen-cpu) GEN_CPU=$2; shift 2 ;;
+    --nice) SERVER_NICE=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     *) die "unknown argument $1" ;;
   esac
@@ -68,6 +73,7 @@ ulimit -n "$(ulimit -Hn)"
 
 UDP_PRIO=()
 if [[ $(id -u) == 0 ]] && command -v chrt >/dev/null; then UDP_PRIO=(chrt -f 10); fi
+[[ $(id -u) == 0 ]] || SERVER_NICE=""  # a lower nice needs root
 
 WORK=$(mktemp -d /tmp/geodns-udp-under-tcp-XXXXXX)
 declare -A PIDS PORT CONTROL_PORT
@@ -87,10 +93,10 @@ for s in $SERVERS; do start_server "$s"; done
 field() { sed -n "s/.* $2=\([0-9.-]*\).*/\1/p" <<<" $1"; }
 
 # Counters a lost query could show up in, outside the generator (see the header).
-softnet_drops() {  # column 2 of every CPU, hex
-  local total=0 v
-  while read -r _ v _; do total=$((total + 16#$v)); done </proc/net/softnet_stat
-  echo "$total"
+softnet_drops() {  # column 2 of each CPU's line (hex), comma-separated: cpu0,cpu1,...
+  local v out=""
+  while read -r _ v _; do out+="${out:+,}$((16#$v))"; done </proc/net/softnet_stat
+  echo "$out"
 }
 udp_snmp() {  # $1 column name in the Udp: lines of /proc/net/snmp
   awk -v col="$1" '/^Udp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == col) c = i; h = 1 } else { print $c; exit } }' /proc/net/snmp
@@ -112,9 +118,16 @@ deltas() {  # $1 before, $2 after
   local -a b a
   read -r -a b <<<"$1"
   read -r -a a <<<"$2"
-  local q=-1
+  local q=-1 i total=0 per_cpu=""
   [[ ${a[4]} -ge 0 ]] && q=$((a[4] - b[4]))
-  echo "softnet_drops=$((a[0] - b[0])) udp_inerrors=$((a[1] - b[1])) udp_rcvbuf_errors=$((a[2] - b[2])) server_socket_drops=$((a[3] - b[3])) server_udp_queries=$q"
+  local -a sb sa
+  IFS=, read -r -a sb <<<"${b[0]}"
+  IFS=, read -r -a sa <<<"${a[0]}"
+  for i in "${!sa[@]}"; do
+    per_cpu+="${per_cpu:+,}$((sa[i] - sb[i]))"
+    total=$((total + sa[i] - sb[i]))
+  done
+  echo "softnet_drops=$total softnet_drops_by_cpu=$per_cpu udp_inerrors=$((a[1] - b[1])) udp_rcvbuf_errors=$((a[2] - b[2])) server_socket_drops=$((a[3] - b[3])) server_udp_queries=$q"
 }
 
 udp_open() {  # $1 server, $2 rate
@@ -126,21 +139,28 @@ udp_open() {  # $1 server, $2 rate
 mkdir -p "$REPO/bench/results"
 RAW=$REPO/bench/results/udp-under-tcp-$(date -u +%Y%m%dT%H%M%SZ).txt
 
-# Capacity on this layout: the closed loop (256 in flight) from GEN_CPU.
+# Capacity on this layout: the closed loop (256 in flight) from GEN_CPU, median of 3 runs.
 if [[ $RATE == 0 ]]; then
   min_cap=0
   for s in $SERVERS; do
-    cap=$(taskset -c "$GEN_CPU" "$UDPGEN" --queries "$WORK/queries.txt" --server 127.0.0.1 \
-      --port "${PORT[$s]}" --duration 3 --sockets 16 --quiet 2>/dev/null | grep '^result')
-    cap=$(field "$cap" qps)
-    echo "capacity $s closed loop (server cpu $SERVER_CPU, generator cpu $GEN_CPU): $cap q/s" | tee -a "$RAW"
+    caps=()
+    for _ in 1 2 3; do
+      line=$("${UDP_PRIO[@]}" taskset -c "$GEN_CPU" "$UDPGEN" --queries "$WORK/queries.txt" \
+        --server 127.0.0.1 --port "${PORT[$s]}" --duration 2 --sockets 16 --quiet 2>/dev/null |
+        grep '^result')
+      caps+=("$(field "$line" qps)")
+    done
+    cap=$(printf '%s\n' "${caps[@]}" | sort -n | sed -n 2p)
+    echo "capacity $s closed loop (server cpu $SERVER_CPU, generator cpu $GEN_CPU): median $cap q/s" \
+      "of ${caps[*]}" | tee -a "$RAW"
     if [[ $min_cap == 0 || ${cap%.*} -lt $min_cap ]]; then min_cap=${cap%.*}; fi
   done
   RATE=$(awk -v c="$min_cap" -v f="$RATE_FRACTION" 'BEGIN { printf "%d", int(c * f / 1000) * 1000 }')
   [[ $RATE -gt 0 ]] || die "capacity measurement failed"
 fi
 echo "# udp-under-tcp rounds=$ROUNDS duration=$DURATION clients=\"$CLIENTS\" rate=$RATE" \
-  "server_cpu=$SERVER_CPU gen_cpu=$GEN_CPU udp_prio=\"${UDP_PRIO[*]}\" host=$(hostname)" \
+  "server_cpu=$SERVER_CPU gen_cpu=$GEN_CPU udp_prio=\"${UDP_PRIO[*]}\" nice=\"$SERVER_NICE\"" \
+  "host=$(hostname)" \
   "nproc=$(nproc) load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" | tee -a "$RAW"
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -150,11 +170,12 @@ for round in $(seq 1 "$ROUNDS"); do
       if [[ $c -gt 0 ]]; then
         # The TCP load starts first and outlasts the UDP run: every UDP query meets it at full
         # strength (10,000 connects take a moment).
-        taskset -c "$GEN_CPU" "$TCPGEN" --queries "$WORK/queries.txt" --server 127.0.0.1 \
+        setsid taskset -c "$GEN_CPU" "$TCPGEN" --queries "$WORK/queries.txt" --server 127.0.0.1 \
           --port "${PORT[$s]}" --clients "$c" --per-conn 3 --sources 200 \
           --duration $((DURATION + 3)) --timeout-ms "$TCP_TIMEOUT_MS" --keepalive \
           >"$WORK/tcp.out" 2>&1 &
         tcp_pid=$!
+        boost_autogroup "$tcp_pid" "$SERVER_NICE"
         sleep 1.5
       fi
       before=$(snapshot "$s")
@@ -165,7 +186,8 @@ for round in $(seq 1 "$ROUNDS"); do
         wait "$tcp_pid" || true
         tcp_line=$(grep '^result' "$WORK/tcp.out" | sed 's/^result /tcp_/; s/ \([a-z_0-9]*\)=/ tcp_\1=/g')
       fi
-      echo "round=$round server=$s clients=$c $udp $(deltas "$before" "$after") $tcp_line" | tee -a "$RAW"
+      echo "round=$round server=$s clients=$c $udp $(deltas "$before" "$after")" \
+        "load1=$(cut -d' ' -f1 /proc/loadavg) $tcp_line" | tee -a "$RAW"
     done
   done
 done
