@@ -1,10 +1,12 @@
+# shellcheck shell=bash disable=SC2004,SC2154  # PIDS, PORT, CONTROL_PORT: the caller's associative arrays
 # Sourced by bench/tcp-load.sh and bench/udp-under-tcp.sh: start geodns and Knot on free loopback
 # ports, each in its own directory under $WORK, serving the same static names.
 #
 # The caller sets WORK, REPO, GEODNS_BIN, declares the associative arrays PIDS, PORT and
 # CONTROL_PORT, and may set SERVER_CPU (taskset -c list for the servers), SERVER_NICE (a nice
 # value for them), GEODNS_TCP (extra lines for geodns's [server.tcp], e.g. "max_connections =
-# 12000") and WITH_CONTROL=1 (geodns's control endpoint on a free port, for /metrics).
+# 12000"), GEODNS_B_BIN (the binary of the server named geodns-b, an A/B against GEODNS_BIN in
+# the same rounds) and WITH_CONTROL=1 (geodns's control endpoint on a free port, for /metrics).
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -25,7 +27,9 @@ server_prefix() {
 boost_autogroup() {  # $1 pid, $2 nice: only that process's own session is affected
   [[ -n ${2:-} && -w /proc/$1/autogroup ]] || return 0
   echo "$2" >"/proc/$1/autogroup" 2>/dev/null || true
-  if [[ -r /proc/$1/task ]]; then renice -n "$2" -p $(ls "/proc/$1/task") >/dev/null 2>&1 || true; fi
+  local tids=()
+  [[ -r /proc/$1/task ]] && mapfile -t tids < <(ls "/proc/$1/task")
+  if [[ ${#tids[@]} -gt 0 ]]; then renice -n "$2" -p "${tids[@]}" >/dev/null 2>&1 || true; fi
 }
 
 # The names both servers answer, from the demo zone (zones/example.com.toml).
@@ -40,8 +44,12 @@ example.com. NS
 QEOF
 }
 
-start_geodns() {  # $1 server name: geodns (the default TCP threads) or geodns-tcpN
-  local name=$1 dir tcp_section="" control='""'
+start_geodns() {  # $1 server name: geodns (the default TCP threads), geodns-b or geodns-tcpN
+  local name=$1 dir tcp_section="" control='""' bin=$GEODNS_BIN
+  if [[ $name == geodns-b ]]; then
+    [[ -x ${GEODNS_B_BIN:-} ]] || die "geodns-b needs GEODNS_B_BIN, an executable"
+    bin=$GEODNS_B_BIN
+  fi
   dir=$WORK/$name
   mkdir -p "$dir"
   PORT[$name]=$(free_port)
@@ -66,7 +74,7 @@ $tcp_section
 listen = $control
 GEOF
   server_prefix
-  "${SERVER_PREFIX[@]}" "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
+  "${SERVER_PREFIX[@]}" "$bin" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
     --geoip "$REPO/geoip/demo.mmdb" >"$dir/log" 2>&1 &
   PIDS[$name]=$!
 }
@@ -127,9 +135,9 @@ wait_ready() {  # $1 name
 
 start_server() {  # $1 name
   case $1 in
-    geodns | geodns-tcp[0-9]*) start_geodns "$1" ;;
+    geodns | geodns-b | geodns-tcp[0-9]*) start_geodns "$1" ;;
     knot) start_knot ;;
-    *) die "unknown server $1 (geodns, geodns-tcpN, knot)" ;;
+    *) die "unknown server $1 (geodns, geodns-b, geodns-tcpN, knot)" ;;
   esac
   wait_ready "$1"
 }
