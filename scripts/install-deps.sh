@@ -13,7 +13,7 @@ packages=(
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
   # AF_XDP transport: libxdp/libbpf to load and attach, clang/llvm to build the BPF object;
   # iproute2/ethtool/xdp-tools for the veth rig of the XDP tests and bench/xdp.sh.
-  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools
+  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools curl
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
