@@ -3,7 +3,7 @@
 # between two network namespaces (tests/xdp/veth_rig.sh), as issue 15 measured Knot.
 #
 #   bench/xdp.sh [--rounds N] [--duration S] [--qps Q]
-#                [--servers "geodns-xdp geodns-socket xdp-floor socket-floor knot-xdp knot-udp"]
+#                [--servers "generator geodns-xdp geodns-socket xdp-floor socket-floor knot-xdp knot-udp"]
 #                [--workloads "static nxdomain"]
 #
 # Each server runs pinned to CPU 0 with one worker in the server namespace; Debian's kxdpgun
@@ -11,7 +11,10 @@
 # as fast as it can). Rounds interleave the servers; per round the ratios to the floors are
 # computed, then medianed. The generator's own rate (queries it sent per second) is printed
 # with every figure: a server answering (nearly) all it was sent is limited by the generator,
-# not by itself, and such a ratio says nothing about the server. Needs root.
+# not by itself (marked "generator-bound"), and such a ratio says nothing about the server.
+# Server "generator" starts nothing: kxdpgun's rate into the void is its own limit here.
+# Per core: replies per CPU-second of the server process. Raw results go to bench/results/.
+# Needs root.
 #
 # Environment: GEODNS_BIN (default build/release/src/geodns, else build/default/src/geodns),
 # BENCH_BUILD (holds bench/geodns-floor and bench/geodns-xdp-floor; same default).
@@ -21,7 +24,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=5
 DURATION=5
 QPS=2000000
-SERVERS="geodns-xdp geodns-socket xdp-floor socket-floor knot-xdp knot-udp"
+SERVERS="generator geodns-xdp geodns-socket xdp-floor socket-floor knot-xdp knot-udp"
 WORKLOADS="static nxdomain"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -30,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --qps) QPS=$2; shift 2 ;;
     --servers) SERVERS=$2; shift 2 ;;
     --workloads) WORKLOADS=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "xdp.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -110,6 +113,7 @@ for i in $(seq 1 1000); do echo "nx$i.bench.test A"; done >"$TMP/q_nxdomain"
 start_server() {  # $1 server
   local log=$TMP/server.log
   case $1 in
+    generator) SPID= && return 0 ;;
     geodns-xdp | geodns-socket)
       local xdp=()
       [[ $1 == geodns-xdp ]] && xdp=(--xdp "$RIG_SRV_IF")
@@ -153,8 +157,14 @@ gun() {  # $1 workload -> "replies_per_s sent_per_s"
   echo "${replies:-0} ${sent:-0}"
 }
 
-RESULTS=$TMP/results
+HZ=$(getconf CLK_TCK)
+cpu_ticks() {
+  if [[ -n "$SPID" ]]; then awk '{print $14 + $15}' "/proc/$SPID/stat" 2>/dev/null || echo 0; else echo 0; fi
+}
+RESULTS=${RESULTS:-$REPO/bench/results/xdp-$(date -u +%Y%m%dT%H%M%SZ).txt}
+mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
+echo "# raw results: $RESULTS (round workload server replies/s sent/s replies-per-core-s)"
 echo "# $(date -u +%FT%TZ) kernel $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# rounds $ROUNDS, ${DURATION}s each, kxdpgun -Q $QPS on CPU 1, servers on CPU 0"
 for round in $(seq 1 "$ROUNDS"); do
@@ -162,34 +172,53 @@ for round in $(seq 1 "$ROUNDS"); do
     for s in $SERVERS; do
       if [[ $s == knot-* ]] && ! command -v knotd >/dev/null; then continue; fi
       start_server "$s"
+      t0=$(cpu_ticks)
       read -r replies sent < <(gun "$w")
+      t1=$(cpu_ticks)
       stop_server
-      echo "$round $w $s $replies $sent" >>"$RESULTS"
-      printf 'round %d %-9s %-14s %8d replies/s  (generator sent %d/s)\n' \
-        "$round" "$w" "$s" "$replies" "$sent"
+      # Per core: replies per CPU-second the server process used (all its threads, user +
+      # system), robust to a loaded machine that gives the server only part of its core.
+      percore=$(awk -v r="$replies" -v d="$DURATION" -v t=$((t1 - t0)) -v hz="$HZ" \
+        'BEGIN {printf "%.0f", (t > 0 ? r * d / (t / hz) : 0)}')
+      echo "$round $w $s $replies $sent $percore" >>"$RESULTS"
+      bound=""
+      if [[ $s != generator ]] && ((sent > 0 && replies * 100 >= sent * 98)); then
+        bound="  generator-bound"
+      fi
+      printf 'round %d %-9s %-14s %8d replies/s  %8d per core-s  (generator sent %d/s)%s\n' \
+        "$round" "$w" "$s" "$replies" "$percore" "$sent" "$bound"
     done
   done
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 echo
-echo "# medians over $ROUNDS rounds (replies/s; generator's sent/s in brackets)"
+echo "# medians over $ROUNDS rounds: replies/s, replies per core-second, [generator's sent/s]"
 for w in $WORKLOADS; do
   for s in $SERVERS; do
+    if [[ $s == generator ]]; then
+      g=$(awk -v w="$w" '$2==w && $3=="generator" {print $5}' "$RESULTS" | median)
+      printf '%-9s %-14s sends %0.f/s on its own (its limit)\n' "$w" generator "$g"
+      continue
+    fi
     m=$(awk -v w="$w" -v s="$s" '$2==w && $3==s {print $4}' "$RESULTS" | median)
     g=$(awk -v w="$w" -v s="$s" '$2==w && $3==s {print $5}' "$RESULTS" | median)
+    c=$(awk -v w="$w" -v s="$s" '$2==w && $3==s {print $6}' "$RESULTS" | median)
     [[ $m == 0 ]] && continue
-    printf '%-9s %-14s %9.0f  [%0.f]\n' "$w" "$s" "$m" "$g"
+    printf '%-9s %-14s %9.0f %9.0f  [%0.f]\n' "$w" "$s" "$m" "$c" "$g"
   done
 done
 echo
-echo "# paired ratios (per round, then the median)"
+echo "# paired ratios (per round, then the median): by replies/s, and per core-second"
 ratio() {  # $1 workload $2 a $3 b
-  local r
+  local r c
   r=$(awk -v w="$1" -v a="$2" -v b="$3" '
     $2==w && $3==a {x[$1]=$4} $2==w && $3==b {y[$1]=$4}
     END {for (k in x) if (y[k] > 0) print x[k]/y[k]}' "$RESULTS" | median)
-  [[ $r != 0 ]] && printf '%-9s %-14s / %-14s %5.2f\n' "$1" "$2" "$3" "$r"
+  c=$(awk -v w="$1" -v a="$2" -v b="$3" '
+    $2==w && $3==a {x[$1]=$6} $2==w && $3==b {y[$1]=$6}
+    END {for (k in x) if (y[k] > 0) print x[k]/y[k]}' "$RESULTS" | median)
+  [[ $r != 0 ]] && printf '%-9s %-14s / %-14s %5.2f  %5.2f per core\n' "$1" "$2" "$3" "$r" "$c"
   return 0
 }
 for w in $WORKLOADS; do

@@ -94,7 +94,7 @@ start_geodns() {
   done
   fail "geodns did not become ready"
 }
-if ! start_geodns; then
+if ! start_geodns --query-log; then
   if grep -q "event=xdp_error.*attach failed" "$LOG" && ! grep -q "needs root" "$LOG"; then
     echo "SKIP: the kernel refuses to attach XDP here: $(grep -o 'error=.*' "$LOG" | head -1)"
     exit 77
@@ -120,7 +120,14 @@ out=$(dq +short @"$RIG_SRV4" static.xdp.test A)
 rx1=$(xdp_rx)
 tx1=$(xdp_tx)
 ((rx1 == rx0 + 1 && tx1 == tx0 + 1)) || fail "XDP counters: received $rx0->$rx1 sent $tx0->$tx1"
-pass "UDP/IPv4 answered over XDP"
+# The query log sees it with the client's address from the frame (drained every 200 ms).
+logged=
+for _ in $(seq 1 30); do
+  grep -Eq "event=query client=$RIG_CLI4 proto=udp name=static.xdp.test" "$LOG" && logged=1 && break
+  sleep 0.1
+done
+[[ -n "$logged" ]] || fail "the XDP query is not in the query log"
+pass "UDP/IPv4 answered over XDP (counted, logged with the client's address)"
 
 # 2. TCP stays on the kernel's sockets: answered, and not counted by XDP.
 out=$(dq +tcp +short @"$RIG_SRV4" static.xdp.test AAAA)
