@@ -40,12 +40,21 @@ IpAddress address_of(uint8_t family, const uint8_t* bytes) noexcept {
 uint64_t checksum_add(uint64_t sum, std::span<const uint8_t> bytes) noexcept {
   const uint8_t* p = bytes.data();
   size_t n = bytes.size();
+  // Big-endian 32-bit words: 2^16 = 1 in one's complement arithmetic, so summing pairs of
+  // 16-bit words as one 32-bit value folds to the same result, at half the additions (this
+  // runs over every query and answer: perf showed the 16-bit loop at 4 % of a core).
+  for (; n >= 4; p += 4, n -= 4) {
+    // Written as shifts, not a native load: right on any byte order, one bswap'd load on x86.
+    sum += static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
+           static_cast<uint32_t>(p[2]) << 8 | p[3];
+  }
   for (; n >= 2; p += 2, n -= 2) sum += read_u16(p);
   if (n == 1) sum += static_cast<uint64_t>(p[0]) << 8;  // an odd byte is padded with zero
   return sum;
 }
 
 uint16_t checksum_fold(uint64_t sum) noexcept {
+  sum = (sum & 0xffffffff) + (sum >> 32);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(sum);
 }
