@@ -265,4 +265,19 @@ PID=
 grep -q "xdp nosuch0: no such interface" "$LOG" || fail "no error naming the interface"
 pass "missing interface reported"
 
+# 11. Without privileges: the error says which ones are needed (not a driver refusal).
+chmod 755 "$TMP" "$TMP/zones"
+chmod 644 "$TMP/zones/xdp.test.toml" "$TMP/geodns.toml"
+$S setpriv --reuid=65534 --regid=65534 --clear-groups "$GEODNS" serve --config "$TMP/geodns.toml" \
+  --listen "$RIG_SRV4:5353" --control "" --xdp "$RIG_SRV_IF" >"$LOG" 2>&1 &
+PID=$!
+wait "$PID"
+status=$?
+PID=
+((status == 1)) || fail "an unprivileged start should exit 1, got $status"
+grep -q "xdp $RIG_SRV_IF: .*needs root, or CAP_NET_ADMIN and CAP_BPF" "$LOG" ||
+  fail "no privilege error naming the interface"
+grep -q "allows generic" "$LOG" && fail "a privilege error must not suggest generic mode"
+pass "missing privileges reported"
+
 echo "all XDP integration checks passed"

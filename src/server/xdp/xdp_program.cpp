@@ -198,8 +198,12 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::attach(const std::string& interf
     bpf_object__close(obj);
     self->program_ = nullptr;
     std::string message = "xdp " + interface + ": attach failed: " + refused;
-    if (is_privilege_error(err)) message += " (needs root, or CAP_NET_ADMIN and CAP_BPF)";
-    if (mode == AttachMode::native) message += " (xdp_mode = \"native_or_generic\" allows generic)";
+    if (is_privilege_error(err)) {
+      message += " (needs root, or CAP_NET_ADMIN and CAP_BPF)";
+    } else if (mode == AttachMode::native) {
+      // The driver said no: generic mode may still work, if the operator accepts its cost.
+      message += " (xdp_mode = \"native_or_generic\" allows generic)";
+    }
     return make_error(message);
   }
 
