@@ -14,6 +14,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
+
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -41,38 +42,38 @@ struct {
   __type(value, __u32);
 } geodns_xsks SEC(".maps");
 
-static __always_inline int served(struct geodns_dest *key) {
+static __always_inline int served(struct geodns_dest* key) {
   if (bpf_map_lookup_elem(&geodns_dests, key)) return 1;
   __builtin_memset(key->addr, 0, sizeof(key->addr));
   return bpf_map_lookup_elem(&geodns_dests, key) != 0;
 }
 
 SEC("xdp")
-int geodns_xdp(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
-  struct ethhdr *eth = data;
-  if ((void *)(eth + 1) > end) return XDP_PASS;
+int geodns_xdp(struct xdp_md* ctx) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return XDP_PASS;
   struct geodns_dest key = {};
-  struct udphdr *udp;
+  struct udphdr* udp;
   // VLAN-tagged frames (0x8100, 0x88a8) fall through to XDP_PASS: the kernel's VLAN device
   // and its sockets answer them.
   if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-    struct iphdr *ip = (void *)(eth + 1);
-    if ((void *)(ip + 1) > end) return XDP_PASS;
-    if (ip->ihl != 5 || ip->version != 4) return XDP_PASS;     // options: the kernel's
-    if (ip->frag_off & bpf_htons(0x3fff)) return XDP_PASS;     // MF or an offset
+    struct iphdr* ip = (void*)(eth + 1);
+    if ((void*)(ip + 1) > end) return XDP_PASS;
+    if (ip->ihl != 5 || ip->version != 4) return XDP_PASS;  // options: the kernel's
+    if (ip->frag_off & bpf_htons(0x3fff)) return XDP_PASS;  // MF or an offset
     if (ip->protocol != IPPROTO_UDP) return XDP_PASS;
-    udp = (void *)(ip + 1);
-    if ((void *)(udp + 1) > end) return XDP_PASS;
+    udp = (void*)(ip + 1);
+    if ((void*)(udp + 1) > end) return XDP_PASS;
     key.family = 4;
     __builtin_memcpy(key.addr, &ip->daddr, 4);
   } else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-    struct ipv6hdr *ip6 = (void *)(eth + 1);
-    if ((void *)(ip6 + 1) > end) return XDP_PASS;
+    struct ipv6hdr* ip6 = (void*)(eth + 1);
+    if ((void*)(ip6 + 1) > end) return XDP_PASS;
     if (ip6->nexthdr != IPPROTO_UDP) return XDP_PASS;  // extension headers, fragments
-    udp = (void *)(ip6 + 1);
-    if ((void *)(udp + 1) > end) return XDP_PASS;
+    udp = (void*)(ip6 + 1);
+    if ((void*)(udp + 1) > end) return XDP_PASS;
     key.family = 6;
     __builtin_memcpy(key.addr, &ip6->daddr, 16);
   } else {
