@@ -5,15 +5,15 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # AF_XDP transport: libxdp/libbpf to load and attach, clang/llvm to build the BPF object;
+  # iproute2/ethtool/xdp-tools for the veth rig of the XDP tests and bench/xdp.sh.
+  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools curl
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsystemd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
-  # AF_XDP transport: libxdp/libbpf to load and attach, clang/llvm to build the BPF object;
-  # iproute2/ethtool/xdp-tools for the veth rig of the XDP tests and bench/xdp.sh.
-  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools curl
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
