@@ -93,8 +93,7 @@ Status detach_stale(const std::string& interface, int ifindex) {
            p = xdp_multiprog__next_prog(p, mp)) {
         if (std::strcmp(xdp_program__name(p), XdpProgram::kName) != 0) continue;
         found = true;
-        err = xdp_program__detach(p, static_cast<unsigned>(ifindex), xdp_multiprog__attach_mode(mp),
-                                  0);
+        err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
         break;
       }
     }
@@ -157,12 +156,18 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::attach(const std::string& interf
   }
 
   const std::span<const uint8_t> object = embedded_object();
-  DECLARE_LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = kName);
+  // The opts structs by hand: libbpf's DECLARE_*_OPTS macros use a GNU statement expression.
+  bpf_object_open_opts open_opts{};
+  open_opts.sz = sizeof open_opts;
+  open_opts.object_name = kName;
   bpf_object* obj = bpf_object__open_mem(object.data(), object.size(), &open_opts);
   if (libbpf_get_error(obj) != 0) {
     return make_error("xdp: the embedded XDP object does not open");
   }
-  DECLARE_LIBXDP_OPTS(xdp_program_opts, program_opts, .obj = obj, .prog_name = kName);
+  xdp_program_opts program_opts{};
+  program_opts.sz = sizeof program_opts;
+  program_opts.obj = obj;
+  program_opts.prog_name = kName;
   xdp_program* program = xdp_program__create(&program_opts);
   if (libxdp_get_error(program) != 0) {
     bpf_object__close(obj);
@@ -173,7 +178,7 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::attach(const std::string& interf
   // Native first when allowed; generic only when configured (it is several times slower,
   // and an operator who asked for native wants to hear that the driver refused).
   const auto try_mode = [&](xdp_attach_mode m) {
-    return xdp_program__attach(program, ifindex, m, 0);
+    return xdp_program__attach(program, self->ifindex_, m, 0);
   };
   int err = 0;
   std::string refused;
@@ -238,8 +243,8 @@ Status XdpProgram::add_socket(uint32_t queue, int xsk_fd) {
 XdpProgram::~XdpProgram() {
   if (program_ == nullptr) return;
   bpf_object* obj = xdp_program__bpf_obj(program_);
-  const int err = xdp_program__detach(program_, static_cast<unsigned>(ifindex_),
-                                      native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+  const int err =
+      xdp_program__detach(program_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   if (err != 0) {
     log::warn("xdp_detach_failed", {{"interface", interface_}, {"error", xdp_error(err)}});
   }
