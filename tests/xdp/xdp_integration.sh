@@ -105,7 +105,10 @@ grep -q "event=xdp_listening interface=$RIG_SRV_IF queue=0" "$LOG" || fail "no X
 
 metric() {  # metric NAME LABELS -> value (0 when absent)
   local v
-  v=$($S curl -s "http://$CONTROL/metrics" | grep -F "$1{$2}" | awk '{print $2}')
+  local series="$1{$2} "
+  [[ -z "$2" ]] && series="$1 "
+  # Samples only: a line that starts with the series (not the # HELP / # TYPE lines).
+  v=$($S curl -s "http://$CONTROL/metrics" | awk -v s="$series" 'index($0, s) == 1 {print $NF}')
   echo "${v:-0}"
 }
 xdp_rx() { metric geodns_xdp_packets_total 'result="received"'; }
@@ -238,6 +241,37 @@ lost=$(cat "$LOADLOG")
 [[ "$lost" == "0" ]] || fail "$lost queries unanswered during the reload"
 grep -q "event=reload" "$LOG" || grep -q "event=zone_loaded.*xdp.test" "$LOG" || fail "no reload logged"
 pass "reload under load over XDP (no query lost)"
+
+# 8b. Response rate limiting over XDP: it keys on the client address read from the frame.
+kill "$PID" && wait "$PID"
+PID=
+cp "$TMP/geodns.toml" "$TMP/geodns.toml.orig"
+printf '[server.rrl]\nenabled = true\nresponses_per_second = 2\nslip = 0\n' >>"$TMP/geodns.toml"
+start_geodns || fail "start with RRL"
+rx5=$(xdp_rx)
+answered=$($C "$PY" - "$RIG_SRV4" <<'PY'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x06static\x03xdp\x04test\x00\x00\x01\x00\x01"
+for _ in range(50):
+    s.sendto(q, (sys.argv[1], 53))
+s.settimeout(0.5)
+n = 0
+try:
+    while True:
+        s.recvfrom(4096)
+        n += 1
+except socket.timeout:
+    pass
+print(n)
+PY
+)
+dropped=$(metric geodns_rrl_dropped_total "")
+(($(xdp_rx) >= rx5 + 50)) || fail "the RRL burst did not go through XDP"
+((answered > 0 && answered < 50)) || fail "RRL over XDP: $answered of 50 answered"
+((dropped > 0)) || fail "RRL over XDP: nothing counted as dropped"
+mv "$TMP/geodns.toml.orig" "$TMP/geodns.toml"
+pass "RRL limits a burst over XDP ($answered of 50 answered, $dropped dropped)"
 
 # 9. A killed geodns leaves its program; the next start replaces it, and a clean stop
 # leaves the interface without XDP.
