@@ -81,7 +81,10 @@ CONF
 
 LOG=$TMP/geodns.log
 start_geodns() {
-  $S "$GEODNS" serve --config "$TMP/geodns.toml" "$@" >"$LOG" 2>&1 &
+  # Emptied here, not by the background job's redirection: the wait below must not find the
+  # previous run's "ready" before the new process has truncated the file.
+  : >"$LOG"
+  $S "$GEODNS" serve --config "$TMP/geodns.toml" "$@" >>"$LOG" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do
     grep -q "event=ready" "$LOG" && return 0
