@@ -5,6 +5,9 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # AF_XDP transport: libxdp/libbpf to load and attach, clang/llvm to build the BPF object;
+  # iproute2/ethtool/xdp-tools for the veth rig of the XDP tests and bench/xdp.sh.
+  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools curl
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsystemd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
