@@ -43,6 +43,7 @@ void on_signal(int) {
 int main(int argc, char** argv) {
   geodns::bench::g_tool = "geodns-floor";
   uint16_t port = 0;
+  std::string address = "127.0.0.1";  // IPv4; bench/xdp.sh binds the veth rig's address
   int cpu = -1;
   // A safety net: the responder stops by itself even if whoever started it forgets to.
   int duration_s = 3600;
@@ -54,15 +55,17 @@ int main(int argc, char** argv) {
     };
     if (arg == "--port" || arg == "-p") {
       port = static_cast<uint16_t>(parse_int(arg, value(), 1, 65535));
+    } else if (arg == "--address") {
+      address = value();
     } else if (arg == "--cpu") {
       cpu = static_cast<int>(parse_int(arg, value(), 0, CPU_SETSIZE - 1));
     } else if (arg == "--duration") {
       duration_s = static_cast<int>(parse_int(arg, value(), 1, kMaxDurationS));
     } else {
       std::fputs(
-          "usage: geodns-floor --port N [--cpu N] [--duration S]\n"
-          "  answers every UDP datagram on 127.0.0.1:N with QR set; stops on SIGINT/SIGTERM\n"
-          "  or after S seconds (default 3600)\n",
+          "usage: geodns-floor --port N [--address A] [--cpu N] [--duration S]\n"
+          "  answers every UDP datagram on A:N (default 127.0.0.1) with QR set; stops on\n"
+          "  SIGINT/SIGTERM or after S seconds (default 3600)\n",
           stderr);
       return arg == "--help" || arg == "-h" ? 0 : 2;
     }
@@ -89,9 +92,9 @@ int main(int argc, char** argv) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) die("bad --address " + address);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    die("bind 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno));
+    die("bind " + address + ":" + std::to_string(port) + ": " + std::strerror(errno));
   }
 
   static std::array<std::array<uint8_t, kBufBytes>, kBatch> bufs;

@@ -9,7 +9,7 @@ set -eu
 
 SECONDS_PER_TARGET=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"fuzz_pipeline fuzz_zone"}
+TARGETS=${*:-"fuzz_pipeline fuzz_zone fuzz_frame"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build/fuzz"
 JOBS=${JOBS:-2}

@@ -5,12 +5,17 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # AF_XDP transport: libxdp/libbpf to load and attach, clang/llvm to build the BPF object;
+  # iproute2/ethtool/xdp-tools for the veth rig of the XDP tests and bench/xdp.sh.
+  libxdp-dev libbpf-dev clang llvm iproute2 ethtool xdp-tools curl
   libuv1-dev libldns-dev libmaxminddb-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsystemd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
+  chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
+  bird2 iproute2  # tests/anycast: BIRD and network namespaces
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
@@ -33,3 +38,9 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# bird2 enables and starts its own bird.service (/etc/bird/bird.conf, /run/bird/bird.ctl) on
+# install. The anycast test runs BIRDs of its own with their own sockets; a routing daemon
+# that nobody configured has no business running on a build machine.
+if [[ " ${missing[*]} " == *" bird2 "* ]] && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now bird.service >/dev/null 2>&1 || true
+fi

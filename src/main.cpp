@@ -56,6 +56,7 @@ options:
   --control-token T  bearer token required by the control endpoint
   --user NAME        serve: drop privileges to NAME once the sockets are bound
   --query-log        serve: log answered queries (at most 100 lines/s per worker)
+  --xdp IFACE        serve: answer UDP on IFACE over AF_XDP (repeatable; [server] xdp)
 )";
 
 int usage_error(const std::string& msg) {
@@ -156,6 +157,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--control-token") {
       if (!value(&v)) return usage_error("--control-token needs a token");
       opts.control_token = v;
+    } else if (arg == "--xdp" && command == "serve") {
+      if (!value(&v) || v.empty()) return usage_error("--xdp needs an interface");
+      opts.xdp.push_back(v);
     } else if (arg == "--query-log" && command == "serve") {
       opts.query_log = true;
     } else if (arg == "--user" && command == "serve") {

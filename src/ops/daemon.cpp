@@ -31,6 +31,7 @@
 #include "server/steer_compiler.h"
 #include "server/worker_counters.h"
 #include "server/worker_pool.h"
+#include "server/xdp/xdp_pool.h"
 #include "zone/last_good.h"
 #include "zone/loader.h"
 
@@ -109,6 +110,9 @@ class Daemon final : public ControlBackend {
   void watch(const std::string& dir);
   void watch_inputs(const zone::ZoneSet& zones);
   int shutdown(int exit_code);
+  // [server] xdp: the AF_XDP workers beside the socket workers (same factory, so the same
+  // pipeline), serving the endpoints' bound ports (server/xdp/xdp_pool.h).
+  Status start_xdp(const server::ListenConfig& lc, const server::ResponderFactory& factory);
 
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_fs_event(uv_fs_event_t* handle, const char* filename, int events, int status);
@@ -127,6 +131,7 @@ class Daemon final : public ControlBackend {
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<zone::LastGoodStore> last_good_;  // state_dir/last-good
   std::unique_ptr<server::WorkerPool> pool_;
+  std::unique_ptr<server::xdp::XdpPool> xdp_;
   std::chrono::system_clock::time_point started_{};
   // Replies to POST /reload, handed from the reload thread to the control loop.
   std::mutex replies_mutex_;
@@ -294,7 +299,7 @@ int Daemon::run() {
   // What the workers start with; each picks up later settings between batches.
   const server::PipelineConfig pc = *snapshots_.settings.load();
   std::atomic<uint64_t> seed{static_cast<uint64_t>(clock_.now().time_since_epoch().count())};
-  auto pool = server::WorkerPool::start(lc, [this, pc, &seed]() {
+  const server::ResponderFactory make_responder = [this, pc, &seed]() {
     std::lock_guard lock(counters_mutex_);
     counters_.push_back(std::make_unique<server::WorkerCounters>());
     auto pipeline = std::make_unique<server::Pipeline>(snapshots_, pc, seed.fetch_add(0x9e3779b9),
@@ -304,7 +309,8 @@ int Daemon::run() {
     query_logs_.push_back(std::make_unique<QueryLogRing>());
     return std::unique_ptr<server::Responder>(std::make_unique<LoggingResponder>(
         std::move(pipeline), query_logs_.back().get(), &clock_, kQueryLogPerSecond));
-  });
+  };
+  auto pool = server::WorkerPool::start(lc, make_responder);
   if (!pool) {
     log::error("listen_error", {{"error", pool.error().to_string()}});
     return shutdown(1);
@@ -315,6 +321,12 @@ int Daemon::run() {
               {{"endpoint", server::format_endpoint(lc.endpoints[i].address, pool_->bound_port(i))},
                {"threads", std::to_string(pool_->udp_worker_count())},
                {"tcp_threads", std::to_string(pool_->tcp_worker_count())}});
+  }
+  if (!config_.listen.xdp.empty()) {
+    if (auto st = start_xdp(lc, make_responder); !st) {
+      log::error("xdp_error", {{"error", st.error().to_string()}});
+      return shutdown(1);
+    }
   }
 
   // Reloads from here on run on their own thread; the control loop only asks for them.
@@ -367,11 +379,29 @@ int Daemon::run() {
   return shutdown(0);
 }
 
+Status Daemon::start_xdp(const server::ListenConfig& lc, const server::ResponderFactory& factory) {
+  auto mode = server::xdp::parse_attach_mode(config_.listen.xdp_mode);
+  if (!mode) return mode.error();
+  std::vector<server::Endpoint> endpoints = lc.endpoints;
+  for (size_t i = 0; i < endpoints.size(); ++i) endpoints[i].port = pool_->bound_port(i);
+  auto xdp = server::xdp::XdpPool::start({config_.listen.xdp, *mode}, endpoints, factory);
+  if (!xdp) return xdp.error();
+  xdp_ = std::move(xdp.value());
+  for (const auto& q : xdp_->queues()) {
+    log::info("xdp_listening", {{"interface", q.interface},
+                                {"queue", std::to_string(q.queue)},
+                                {"attach", q.mode},
+                                {"socket", q.zero_copy ? "zero-copy" : "copy"}});
+  }
+  return {};
+}
+
 int Daemon::shutdown(int exit_code) {
   log::info("stopping");
   notify_systemd("STOPPING=1");
   if (control_) control_->close();
   // The sockets close at once, even during a reload: nothing is answered after SIGTERM.
+  if (xdp_) xdp_->stop();  // detaches the XDP programs: the kernel's sockets answer again
   if (pool_) pool_->stop();
   // A reload under way finishes first (a zone build cannot be interrupted): it publishes
   // snapshots and hands targets to the prober, both of which still exist until it is over.

@@ -31,6 +31,7 @@ Result<zone::ServerConfig> resolve_config(const CommonOptions& options) {
   if (options.control_listen) config.control.listen = *options.control_listen;
   if (options.control_token) config.control.token = *options.control_token;
   if (options.query_log) config.logging.query_log = true;
+  if (!options.xdp.empty()) config.listen.xdp = options.xdp;
   log::Level level{};
   if (!log::parse_level(config.logging.level, &level)) {
     return make_error("unknown log level \"" + config.logging.level +
@@ -59,6 +60,7 @@ options:
   --control-token T    bearer token required by the control endpoint
   --user NAME          drop privileges to NAME once the sockets are bound
   --query-log          log answered queries (at most 100 lines/s per worker)
+  --xdp IFACE          answer UDP on IFACE over AF_XDP (repeatable; [server] xdp; root)
 )";
 
 constexpr std::string_view kCheckHelp = R"(usage: geodns check [options]

@@ -21,8 +21,9 @@ struct CommonOptions {
   std::optional<std::string> state_dir;
   std::optional<std::string> control_listen;  // "" disables the control endpoint
   std::optional<std::string> control_token;
-  std::string user;        // serve: drop privileges to this user after binding ("" = stay)
-  bool query_log = false;  // serve: log answered queries (rate-limited per worker)
+  std::string user;              // serve: drop privileges to this user after binding ("" = stay)
+  bool query_log = false;        // serve: log answered queries (rate-limited per worker)
+  std::vector<std::string> xdp;  // serve: --xdp interfaces (override [server] xdp)
 };
 
 // Loads the config file (or defaults) and applies the command-line overrides.

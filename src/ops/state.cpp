@@ -337,6 +337,16 @@ std::string render_metrics(const DaemonState& s) {
            static_cast<double>(x.tcp_client_evicted));
   m.sample("geodns_tcp_closed_total", {{"reason", "stall"}},
            static_cast<double>(x.tcp_stall_closed));
+  m.family("geodns_xdp_packets_total", "counter",
+           "Frames on the AF_XDP path: received (handed to the pipeline), sent (answers the "
+           "TX ring took), malformed (dropped: checksum, lengths), send_dropped (no frame free).");
+  m.sample("geodns_xdp_packets_total", {{"result", "received"}},
+           static_cast<double>(x.xdp_received));
+  m.sample("geodns_xdp_packets_total", {{"result", "sent"}}, static_cast<double>(x.xdp_sent));
+  m.sample("geodns_xdp_packets_total", {{"result", "malformed"}},
+           static_cast<double>(x.xdp_malformed));
+  m.sample("geodns_xdp_packets_total", {{"result", "send_dropped"}},
+           static_cast<double>(x.xdp_send_dropped));
   m.family("geodns_tcp_parked_total", "counter",
            "Times a new TCP connection waited in the accept queue: full, none could be closed.");
   m.sample("geodns_tcp_parked_total", {}, static_cast<double>(x.tcp_parked));

@@ -18,6 +18,10 @@ TransportStats& TransportStats::operator+=(const TransportStats& other) noexcept
   tcp_idle_closed += other.tcp_idle_closed;
   tcp_stall_closed += other.tcp_stall_closed;
   tcp_backpressure += other.tcp_backpressure;
+  xdp_received += other.xdp_received;
+  xdp_sent += other.xdp_sent;
+  xdp_malformed += other.xdp_malformed;
+  xdp_send_dropped += other.xdp_send_dropped;
   return *this;
 }
 
@@ -39,6 +43,10 @@ TransportStats TransportCounters::snapshot() const noexcept {
   out.tcp_idle_closed = get(tcp_idle_closed);
   out.tcp_stall_closed = get(tcp_stall_closed);
   out.tcp_backpressure = get(tcp_backpressure);
+  out.xdp_received = get(xdp_received);
+  out.xdp_sent = get(xdp_sent);
+  out.xdp_malformed = get(xdp_malformed);
+  out.xdp_send_dropped = get(xdp_send_dropped);
   return out;
 }
 

@@ -24,6 +24,12 @@ struct TransportStats {
   uint64_t tcp_idle_closed = 0;     // closed by the idle timeout
   uint64_t tcp_stall_closed = 0;    // closed by the stall timeout (partial message)
   uint64_t tcp_backpressure = 0;    // times a connection stopped reading for its client
+  // The AF_XDP path (server/xdp/): frames handed to the responder, answers the TX ring took,
+  // frames dropped as malformed (bad checksum, lengths), answers dropped for want of a frame.
+  uint64_t xdp_received = 0;
+  uint64_t xdp_sent = 0;
+  uint64_t xdp_malformed = 0;
+  uint64_t xdp_send_dropped = 0;
 
   TransportStats& operator+=(const TransportStats& other) noexcept;
 };
@@ -46,6 +52,10 @@ class TransportCounters {
     tcp_idle_closed,
     tcp_stall_closed,
     tcp_backpressure,
+    xdp_received,
+    xdp_sent,
+    xdp_malformed,
+    xdp_send_dropped,
     kCount
   };
 

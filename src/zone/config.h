@@ -149,6 +149,10 @@ struct ListenSettings {
   unsigned tcp_max_per_client = 64;
   // The idle timeout applied and advertised (RFC 7828) above 3/4 of max_connections.
   std::chrono::milliseconds tcp_busy_idle_timeout{2000};
+  // [server] xdp: interfaces whose UDP queries to `addresses` are answered over AF_XDP
+  // (server/xdp/); xdp_mode: "native", "generic" or "native_or_generic".
+  std::vector<std::string> xdp;
+  std::string xdp_mode = "native";
 
   friend bool operator==(const ListenSettings&, const ListenSettings&) = default;
 };

@@ -1041,10 +1041,11 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   c.source_file = r.file();
   if (auto* n = root.get("server")) {
     const auto& t = r.table(*n, "[server]");
-    r.only_keys(t,
-                {"listen", "threads", "zones", "geoip", "asn_db", "state_dir", "max_udp_payload",
-                 "log_level", "query_log", "chaos", "tcp", "rrl", "cookies", "nsid"},
-                "[server]");
+    r.only_keys(
+        t,
+        {"listen", "threads", "zones", "geoip", "asn_db", "state_dir", "max_udp_payload",
+         "log_level", "query_log", "chaos", "tcp", "rrl", "cookies", "nsid", "xdp", "xdp_mode"},
+        "[server]");
     if (auto* ln = t.get("listen")) {
       c.listen.addresses.clear();
       if (ln->is_array()) {
@@ -1053,6 +1054,22 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
           c.listen.addresses.push_back(listen_address(r, e, "listen"));
       } else {
         c.listen.addresses.push_back(listen_address(r, *ln, "listen"));
+      }
+    }
+    if (auto* x = t.get("xdp")) {
+      if (!x->is_array()) r.fail(*x, "xdp must be a list of interface names");
+      for (const auto& e : *x->as_array()) {
+        std::string name = r.string(e, "xdp");
+        if (name.empty() || name.size() >= 16) r.fail(e, "xdp: not an interface name");
+        c.listen.xdp.push_back(std::move(name));
+      }
+    }
+    if (auto* x = t.get("xdp_mode")) {
+      c.listen.xdp_mode = r.string(*x, "xdp_mode");
+      if (c.listen.xdp_mode != "native" && c.listen.xdp_mode != "generic" &&
+          c.listen.xdp_mode != "native_or_generic") {
+        r.fail(*x, "unknown xdp_mode \"" + c.listen.xdp_mode +
+                       "\" (native, generic, native_or_generic)");
       }
     }
     if (auto* x = t.get("threads"))
