@@ -47,6 +47,7 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   has_keepalive_ = false;
   extra_count_ = 0;
   known_count_ = 0;
+  last_owner_at_ = 0;
   pos_ = kHeaderSize;
   if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
     std::memcpy(buf_ + pos_, q.qname, q.qname_len);
@@ -203,16 +204,42 @@ bool ResponseWriter::add(Section s, const uint8_t* owner, size_t owner_len, uint
   }
   write_u16(buf_ + rdlen_at, static_cast<uint16_t>(pos_ - rdata_start));
   ++counts_[static_cast<int>(s)];
+  // The owner's name for add_same_owner(): where its pointer leads if it is one (a pointer
+  // to a pointer is legal but needlessly strict on decoders), else where it was written.
+  if ((buf_[start] & 0xC0) == 0xC0) {
+    last_owner_at_ = static_cast<uint16_t>(read_u16(buf_ + start) & 0x3FFF);
+  } else {
+    last_owner_at_ = start <= 0x3FFF ? static_cast<uint16_t>(start) : 0;
+  }
+  return true;
+}
+
+bool ResponseWriter::add_same_owner(Section s, uint16_t type, uint32_t ttl, const uint8_t* rdata,
+                                    size_t rdata_len) noexcept {
+  // Only for opaque RDATA (RRSIG, NSEC): nothing in it is compressed.
+  if (last_owner_at_ == 0 || rdata_layout(type) != RdataLayout::opaque) return false;
+  if (pos_ + 12 + rdata_len > limit_ || rdata_len > 0xFFFF) return false;
+  uint8_t* p = buf_ + pos_;
+  write_u16(p, static_cast<uint16_t>(0xC000 | last_owner_at_));
+  write_u16(p + 2, type);
+  write_u16(p + 4, q_->qclass == rrclass::CH ? rrclass::CH : rrclass::IN);
+  write_u32(p + 6, ttl);
+  write_u16(p + 10, static_cast<uint16_t>(rdata_len));
+  std::memcpy(p + 12, rdata, rdata_len);
+  pos_ += 12 + rdata_len;
+  ++counts_[static_cast<int>(s)];
   return true;
 }
 
 void ResponseWriter::clear_records() noexcept {
+  last_owner_at_ = 0;
   pos_ = after_question_;
   known_count_ = known_after_question_;
   counts_[0] = counts_[1] = counts_[2] = 0;
 }
 
 void ResponseWriter::rollback(size_t m, Section s, uint16_t count) noexcept {
+  last_owner_at_ = 0;  // the last record may be gone: add_same_owner() needs a new one
   pos_ = m;
   counts_[static_cast<int>(s)] = count;
   // Compression entries pointing past the new end must go.
@@ -230,6 +257,8 @@ size_t ResponseWriter::finish() noexcept {
     const uint32_t ext_rcode = static_cast<uint32_t>(rcode_ >> 4) & 0xFF;
     uint32_t ttl = ext_rcode << 24;    // version 0
     if (q_->dnssec_ok) ttl |= 0x8000;  // RFC 3225: DO copied into the response
+    // RFC 9824 4: a responder that understood CO says so by setting it in the response.
+    if (q_->dnssec_ok && q_->compact_ok) ttl |= 0x4000;
     write_u32(p + 5, ttl);
     size_t rdlen = 0;
     if (q_->ecs.present) {

@@ -55,6 +55,12 @@ class ResponseWriter {
   bool add(Section s, const uint8_t* owner, size_t owner_len, uint16_t type, uint32_t ttl,
            const uint8_t* rdata, size_t rdata_len) noexcept;
 
+  // Appends a record owned by the name of the record added last (its RRSIG, say): the owner
+  // is written as a pointer to that name, with no compression search. False, leaving the
+  // message unchanged, when it does not fit or no record precedes it.
+  bool add_same_owner(Section s, uint16_t type, uint32_t ttl, const uint8_t* rdata,
+                      size_t rdata_len) noexcept;
+
   // Drops every record (keeps header and question): used before setting TC.
   void clear_records() noexcept;
   // Marks the point to roll back to / rolls back (e.g. a partial RRset that did not fit).
@@ -102,6 +108,8 @@ class ResponseWriter {
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
   size_t known_after_question_ = 0;
+  // Where the owner of the last record added is (as a compression target), 0 = none.
+  uint16_t last_owner_at_ = 0;
 };
 
 // The OPT record we send: payload we accept, our ext-rcode/version, DO echoed, ECS echoed.
