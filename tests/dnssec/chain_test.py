@@ -314,10 +314,11 @@ ns.{GRANDCHILD} 60 IN A {net}.4
 
 
 class Resolver:
-    def __init__(self, tmp, net, port, control_port, root_keys):
-        self.addr = f"{net}.10"
+    def __init__(self, tmp, net, port, control_port, root_keys, name="unbound", addr_suffix=10,
+                 override_date=None):
+        self.addr = f"{net}.{addr_suffix}"
         self.port = port
-        d = os.path.join(tmp, "unbound")
+        d = os.path.join(tmp, name)
         os.makedirs(d)
         self.dir = d
         hints = os.path.join(d, "root.hints")
@@ -361,6 +362,7 @@ class Resolver:
     qname-minimisation: yes
     harden-dnssec-stripped: yes
     cache-max-negative-ttl: 5
+{f'    val-override-date: "{override_date}"' if override_date else ""}
 remote-control:
     control-enable: yes
     control-interface: {self.addr}
@@ -370,16 +372,18 @@ remote-control:
         check = subprocess.run(["unbound-checkconf", self.conf], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"unbound config rejected: {check.stdout}{check.stderr}")
-        self.proc = Process("unbound", ["unbound", "-d", "-c", self.conf], os.path.join(d, "out"))
+        self.proc = Process(name, ["unbound", "-d", "-c", self.conf], os.path.join(d, "out"))
 
-    def wait_ready(self, limit_s=20):
+    def wait_ready(self, limit_s=20, validated=True):
+        """Until the root's SOA comes back validated (or, validated=False, any answer)."""
         deadline = time.monotonic() + limit_s
         last = None
         while time.monotonic() < deadline:
             if not self.proc.alive():
                 break
             last = try_query(self.addr, self.port, ".", dns.rdatatype.SOA, rd=True, timeout=1.0)
-            if last is not None and last.rcode() == 0 and last.flags & dns.flags.AD:
+            if last is not None and (not validated or
+                                     (last.rcode() == 0 and last.flags & dns.flags.AD)):
                 return
             time.sleep(0.2)
         raise RuntimeError(f"unbound did not validate the root within {limit_s}s: "
@@ -538,6 +542,7 @@ class Chain:
                           {".": (root_zone(net, ds_records("example.", example_keys)), True)})
         self.procs.append(root)
         root_keys = wait_signed(f"{net}.1", ".")
+        self.root_keys = root_keys
         port = free_port(self.rng, f"{net}.10")
         control = free_port(self.rng, f"{net}.10")
         self.resolver = Resolver(self.tmp, net, port, control, root_keys)
@@ -545,6 +550,24 @@ class Chain:
         self.resolver.wait_ready()
         log(f"chain up: root {net}.1, example. {net}.2, {CHILD} {net}.3, {GRANDCHILD} {net}.4,"
             f" unbound {self.resolver.addr}:{port}")
+
+    def skewed_resolver_rejects(self, checks, name):
+        """A second Unbound whose clock runs 30 days ahead (val-override-date): every signature
+        has expired for it (14-day validity), so it must answer SERVFAIL: clock skew, seen."""
+        net = self.net
+        ahead = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + 30 * 86400))
+        port = free_port(self.rng, f"{net}.11")
+        skewed = Resolver(self.tmp, net, port, free_port(self.rng, f"{net}.11"), self.root_keys,
+                          name="unbound-skewed", addr_suffix=11, override_date=ahead)
+        self.procs.append(skewed.proc)
+        skewed.wait_ready(validated=False)
+        r = skewed.ask(name, "A")
+        log_text = skewed.log_text()
+        checks.expect(r is not None and r.rcode() == dns.rcode.SERVFAIL and
+                      "signature expired" in log_text,
+                      f"{name} A to a resolver 30 days ahead: SERVFAIL, 'signature expired' logged",
+                      f"{summary(r)}\n{log_text}")
+        skewed.proc.stop()
 
     def stop(self):
         for p in reversed(self.procs):
@@ -567,6 +590,7 @@ def step_knot(chain, checks):
     child_keys = wait_signed(f"{net}.3", CHILD)
     chain.start_parents(ds_records(CHILD, child_keys))
     check_common(checks, chain.resolver, net, allow_compact=False)
+    chain.skewed_resolver_rejects(checks, f"static.{CHILD}")
 
     # Negative control: new keys for the child (a fresh key database), DS in the parent unchanged.
     old_tags = {dns.dnssec.key_id(k) for k in ksk_records(child_keys)}
@@ -756,6 +780,7 @@ key_directory = "keys"
         for continent, (subnet, dc) in CLIENTS.items():
             wait_direct(net, f"{subnet}", dc_address(net, dc))
         check_common(checks, res, net, allow_compact=True)
+        chain.skewed_resolver_rejects(checks, f"www.{CHILD}")
         for continent, (subnet, dc) in CLIENTS.items():
             check_secure_answer(checks, res, f"www.{CHILD}", "A", [dc_address(net, dc)],
                                 ecs=subnet, label=f"steered www A for a {continent} client "
