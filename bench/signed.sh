@@ -176,9 +176,9 @@ print_signed_tables() {
   done
 }
 
-msg_size() {  # $1 port, dig args: "MSG SIZE rcvd" of the answer
+msg_size() {  # $1 port, dig args: "MSG SIZE rcvd" of the answer (no cookie: geodns answers one, Knot not)
   local port=$1; shift
-  dig_q "$port" +dnssec +bufsize=1232 "$@" | awk '/MSG SIZE/ { print $NF }'
+  dig_q "$port" +dnssec +bufsize=1232 +nocookie "$@" | awk '/MSG SIZE/ { print $NF }'
 }
 
 # Answer sizes per algorithm: each signed server started again on a spare port with that
