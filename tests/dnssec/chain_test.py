@@ -3,6 +3,7 @@
 
     chain_test.py --child knot                 [--keep] [--verbose]     (step A: proves the harness)
     chain_test.py --child geodns GEODNS_BINARY [--keep] [--verbose]     (step B: geodns signs)
+    chain_test.py --child geodns-unsigned GEODNS_BINARY                 (step B, nothing signed)
 
 The chain, each server on port 53 of its own loopback address 127.A.B.x (A, B random, so that
 two runs do not meet), because a resolver that follows delegations asks port 53:
@@ -15,15 +16,17 @@ two runs do not meet), because a resolver that follows delegations asks port 53:
        DNSKEY as trust anchor, ECS sent to .3), on a free port
 The answers are read from Unbound with dnspython (not our codec): AD set means Unbound
 validated them. `delv` with the same trust anchor, through Unbound, must say "fully validated":
-it fetches the DNSKEYs and DSes itself and checks every signature from the root key down. A negative control proves the test can
-fail: the child is re-signed with a key whose DS the parent does not have, and both Unbound
-(SERVFAIL) and delv must reject it.
+it fetches the DNSKEYs and DSes itself and checks every signature from the root key down.
+Negative controls prove the test can fail: the child is re-signed with a key whose DS the
+parent does not have, and both Unbound (SERVFAIL) and delv must reject it; a second Unbound
+whose clock runs 30 days ahead must find the signatures expired.
 
 Step B also steers: clients of five continents (ECS through Unbound, geoip/demo.mmdb) get
 their datacenter's address with AD; then the TCP listener a datacenter's health check probes
 is stopped and the new, health-filtered answer validates too. Step B exits 77 (ctest: skipped)
 with a message while the geodns binary has no `dnssec` command; once it has one, every check
-runs.
+runs. `geodns-unsigned` runs step B with the child unsigned and no DS in the parent: the same
+steering and failover through Unbound, every answer expected insecure (no AD, no SERVFAIL).
 
 Every server runs from a temporary directory and is stopped by its PID, also on failure.
 Needs root (port 53 on 127.A.B.x), knotd, unbound, delv (bind9-dnsutils), python3-dnspython.
@@ -61,6 +64,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 CHILD = "geo.example."
 GRANDCHILD = "insecure." + CHILD
 VERBOSE = False
+# False for --child geodns-unsigned: the same chain and checks with the child unsigned and no
+# DS in the parent, every answer expected insecure (no AD) instead of validated.
+SIGNED = True
 
 # Clients of five continents in geoip/demo.mmdb (geoip/demo-source.csv) and the datacenter
 # the child's [steer.www] map sends each to while every datacenter is up.
@@ -269,7 +275,8 @@ zone:
 
 
 def soa(origin, ns, minimum=30):
-    return f"{origin} 60 IN SOA {ns} hostmaster.{origin if origin != '.' else 'nic.'} 1 60 30 3600 {minimum}\n"
+    rname = "hostmaster." + (origin if origin != "." else "nic.")
+    return f"{origin} 60 IN SOA {ns} {rname} 1 60 30 3600 {minimum}\n"
 
 
 def root_zone(net, example_ds):
@@ -444,21 +451,35 @@ def is_secure(msg):
     return msg is not None and bool(msg.flags & dns.flags.AD)
 
 
+def as_expected(msg):
+    """AD set for a signed child; for the unsigned rehearsal, clear (insecure, not bogus)."""
+    return msg is not None and is_secure(msg) == SIGNED
+
+
+def verdict():
+    return "validates" if SIGNED else "is insecure (unsigned rehearsal)"
+
+
+def delv_verdict(negative=False):
+    return ("; negative response, " if negative else "; ") + \
+        ("fully validated" if SIGNED else "unsigned answer")
+
+
 def check_secure_answer(checks, res, name, rdtype, want, ecs=None, label=None):
     """NOERROR, AD, and exactly `want` (sorted address or target strings) in the answer."""
     r = res.ask(name, rdtype, ecs=ecs)
     t = dns.rdatatype.from_text(rdtype)
     got = addresses(r, t) if r is not None else None
-    ok = r is not None and r.rcode() == dns.rcode.NOERROR and is_secure(r) and got == sorted(want)
-    checks.expect(ok, label or f"{name} {rdtype}{' ECS ' + ecs if ecs else ''} validates "
+    ok = r is not None and r.rcode() == dns.rcode.NOERROR and as_expected(r) and got == sorted(want)
+    checks.expect(ok, label or f"{name} {rdtype}{' ECS ' + ecs if ecs else ''} {verdict()} "
                   f"with {want}", summary(r))
     return r
 
 
 def check_delv(checks, res, name, rdtype, want_value, label=None):
     out = res.delv(name, rdtype)
-    ok = "; fully validated" in out and (want_value is None or want_value in out)
-    checks.expect(ok, label or f"delv {name} {rdtype}: fully validated"
+    ok = delv_verdict() in out and (want_value is None or want_value in out)
+    checks.expect(ok, label or f"delv {name} {rdtype}: {delv_verdict()[2:]}"
                   f"{' with ' + want_value if want_value else ''}", out)
 
 
@@ -466,13 +487,13 @@ def check_denial(checks, res, name, rdtype, allow_compact):
     """NXDOMAIN (or, for compact denial, NOERROR without answer) with AD."""
     r = res.ask(name, rdtype)
     if r is None:
-        return checks.expect(False, f"{name} {rdtype} NXDOMAIN validates", "no answer")
+        return checks.expect(False, f"{name} {rdtype} NXDOMAIN {verdict()}", "no answer")
     rcode = r.rcode()
     empty = not [x for x in r.answer if x.rdtype == dns.rdatatype.from_text(rdtype)]
-    ok = is_secure(r) and empty and (rcode == dns.rcode.NXDOMAIN or
+    ok = as_expected(r) and empty and (rcode == dns.rcode.NXDOMAIN or
                                      (allow_compact and rcode == dns.rcode.NOERROR))
-    return checks.expect(ok, f"{name} {rdtype} NXDOMAIN{' (or compact NODATA)' if allow_compact else ''}"
-                         " validates", summary(r))
+    compact = " (or compact NODATA)" if allow_compact else ""
+    return checks.expect(ok, f"{name} {rdtype} NXDOMAIN{compact} {verdict()}", summary(r))
 
 
 def check_common(checks, res, net, allow_compact, static_name="static"):
@@ -482,19 +503,19 @@ def check_common(checks, res, net, allow_compact, static_name="static"):
     check_secure_answer(checks, res, f"{static_name}.{c}", "AAAA", ["2001:db8::1"])
     check_denial(checks, res, f"nonexistent.{c}", "A", allow_compact)
     r = res.ask(f"{static_name}.{c}", "MX")
-    checks.expect(r is not None and r.rcode() == 0 and not r.answer and is_secure(r),
-                  f"{static_name}.{c} MX NODATA validates", summary(r))
+    checks.expect(r is not None and r.rcode() == 0 and not r.answer and as_expected(r),
+                  f"{static_name}.{c} MX NODATA {verdict()}", summary(r))
     check_secure_answer(checks, res, f"anything.wild.{c}", "A", ["192.0.2.20"],
-                        label="wildcard anything.wild A validates with 192.0.2.20")
+                        label=f"wildcard anything.wild A {verdict()} with 192.0.2.20")
     r = res.ask(f"alias.{c}", "A")
     cname = answer_rrset(r, f"alias.{c}", dns.rdatatype.CNAME) if r is not None else None
-    checks.expect(r is not None and r.rcode() == 0 and is_secure(r) and cname is not None,
-                  "CNAME alias A validates (CNAME and target)", summary(r))
+    checks.expect(r is not None and r.rcode() == 0 and as_expected(r) and cname is not None,
+                  f"CNAME alias A {verdict()} (CNAME and target)", summary(r))
     # The insecure delegation: the absence of its DS is proven (AD on the DS NODATA) and the
     # grandchild's data comes back unvalidated but not bogus.
     r = res.ask(GRANDCHILD, "DS")
-    checks.expect(r is not None and r.rcode() == 0 and not r.answer and is_secure(r),
-                  f"DS {GRANDCHILD} absence validates (NODATA with AD)", summary(r))
+    checks.expect(r is not None and r.rcode() == 0 and not r.answer and as_expected(r),
+                  f"DS {GRANDCHILD} absence {verdict()} (NODATA)", summary(r))
     r = res.ask(f"host.{GRANDCHILD}", "A")
     checks.expect(r is not None and r.rcode() == 0 and addresses(r) == ["192.0.2.30"] and
                   not is_secure(r), f"host.{GRANDCHILD} A is insecure: answer, no AD, not SERVFAIL",
@@ -502,8 +523,8 @@ def check_common(checks, res, net, allow_compact, static_name="static"):
     check_delv(checks, res, f"{static_name}.{c}", "A", "192.0.2.1")
     check_delv(checks, res, f"anything.wild.{c}", "A", "192.0.2.20")
     out = res.delv(f"nonexistent.{c}", "A")
-    checks.expect("; negative response, fully validated" in out,
-                  f"delv nonexistent.{c} A: negative response, fully validated", out)
+    checks.expect(delv_verdict(negative=True) in out,
+                  f"delv nonexistent.{c} A: {delv_verdict(negative=True)[2:]}", out)
 
 
 def check_broken(checks, res, name):
@@ -734,7 +755,20 @@ def wait_direct(net, ecs, want, limit_s=15):
     return False
 
 
+def wait_serving(addr, zone, limit_s=20):
+    """Until the server answers the zone's SOA (the unsigned rehearsal's readiness)."""
+    deadline = time.monotonic() + limit_s
+    last = None
+    while time.monotonic() < deadline:
+        last = try_query(addr, 53, zone, dns.rdatatype.SOA, do=False, timeout=0.5)
+        if last is not None and last.rcode() == 0 and last.answer:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{zone} not served on {addr} within {limit_s}s: {summary(last)}")
+
+
 def step_geodns(chain, checks, binary):
+    """Step B: geodns is the child, signing online; steered answers through Unbound with ECS."""
     net = chain.net
     d = os.path.join(chain.tmp, "geodns")
     zones = os.path.join(d, "zones")
@@ -744,8 +778,11 @@ def step_geodns(chain, checks, binary):
     check_port = free_port(chain.rng, dc_address(net, "fra"))
     backends = {dc: Backend(dc_address(net, dc), check_port) for dc in DATACENTERS}
     try:
+        zone_text = geodns_child_zone(net, check_port)
+        if not SIGNED:
+            zone_text = zone_text.replace("\ndnssec = true\n", "\n")
         with open(os.path.join(zones, "geo.example.toml"), "w") as f:
-            f.write(geodns_child_zone(net, check_port))
+            f.write(zone_text)
         conf = os.path.join(d, "geodns.toml")
         with open(conf, "w") as f:
             f.write(f"""[server]
@@ -757,36 +794,43 @@ log_level = "info"
 
 [control]
 listen = ""
-
+""" + ("""
 [dnssec]
 key_directory = "keys"
-""")
-        run_geodns_cli(binary, ["dnssec", "keygen", "--config", conf, CHILD])
-        ds_text = run_geodns_cli(binary, ["dnssec", "ds", "--config", conf, CHILD])
-        child_ds = parse_ds(ds_text)
-        if not checks.expect(bool(child_ds), "geodns dnssec ds prints a DS record", ds_text):
-            return
+""" if SIGNED else ""))
+        child_ds = []
+        if SIGNED:
+            run_geodns_cli(binary, ["dnssec", "keygen", "--config", conf, CHILD])
+            ds_text = run_geodns_cli(binary, ["dnssec", "ds", "--config", conf, CHILD])
+            child_ds = parse_ds(ds_text)
+            if not checks.expect(bool(child_ds), "geodns dnssec ds prints a DS record", ds_text):
+                return
         run_geodns_cli(binary, ["check", "--config", conf])
         server = Process("geodns", [binary, "serve", "--config", conf], os.path.join(d, "log"))
         chain.procs.append(server)
-        served = wait_signed(f"{net}.3", CHILD)
-        checks.expect({ds.to_text() for ds in ds_records(CHILD, served)} ==
-                      {ds.to_text() for ds in child_ds},
-                      "the DS geodns prints matches the DNSKEY it serves",
-                      f"printed {[x.to_text() for x in child_ds]}, served "
-                      f"{[x.to_text() for x in ds_records(CHILD, served)]}")
+        served = []
+        if SIGNED:
+            served = wait_signed(f"{net}.3", CHILD)
+            checks.expect({ds.to_text() for ds in ds_records(CHILD, served)} ==
+                          {ds.to_text() for ds in child_ds},
+                          "the DS geodns prints matches the DNSKEY it serves",
+                          f"printed {[x.to_text() for x in child_ds]}, served "
+                          f"{[x.to_text() for x in ds_records(CHILD, served)]}")
+        else:
+            wait_serving(f"{net}.3", CHILD)
         chain.start_parents(child_ds)
         res = chain.resolver
         for continent, (subnet, dc) in CLIENTS.items():
-            wait_direct(net, f"{subnet}", dc_address(net, dc))
+            wait_direct(net, subnet, dc_address(net, dc))
         check_common(checks, res, net, allow_compact=True)
-        chain.skewed_resolver_rejects(checks, f"www.{CHILD}")
+        if SIGNED:
+            chain.skewed_resolver_rejects(checks, f"www.{CHILD}")
         for continent, (subnet, dc) in CLIENTS.items():
             check_secure_answer(checks, res, f"www.{CHILD}", "A", [dc_address(net, dc)],
                                 ecs=subnet, label=f"steered www A for a {continent} client "
-                                f"({subnet}/24) validates with {dc}")
+                                f"({subnet}/24) {verdict()} with {dc}")
         check_delv(checks, res, f"www.{CHILD}", "A", dc_address(net, "iad"),
-                   label="delv www A (default client): fully validated with iad")
+                   label=f"delv www A (default client): {delv_verdict()[2:]} with iad")
 
         # iad's backend fails: NA and default clients move to fra, signed online again.
         backends["iad"].stop()
@@ -797,11 +841,14 @@ key_directory = "keys"
         res.flush(CHILD)
         check_secure_answer(checks, res, f"www.{CHILD}", "A", [dc_address(net, "fra")],
                             ecs=CLIENTS["NA"][0],
-                            label="after iad fails, www A for the NA client validates with fra")
+                            label=f"after iad fails, www A for the NA client {verdict()} with fra")
         check_secure_answer(checks, res, f"www.{CHILD}", "A", [dc_address(net, "fra")],
-                            ecs=CLIENTS["EU"][0], label="and the EU client still gets fra, valid")
+                            ecs=CLIENTS["EU"][0],
+                            label=f"and the EU client still gets fra ({verdict()})")
         check_delv(checks, res, f"www.{CHILD}", "A", dc_address(net, "fra"),
-                   label="delv www A after the failure: fully validated with fra")
+                   label=f"delv www A after the failure: {delv_verdict()[2:]} with fra")
+        if not SIGNED:
+            return
 
         # Negative control: the zone re-signed with new keys the parent's DS does not name.
         server.stop()
@@ -824,24 +871,25 @@ key_directory = "keys"
 
 
 def main():
-    global VERBOSE
+    global VERBOSE, SIGNED
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--child", choices=("knot", "geodns"), required=True)
+    ap.add_argument("--child", choices=("knot", "geodns", "geodns-unsigned"), required=True)
     ap.add_argument("geodns", nargs="?", help="the geodns binary (with --child geodns)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     VERBOSE = args.verbose
+    SIGNED = args.child != "geodns-unsigned"
     for tool in ("knotd", "knotc", "unbound", "unbound-control", "unbound-checkconf", "delv"):
         if shutil.which(tool) is None:
             log(f"FAIL: {tool} not found (scripts/install-deps.sh installs knot, unbound, "
                 "bind9-dnsutils)")
             return 1
-    if args.child == "geodns":
+    if args.child.startswith("geodns"):
         if not args.geodns or not os.access(args.geodns, os.X_OK):
             log(f"FAIL: no geodns binary at {args.geodns}")
             return 1
-        if not geodns_has_dnssec(args.geodns):
+        if SIGNED and not geodns_has_dnssec(args.geodns):
             log(f"SKIP: {args.geodns} has no `dnssec` command yet (keygen/ds, issue 13); "
                 "step B runs as soon as it does")
             return SKIP
