@@ -4,6 +4,7 @@
     chain_test.py --child knot                 [--keep] [--verbose]     (step A: proves the harness)
     chain_test.py --child geodns GEODNS_BINARY [--keep] [--verbose]     (step B: geodns signs)
     chain_test.py --child geodns-unsigned GEODNS_BINARY                 (step B, nothing signed)
+    chain_test.py --child geodns --keygen ldns GEODNS_BINARY   (step B, keys from ldns-keygen)
 
 The chain, each server on port 53 of its own loopback address 127.A.B.x (A, B random, so that
 two runs do not meet), because a resolver that follows delegations asks port 53:
@@ -723,6 +724,41 @@ def run_geodns_cli(binary, args):
     return r.stdout
 
 
+class Keys:
+    """The child's keys: `geodns dnssec keygen` / `geodns dnssec ds` (the default), or, with
+    --keygen ldns, ldns-keygen's BIND-format files in the key directory (the interoperability
+    the key format promises) and the DS computed here from the .key file."""
+
+    def __init__(self, how, binary, conf, directory):
+        self.how, self.binary, self.conf, self.directory = how, binary, conf, directory
+
+    def generate(self):
+        if self.how == "geodns":
+            run_geodns_cli(self.binary, ["dnssec", "keygen", "--config", self.conf, CHILD])
+            return
+        r = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", CHILD.rstrip(".")],
+                           cwd=self.directory, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"ldns-keygen failed: {r.stdout}{r.stderr}")
+        for f in os.listdir(self.directory):
+            if f.endswith(".ds"):  # ldns's own DS file: ours is computed below
+                os.unlink(os.path.join(self.directory, f))
+
+    def ds_text(self):
+        if self.how == "geodns":
+            return run_geodns_cli(self.binary, ["dnssec", "ds", "--config", self.conf, CHILD])
+        out = ""
+        for f in sorted(os.listdir(self.directory)):
+            if f.endswith(".key"):
+                with open(os.path.join(self.directory, f)) as kf:
+                    fields = kf.read().split(";", 1)[0].split()
+                i = fields.index("DNSKEY")
+                key = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY,
+                                          " ".join(fields[i + 1:]))
+                out += f"{CHILD} IN DS {dns.dnssec.make_ds(CHILD, key, 'SHA256').to_text()}\n"
+        return out
+
+
 def parse_ds(text):
     """The DS records in `geodns dnssec ds` output (zone-file lines; comments ignored)."""
     out = []
@@ -767,7 +803,7 @@ def wait_serving(addr, zone, limit_s=20):
     raise RuntimeError(f"{zone} not served on {addr} within {limit_s}s: {summary(last)}")
 
 
-def step_geodns(chain, checks, binary):
+def step_geodns(chain, checks, binary, keygen):
     """Step B: geodns is the child, signing online; steered answers through Unbound with ECS."""
     net = chain.net
     d = os.path.join(chain.tmp, "geodns")
@@ -799,11 +835,12 @@ listen = ""
 key_directory = "keys"
 """ if SIGNED else ""))
         child_ds = []
+        keys_of = Keys(keygen, binary, conf, keys)
         if SIGNED:
-            run_geodns_cli(binary, ["dnssec", "keygen", "--config", conf, CHILD])
-            ds_text = run_geodns_cli(binary, ["dnssec", "ds", "--config", conf, CHILD])
+            keys_of.generate()
+            ds_text = keys_of.ds_text()
             child_ds = parse_ds(ds_text)
-            if not checks.expect(bool(child_ds), "geodns dnssec ds prints a DS record", ds_text):
+            if not checks.expect(bool(child_ds), f"the DS of the child's key ({keygen})", ds_text):
                 return
         run_geodns_cli(binary, ["check", "--config", conf])
         server = Process("geodns", [binary, "serve", "--config", conf], os.path.join(d, "log"))
@@ -813,7 +850,7 @@ key_directory = "keys"
             served = wait_signed(f"{net}.3", CHILD)
             checks.expect({ds.to_text() for ds in ds_records(CHILD, served)} ==
                           {ds.to_text() for ds in child_ds},
-                          "the DS geodns prints matches the DNSKEY it serves",
+                          f"the DS ({keygen}) matches the DNSKEY geodns serves",
                           f"printed {[x.to_text() for x in child_ds]}, served "
                           f"{[x.to_text() for x in ds_records(CHILD, served)]}")
         else:
@@ -854,7 +891,7 @@ key_directory = "keys"
         server.stop()
         shutil.rmtree(keys)
         os.makedirs(keys, mode=0o700)
-        run_geodns_cli(binary, ["dnssec", "keygen", "--config", conf, CHILD])
+        keys_of.generate()
         server = Process("geodns-rekeyed", [binary, "serve", "--config", conf],
                          os.path.join(d, "log2"))
         chain.procs.append(server)
@@ -875,6 +912,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--child", choices=("knot", "geodns", "geodns-unsigned"), required=True)
     ap.add_argument("geodns", nargs="?", help="the geodns binary (with --child geodns)")
+    ap.add_argument("--keygen", choices=("geodns", "ldns"), default="geodns",
+                    help="who makes the geodns child's keys (default: geodns dnssec keygen)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
@@ -889,7 +928,7 @@ def main():
         if not args.geodns or not os.access(args.geodns, os.X_OK):
             log(f"FAIL: no geodns binary at {args.geodns}")
             return 1
-        if SIGNED and not geodns_has_dnssec(args.geodns):
+        if SIGNED and args.keygen == "geodns" and not geodns_has_dnssec(args.geodns):
             log(f"SKIP: {args.geodns} has no `dnssec` command yet (keygen/ds, issue 13); "
                 "step B runs as soon as it does")
             return SKIP
@@ -905,7 +944,7 @@ def main():
         if args.child == "knot":
             step_knot(chain, checks)
         else:
-            step_geodns(chain, checks, args.geodns)
+            step_geodns(chain, checks, args.geodns, args.keygen)
     except Exception as e:  # a set-up failure: report it with the servers' logs
         checks.expect(False, "chain set-up", f"{type(e).__name__}: {e}")
     finally:
