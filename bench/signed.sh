@@ -19,11 +19,13 @@
 # "MSG SIZE rcvd") for ECDSAP256SHA256 and Ed25519.
 #
 # SIGNED_ALGORITHM (ecdsap256sha256 | ed25519, default ecdsap256sha256) picks the algorithm
-# of the measured rounds.
+# of the measured rounds. SIGNED_KEYGEN=ldns makes geodns's keys with ldns-keygen (BIND-format
+# files in the key directory) instead of `geodns dnssec keygen`.
 # shellcheck shell=bash
 # shellcheck disable=SC2004,SC2034,SC2153 # PORT and PIDS belong to bench/compare, which sources this
 
 SIGNED_ALGORITHM=${SIGNED_ALGORITHM:-ecdsap256sha256}
+SIGNED_KEYGEN=${SIGNED_KEYGEN:-geodns}
 
 # geodns's keygen option for an algorithm, by Knot's policy name.
 geodns_algorithm_args() {  # $1 algorithm
@@ -34,7 +36,11 @@ geodns_algorithm_args() {  # $1 algorithm
   esac
 }
 
-geodns_can_sign() { [[ -x $GEODNS_BIN ]] && "$GEODNS_BIN" --help 2>&1 | grep -q dnssec; }
+geodns_can_sign() {
+  [[ -x $GEODNS_BIN ]] || return 1
+  [[ $SIGNED_KEYGEN == ldns ]] && return 0
+  "$GEODNS_BIN" --help 2>&1 | grep -q dnssec
+}
 
 signed_available() {  # $1 server name; says why not, once
   case $1 in
@@ -69,9 +75,16 @@ listen = "127.0.0.1:$5"
 [dnssec]
 key_directory = "keys"
 EOF
-  # shellcheck disable=SC2046 # the algorithm option is zero or two words
-  "$GEODNS_BIN" dnssec keygen --config "$dir/geodns.toml" $(geodns_algorithm_args "$alg") \
-    bench.example. >"$dir/keygen.log" 2>&1 || { cat "$dir/keygen.log" >&2; die "geodns dnssec keygen failed"; }
+  if [[ $SIGNED_KEYGEN == ldns ]]; then
+    local ldns_alg=ECDSAP256SHA256
+    [[ $alg == ed25519 ]] && ldns_alg=ED25519
+    (cd "$dir/keys" && ldns-keygen -a "$ldns_alg" -k bench.example && rm -f ./*.ds) \
+      >"$dir/keygen.log" 2>&1 || { cat "$dir/keygen.log" >&2; die "ldns-keygen failed"; }
+  else
+    # shellcheck disable=SC2046 # the algorithm option is zero or two words
+    "$GEODNS_BIN" dnssec keygen --config "$dir/geodns.toml" $(geodns_algorithm_args "$alg") \
+      bench.example. >"$dir/keygen.log" 2>&1 || { cat "$dir/keygen.log" >&2; die "geodns dnssec keygen failed"; }
+  fi
   "$GEODNS_BIN" check --config "$dir/geodns.toml" >"$dir/check.log" 2>&1 ||
     { cat "$dir/check.log" >&2; die "geodns check rejected the signed zone"; }
 }
