@@ -28,6 +28,7 @@
 
 #include "../tests/support/alloc_counter.h"
 #include "../tests/unit/dns/test_query.h"
+#include "../tests/unit/pipeline/dnssec_fixture.h"
 #include "server/pipeline.h"
 #include "server/steer_compiler.h"
 #include "zone/loader.h"
@@ -222,6 +223,133 @@ void BM_GeoEcsRealCompiled(benchmark::State& state) {
   run(state, geo_ecs_queries(), real_compiled_world());
 }
 BENCHMARK(BM_GeoEcsRealCompiled);
+
+// DNSSEC (issue 13), on the signed test zone of tests/unit/pipeline/dnssec_fixture.h: the
+// same queries with and without DO, so the cost of signatures is side by side with the
+// unsigned answer. `bytes_per_answer` is the response size.
+using testing::SignedPipelineFixture;
+
+SignedPipelineFixture& signed_world(dnssec::Algorithm alg) {
+  static SignedPipelineFixture ecdsa(dnssec::Algorithm::ecdsap256sha256);
+  static SignedPipelineFixture ed25519(dnssec::Algorithm::ed25519);
+  SignedPipelineFixture& f = alg == dnssec::Algorithm::ed25519 ? ed25519 : ecdsa;
+  if (!f.error.empty()) {
+    std::fprintf(stderr, "%s\n", f.error.c_str());
+    std::exit(1);
+  }
+  return f;
+}
+
+void run_signed(benchmark::State& state, const std::vector<std::vector<uint8_t>>& queries,
+                Pipeline& p) {
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  // Warm the signature cache (every rotation of the steered names) outside the timing.
+  for (int warm = 0; warm < 64; ++warm) {
+    for (const auto& q : queries) p.respond(q, ci, out);
+  }
+  size_t i = 0;
+  size_t bytes = 0;
+  const uint64_t before = g_allocations.load();
+  for (auto _ : state) {
+    bytes += p.respond(queries[i], ci, out);
+    if (++i == queries.size()) i = 0;
+  }
+  state.counters["allocs_per_query"] = benchmark::Counter(
+      static_cast<double>(g_allocations.load() - before), benchmark::Counter::kAvgIterations);
+  state.counters["bytes_per_answer"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kAvgIterations);
+  state.SetItemsProcessed(state.iterations());
+}
+
+std::vector<std::vector<uint8_t>> signed_queries(std::initializer_list<const char*> names,
+                                                 bool dnssec_ok) {
+  std::vector<std::vector<uint8_t>> q;
+  for (const char* name : names) {
+    q.push_back(SignedPipelineFixture::dnssec_query(name, dns::rrtype::A, dnssec_ok).build());
+  }
+  return q;
+}
+
+// Static names: state.range(0) = DO, range(1) = 1 for Ed25519.
+void BM_SignedStatic(benchmark::State& state) {
+  auto& f = signed_world(state.range(1) != 0 ? dnssec::Algorithm::ed25519
+                                             : dnssec::Algorithm::ecdsap256sha256);
+  run_signed(state,
+             signed_queries(
+                 {"static.signed.test", "ns1.signed.test", "mail.signed.test", "chain.signed.test"},
+                 state.range(0) != 0),
+             *f.pipeline);
+}
+BENCHMARK(BM_SignedStatic)->ArgNames({"do", "ed25519"})->Args({0, 0})->Args({1, 0})->Args({1, 1});
+
+// Steered names (roundrobin 2 of 5, geo, steered CNAME) with a warm signature cache.
+void BM_SignedSteeredWarm(benchmark::State& state) {
+  auto& f = signed_world(state.range(1) != 0 ? dnssec::Algorithm::ed25519
+                                             : dnssec::Algorithm::ecdsap256sha256);
+  run_signed(
+      state,
+      signed_queries({"www.signed.test", "geo.signed.test", "cdn.signed.test", "x.svc.signed.test"},
+                     state.range(0) != 0),
+      *f.pipeline);
+}
+BENCHMARK(BM_SignedSteeredWarm)
+    ->ArgNames({"do", "ed25519"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({1, 1});
+
+// Compact denial of names asked before (warm cache), and the same without DO.
+void BM_SignedNxdomainWarm(benchmark::State& state) {
+  auto& f = signed_world(state.range(1) != 0 ? dnssec::Algorithm::ed25519
+                                             : dnssec::Algorithm::ecdsap256sha256);
+  run_signed(state,
+             signed_queries({"nx1.signed.test", "nx2.signed.test", "nx3.signed.test"},
+                            state.range(0) != 0),
+             *f.pipeline);
+}
+BENCHMARK(BM_SignedNxdomainWarm)
+    ->ArgNames({"do", "ed25519"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({1, 1});
+
+// Every query a signature-cache miss: distinct nonexistent names, each signed online (one
+// RRSIG of the NSEC; the SOA's is static). The time per query minus BM_SignedNxdomainWarm's
+// is the cost of one signature.
+void BM_SignatureMiss(benchmark::State& state) {
+  const auto alg =
+      state.range(0) != 0 ? dnssec::Algorithm::ed25519 : dnssec::Algorithm::ecdsap256sha256;
+  PipelineConfig pc;
+  pc.signature_cache_entries = 16;  // far fewer entries than names: every one a miss
+  static SignedPipelineFixture ecdsa(dnssec::Algorithm::ecdsap256sha256, pc);
+  static SignedPipelineFixture ed25519(dnssec::Algorithm::ed25519, pc);
+  SignedPipelineFixture& f = alg == dnssec::Algorithm::ed25519 ? ed25519 : ecdsa;
+  std::vector<std::vector<uint8_t>> q;
+  for (int i = 0; i < 4096; ++i) {
+    q.push_back(SignedPipelineFixture::dnssec_query("miss" + std::to_string(i) + ".signed.test",
+                                                    dns::rrtype::A)
+                    .build());
+  }
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  size_t i = 0;
+  size_t bytes = 0;
+  const uint64_t signed_before = f.counters.dnssec.signed_online.load();
+  for (auto _ : state) {
+    bytes += f.pipeline->respond(q[i], ci, out);
+    if (++i == q.size()) i = 0;
+  }
+  state.counters["signatures_per_query"] = benchmark::Counter(
+      static_cast<double>(f.counters.dnssec.signed_online.load() - signed_before),
+      benchmark::Counter::kAvgIterations);
+  state.counters["bytes_per_answer"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kAvgIterations);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SignatureMiss)->ArgNames({"ed25519"})->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace geodns::server

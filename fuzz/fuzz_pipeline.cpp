@@ -170,5 +170,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   client.address = kV4;
   client.transport = Transport::udp;
   check(*world, *world->limited, query, client, true);
+  // DNSSEC: the first byte selects DO (bit 0) and CO (bit 1, RFC 9824), added to the rest of
+  // the input as an OPT record, so the signed answers (RRSIGs, compact denial, truncation
+  // with signatures) are fuzzed too. The input above, as it came, keeps the corpus's meaning.
+  if (size >= 1 + geodns::dns::kHeaderSize && (data[0] & 3) != 0) {
+    static uint8_t with_opt[65535 + 11];
+    const size_t n = std::min<size_t>(size - 1, 65535);
+    std::memcpy(with_opt, data + 1, n);
+    // One more additional record: an OPT (payload 1232, DO/CO as selected) after the rest.
+    const auto arcount = static_cast<uint16_t>(get16(with_opt + 10) + 1);
+    with_opt[10] = static_cast<uint8_t>(arcount >> 8);
+    with_opt[11] = static_cast<uint8_t>(arcount);
+    const uint8_t flags =
+        static_cast<uint8_t>(((data[0] & 1) != 0 ? 0x80 : 0) | ((data[0] & 2) != 0 ? 0x40 : 0));
+    const uint8_t opt[11] = {0, 0, 41, 0x04, 0xD0, 0, 0, flags, 0, 0, 0};
+    std::memcpy(with_opt + n, opt, sizeof(opt));
+    const std::span<const uint8_t> dnssec_query(with_opt, n + sizeof(opt));
+    for (Transport t : {Transport::udp, Transport::tcp}) {
+      client.transport = t;
+      check(*world, *world->pipeline, dnssec_query, client, false);
+    }
+  }
   return 0;
 }

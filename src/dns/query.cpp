@@ -115,6 +115,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   q->qtype = 0;
   q->qclass = 0;
   q->dnssec_ok = false;
+  q->compact_ok = false;
   q->edns_version = 0;
   q->udp_payload = 0;
   q->nsid_requested = false;
@@ -210,6 +211,7 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
       q->udp_payload = klass;
       q->edns_version = static_cast<uint8_t>(ttl >> 16);
       q->dnssec_ok = (ttl & 0x8000U) != 0;
+      q->compact_ok = (ttl & 0x4000U) != 0;
       if (q->edns_version != 0) {
         badvers = true;  // options of an unknown version are not interpreted
       } else if (!parse_opt_rdata(msg + pos, rdlen, q)) {

@@ -39,6 +39,9 @@ struct Query {
   uint16_t udp_payload = 0;  // as advertised (may be < 512: treated as 512)
   uint8_t edns_version = 0;
   bool dnssec_ok = false;
+  // Compact Answers OK (RFC 9824 8: EDNS header flag bit 1, after DO): the client wants the
+  // NXDOMAIN rcode back on a compact denial. Read whatever DO says; it matters only with DO.
+  bool compact_ok = false;
   EcsOption ecs;
   bool has_cookie = false;
   uint8_t client_cookie[8] = {};

@@ -230,6 +230,8 @@ size_t ResponseWriter::finish() noexcept {
     const uint32_t ext_rcode = static_cast<uint32_t>(rcode_ >> 4) & 0xFF;
     uint32_t ttl = ext_rcode << 24;    // version 0
     if (q_->dnssec_ok) ttl |= 0x8000;  // RFC 3225: DO copied into the response
+    // RFC 9824 4: a responder that understood CO says so by setting it in the response.
+    if (q_->dnssec_ok && q_->compact_ok) ttl |= 0x4000;
     write_u32(p + 5, ttl);
     size_t rdlen = 0;
     if (q_->ecs.present) {

@@ -554,6 +554,7 @@ DaemonState Daemon::state() {
     s.traffic.add(block->pipeline);
     s.traffic.add(block->rrl);
     s.traffic.add(block->answers);
+    s.traffic.add(block->dnssec);
     s.transport += block->transport.snapshot();
   }
   // What the workers run (the published settings), not what the file says.

@@ -134,6 +134,14 @@ void TrafficTotals::add(const server::RrlCounters& c) {
   rrl_evicted += c.evicted.load(r);
 }
 
+void TrafficTotals::add(const server::DnssecCounters& c) {
+  constexpr auto r = std::memory_order_relaxed;
+  signature_cache_hits += c.cache_hits.load(r);
+  signature_cache_misses += c.cache_misses.load(r);
+  signed_online += c.signed_online.load(r);
+  sign_failed += c.sign_failed.load(r);
+}
+
 void TrafficTotals::add(const server::AnswerCounters& c) {
   constexpr auto r = std::memory_order_relaxed;
   for (size_t i = 0; i < server::kAnswerSlots; ++i) {
@@ -278,6 +286,20 @@ std::string render_metrics(const DaemonState& s) {
   m.sample("geodns_cookie_queries_total", {{"result", "valid"}},
            static_cast<double>(t.cookies_valid));
   m.sample("geodns_cookie_queries_total", {{"result", "new"}}, static_cast<double>(t.cookies_new));
+
+  m.family("geodns_dnssec_signature_cache_total", "counter",
+           "Online RRSIGs of steered, synthesized and denial answers: result=hit (from the "
+           "worker's signature cache) or miss (signed on the packet path).");
+  m.sample("geodns_dnssec_signature_cache_total", {{"result", "hit"}},
+           static_cast<double>(t.signature_cache_hits));
+  m.sample("geodns_dnssec_signature_cache_total", {{"result", "miss"}},
+           static_cast<double>(t.signature_cache_misses));
+  m.family("geodns_dnssec_signed_online_total", "counter",
+           "Signatures made on the packet path (a cache miss that signed).");
+  m.sample("geodns_dnssec_signed_online_total", {}, static_cast<double>(t.signed_online));
+  m.family("geodns_dnssec_sign_failed_total", "counter",
+           "Online signatures that failed; those answers went out without the RRSIG.");
+  m.sample("geodns_dnssec_sign_failed_total", {}, static_cast<double>(t.sign_failed));
 
   m.family("geodns_rrl_enabled", "gauge", "1 when UDP response rate limiting is on.");
   m.sample("geodns_rrl_enabled", {}, s.rrl_enabled ? 1 : 0);

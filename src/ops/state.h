@@ -37,6 +37,10 @@ struct TrafficTotals {
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
   uint64_t rrl_evicted = 0;
+  uint64_t signature_cache_hits = 0;  // server/dnssec_counters.h
+  uint64_t signature_cache_misses = 0;
+  uint64_t signed_online = 0;
+  uint64_t sign_failed = 0;
   // By answer slot (server/answer_slots.h); labels in DaemonState.
   std::vector<uint64_t> answers_by_name = std::vector<uint64_t>(server::kAnswerSlots);
   std::vector<uint64_t> failed_open_by_name = std::vector<uint64_t>(server::kAnswerSlots);
@@ -47,6 +51,7 @@ struct TrafficTotals {
   void add(const server::Counters& c);
   void add(const server::RrlCounters& c);
   void add(const server::AnswerCounters& c);
+  void add(const server::DnssecCounters& c);
 };
 
 struct AddressState {

@@ -6,6 +6,7 @@
 
 #include "dns/dname.h"
 #include "dns/name.h"
+#include "dnssec/denial.h"
 
 namespace geodns::server {
 
@@ -14,6 +15,10 @@ namespace rrtype = dns::rrtype;
 namespace rcode = dns::rcode;
 
 namespace {
+
+// Types a compact-denial bitmap lists at most: a node has one RRset per type, and no zone
+// has this many types at one name.
+constexpr size_t kMaxBitmapTypes = 64;
 
 std::string txt_rdata(const std::string& text) {
   std::string out;
@@ -109,6 +114,11 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
 void Pipeline::apply(PipelineConfig config) {
   config.max_udp_payload = std::clamp<uint32_t>(config.max_udp_payload, 512, 4096);
   if (!(config.rrl == config_.rrl)) rrl_.configure(config.rrl);
+  if (dnssec_ == nullptr || config.signature_cache_entries != dnssec_cache_entries_) {
+    // A new cache (its memory is fixed at construction): between batches, like the RRL table.
+    dnssec_ = std::make_unique<DnssecAnswer>(config.signature_cache_entries, &block_->dnssec);
+    dnssec_cache_entries_ = config.signature_cache_entries;
+  }
   config_ = std::move(config);
   chaos_id_txt_ = txt_rdata(config_.chaos_id);
   chaos_version_txt_ = txt_rdata(config_.chaos_version);
@@ -132,12 +142,12 @@ void Pipeline::begin_batch() noexcept {
   }
   steering_.refresh();
   journals_.refresh();
-  // Cookie timestamps have a resolution of seconds: one clock read per batch is plenty.
-  if (!config_.cookie_secrets.empty()) {
-    now_s_ = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
-  }
+  // Cookie timestamps and signature windows have a resolution of seconds: one clock read
+  // per batch is plenty.
+  now_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  now_s_ = static_cast<uint32_t>(now_unix_);
 }
 
 size_t Pipeline::respond_explained(std::span<const uint8_t> query, const ClientInfo& client,
@@ -384,6 +394,7 @@ void Pipeline::truncate() noexcept {
 
 void Pipeline::answer(const ClientInfo& client) noexcept {
   zone_slots_ = nullptr;  // set below once the zone is known; slots_ may have been replaced
+  dnssec_->end();         // nothing is signed until a signed zone answers a DO query
   if (q_.qclass == dns::rrclass::CH) {
     answer_chaos();
     return;
@@ -429,7 +440,10 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
   // ahead of the other, and those answers count as "other".
   zone_slots_ = slots_ && slots_->generation == zones->generation ? slots_->find(zone) : nullptr;
   counters_.bump(block_->answers.by_zone[zone_slots_ != nullptr ? zone_slots_->zone_slot : 0]);
+  // RFC 4035 3.1: DNSSEC records only to a query with DO, only from a signed zone.
+  dnssec_->begin(*zone, q_.dnssec_ok, now_unix_);
   answer_in_zone(*zone, client);
+  dnssec_->end();
 }
 
 void Pipeline::answer_chaos() noexcept {
@@ -465,7 +479,8 @@ void Pipeline::answer_chaos() noexcept {
 }
 
 bool Pipeline::add_rrset(Section s, const uint8_t* owner, size_t owner_len,
-                         const zone::RRset& rrset) noexcept {
+                         const zone::RRset& rrset, const uint8_t* synth_lower,
+                         size_t synth_len) noexcept {
   const size_t mark = w_.mark();
   const uint16_t count = w_.count(s);
   for (const auto& rd : rrset.rdatas) {
@@ -475,6 +490,18 @@ bool Pipeline::add_rrset(Section s, const uint8_t* owner, size_t owner_len,
       return false;
     }
   }
+  if (!dnssec_->active()) return true;
+  const bool fits = synth_lower != nullptr
+                        ? dnssec_->add_online(w_, s, owner, owner_len, synth_lower, synth_len,
+                                              rrset.type, rrset.ttl_s, rrset.rdatas)
+                        : dnssec_->add_static(w_, s, owner, owner_len, rrset, rrset.ttl_s);
+  // RFC 4035 3.1.1: in the answer and authority sections an RRset goes with its RRSIGs or
+  // the response is truncated; in the additional section it may go without them (and the
+  // response is not truncated for their sake).
+  if (!fits && s != Section::additional) {
+    w_.rollback(mark, s, count);
+    return false;
+  }
   return true;
 }
 
@@ -483,9 +510,49 @@ void Pipeline::add_soa_negative(const zone::Zone& zone) noexcept {
   if (soa == nullptr || soa->rdatas.empty()) return;
   const auto& rd = soa->rdatas.front();
   // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, MINIMUM).
-  if (!w_.add(Section::authority, reinterpret_cast<const uint8_t*>(zone.origin.data()),
-              zone.origin.size(), rrtype::SOA, zone.negative_ttl_s,
+  const auto* origin = reinterpret_cast<const uint8_t*>(zone.origin.data());
+  if (!w_.add(Section::authority, origin, zone.origin.size(), rrtype::SOA, zone.negative_ttl_s,
               reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+    overflow_ = true;
+    return;
+  }
+  if (dnssec_->active() && !dnssec_->add_static(w_, Section::authority, origin, zone.origin.size(),
+                                                *soa, zone.negative_ttl_s)) {
+    overflow_ = true;
+  }
+}
+
+void Pipeline::add_negative(const zone::Zone& zone, const zone::Node* node, const uint8_t* owner,
+                            size_t owner_len, const uint8_t* lower, size_t lower_len) noexcept {
+  const bool denial = dnssec_->active();
+  // RFC 9824 3.2: NXDOMAIN is answered as NODATA (the NSEC's NXNAME says the name does not
+  // exist) unless the client set CO, which asks for the NXDOMAIN rcode back (RFC 9824 4).
+  if (node == nullptr && (!denial || q_.compact_ok)) w_.set_rcode(rcode::NXDOMAIN);
+  add_soa_negative(zone);
+  if (!denial || overflow_) return;
+  uint16_t types[kMaxBitmapTypes];
+  size_t n = 0;
+  if (node == nullptr) {
+    types[n++] = dnssec::kTypeNxname;
+  } else if (node->is_delegation) {
+    // The parent side of a cut (RFC 4035 3.1.4.1: this NSEC proves there is no DS): only
+    // NS is authoritative here, the rest is glue.
+    types[n++] = rrtype::NS;
+    if (node->find(rrtype::DS) != nullptr) types[n++] = rrtype::DS;
+  } else {
+    // RFC 9824 3.1: the types that exist at the name (none for an empty non-terminal); a
+    // steered name has its addresses, except the type being denied.
+    if (node->rule >= 0) {
+      for (const uint16_t t : {rrtype::A, rrtype::AAAA}) {
+        if (t != q_.qtype && node->find(t) == nullptr) types[n++] = t;
+      }
+    }
+    for (const zone::RRset& r : node->rrsets) {
+      if (n < kMaxBitmapTypes && r.type != q_.qtype) types[n++] = r.type;
+    }
+  }
+  if (!dnssec_->add_denial(w_, owner, owner_len, lower, lower_len,
+                           std::span<const uint16_t>(types, n))) {
     overflow_ = true;
   }
 }
@@ -532,11 +599,29 @@ void Pipeline::add_referral(const zone::Zone& zone, const zone::Node& cut,
     overflow_ = true;
     return;
   }
+  if (dnssec_->active()) {
+    // RFC 4035 3.1.4: the DS RRset with its RRSIGs (the NS above is unsigned: the child's),
+    // or, for an insecure delegation, an NSEC at the cut whose bitmap proves there is no DS.
+    const zone::RRset* ds = cut.find(rrtype::DS);
+    bool fits = true;
+    if (ds != nullptr) {
+      fits = add_rrset(Section::authority, owner, cut.name.size(), *ds,
+                       dnssec_->has_static(*ds) ? nullptr : owner, cut.name.size());
+    } else {
+      static constexpr uint16_t kAtCut[] = {rrtype::NS};
+      fits = dnssec_->add_denial(w_, owner, cut.name.size(), owner, cut.name.size(), kAtCut);
+    }
+    if (!fits) {
+      overflow_ = true;
+      return;
+    }
+  }
   add_target_addresses(zone, *ns, Section::additional, true);
 }
 
 Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const zone::Node& node,
                                                  const uint8_t* owner, size_t owner_len,
+                                                 const uint8_t* lower, size_t lower_len,
                                                  uint16_t qtype,
                                                  const ClientInfo& client) noexcept {
   const steer::Rule& rule = zone.rules[static_cast<size_t>(node.rule)];
@@ -645,8 +730,19 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   if (decision_.dc >= 0) {
     const std::string& target = zone.datacenters[static_cast<size_t>(decision_.dc)].target;
     if (!target.empty()) {
+      const size_t mark = w_.mark();
+      const uint16_t count = w_.count(Section::answer);
       if (!w_.add(Section::answer, owner, owner_len, rrtype::CNAME, decision_.ttl_s,
                   reinterpret_cast<const uint8_t*>(target.data()), target.size())) {
+        return {SteeredAnswer::overflow, {}};
+      }
+      // A steered CNAME is signed online like steered addresses (the cache keeps one per
+      // target and TTL).
+      const std::string_view rdata(target);
+      if (dnssec_->active() && !dnssec_->add_online(w_, Section::answer, owner, owner_len, lower,
+                                                    lower_len, rrtype::CNAME, decision_.ttl_s,
+                                                    std::span<const std::string_view>(&rdata, 1))) {
+        w_.rollback(mark, Section::answer, count);
         return {SteeredAnswer::overflow, {}};
       }
       return {SteeredAnswer::cname, target};
@@ -663,12 +759,24 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   for (uint32_t i = 0; i < decision_.count; ++i) {
     if (!w_.add(Section::answer, owner, owner_len, type, decision_.ttl_s,
                 decision_.addresses[i]->bytes.data(), rdlen)) {
-      // Fewer addresses is still a correct answer; none at all is not.
-      if (i == 0) {
+      // Fewer addresses is still a correct answer; none at all is not. Signed, the answer
+      // is the whole RRset with its RRSIG or TC (RFC 4035 3.1.1): a shorter RRset would
+      // need its own signature, and that would not fit either.
+      if (i == 0 || dnssec_->active()) {
         w_.rollback(mark, Section::answer, count);
         return {SteeredAnswer::overflow, {}};
       }
       break;
+    }
+  }
+  if (dnssec_->active()) {
+    // The RRset as health and steering made it, signed online: the cache key is its
+    // canonical content, so the rotation order does not matter (issue 13).
+    const auto rdatas = dnssec_->address_rdatas(decision_.addresses, decision_.count, rdlen);
+    if (!dnssec_->add_online(w_, Section::answer, owner, owner_len, lower, lower_len, type,
+                             decision_.ttl_s, rdatas)) {
+      w_.rollback(mark, Section::answer, count);
+      return {SteeredAnswer::overflow, {}};
     }
   }
   return {SteeredAnswer::addresses, {}};
@@ -759,8 +867,8 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       return;
     }
     if (lk.kind == Lookup::nxdomain) {
-      w_.set_rcode(rcode::NXDOMAIN);  // RFC 6604: the rcode speaks for the last name
-      add_soa_negative(zone);
+      // RFC 6604: the rcode speaks for the last name (as does the compact denial).
+      add_negative(zone, nullptr, owner, owner_len, name, name_len);
       return;
     }
     if (lk.kind == Lookup::dname) {
@@ -774,11 +882,14 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       continue;
     }
     const zone::Node& node = *lk.node;
+    // An RRset of a wildcard is signed online at the name it answers (add_rrset).
+    const uint8_t* synth = node.is_wildcard ? name : nullptr;
     // The rule answers A and AAAA (every type when it may answer a CNAME); static records at
     // the same owner answer the other types (docs/decisions.md, "Steered names").
     if (node.rule >= 0 &&
         (node.may_cname || qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY)) {
-      const SteeredAnswer a = answer_steered(zone, node, owner, owner_len, qtype, client);
+      const SteeredAnswer a =
+          answer_steered(zone, node, owner, owner_len, name, name_len, qtype, client);
       switch (a.kind) {
         case SteeredAnswer::overflow:
           overflow_ = true;
@@ -795,12 +906,13 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
         case SteeredAnswer::nodata:
           // ANY gets one RRset (RFC 8482): the steered one, else a static one of the owner.
           if (qtype == rrtype::ANY && !node.rrsets.empty()) {
-            if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front())) {
+            if (!add_rrset(Section::answer, owner, owner_len, node.rrsets.front(), synth,
+                           name_len)) {
               overflow_ = true;
             }
             return;
           }
-          add_soa_negative(zone);
+          add_negative(zone, &node, owner, owner_len, name, name_len);
           return;
       }
     }
@@ -810,7 +922,7 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
     const bool beside_cname =
         qtype == rrtype::CNAME || qtype == rrtype::RRSIG || qtype == rrtype::NSEC;
     if (cname != nullptr && !beside_cname && !cname->rdatas.empty()) {
-      if (!add_rrset(Section::answer, owner, owner_len, *cname)) {
+      if (!add_rrset(Section::answer, owner, owner_len, *cname, synth, name_len)) {
         overflow_ = true;
         return;
       }
@@ -824,22 +936,23 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       // RFC 8482 4.1: answer ANY with one RRset rather than everything at the name.
       if (!node.rrsets.empty()) {
         const zone::RRset& one = node.rrsets.front();
-        if (!add_rrset(Section::answer, owner, owner_len, one)) {
+        if (!add_rrset(Section::answer, owner, owner_len, one, synth, name_len)) {
           overflow_ = true;
         } else if (one.type == rrtype::MX || one.type == rrtype::SRV || one.type == rrtype::NS) {
           add_target_addresses(zone, one, Section::additional, false);  // as for the type itself
         }
       } else {
-        add_soa_negative(zone);
+        add_negative(zone, &node, owner, owner_len, name, name_len);
       }
       return;
     }
     const zone::RRset* rrset = node.find(qtype);
     if (rrset == nullptr) {
-      add_soa_negative(zone);  // NODATA (also for empty non-terminals)
+      // NODATA (also for empty non-terminals and a wildcard without the type).
+      add_negative(zone, &node, owner, owner_len, name, name_len);
       return;
     }
-    if (!add_rrset(Section::answer, owner, owner_len, *rrset)) {
+    if (!add_rrset(Section::answer, owner, owner_len, *rrset, synth, name_len)) {
       overflow_ = true;
       return;
     }

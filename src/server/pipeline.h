@@ -17,6 +17,7 @@
 #include "dns/writer.h"
 #include "geo/database.h"
 #include "server/answer_slots.h"
+#include "server/dnssec_answer.h"
 #include "server/pipeline_counters.h"
 #include "server/responder.h"
 #include "server/rrl.h"
@@ -45,6 +46,9 @@ struct PipelineConfig {
   std::vector<dns::CookieSecret> cookie_secrets;
   // TSIG keys (RFC 8945) signed queries and zone transfers may use.
   std::vector<dns::TsigKey> tsig_keys;
+  // Entries of each worker's signature cache for online DNSSEC signatures ([dnssec]
+  // signature_cache; README "What is signed online" for how many a steered name needs).
+  uint32_t signature_cache_entries = zone::DnssecSettings{}.signature_cache;
 
   friend bool operator==(const PipelineConfig&, const PipelineConfig&) = default;
 };
@@ -118,9 +122,17 @@ class Pipeline final : public Responder {
   void answer(const ClientInfo& client) noexcept;
   void answer_chaos() noexcept;
   void answer_in_zone(const zone::Zone& zone, const ClientInfo& client) noexcept;
-  bool add_rrset(dns::Section s, const uint8_t* owner, size_t owner_len,
-                 const zone::RRset& rrset) noexcept;
+  // Writes the RRset whole (and, for a DO query of a signed zone, its RRSIGs) or nothing.
+  // `synth_lower`: set for an RRset synthesized from a wildcard, the lower-cased name it
+  // answers, where it is signed online (a static RRSIG would need a denial proof beside it).
+  bool add_rrset(dns::Section s, const uint8_t* owner, size_t owner_len, const zone::RRset& rrset,
+                 const uint8_t* synth_lower = nullptr, size_t synth_len = 0) noexcept;
   void add_soa_negative(const zone::Zone& zone) noexcept;
+  // A negative answer: the SOA and, for a DO query of a signed zone, the compact denial of
+  // RFC 9824 for `lower` (the current name): `node` null = the name does not exist
+  // (NXDOMAIN, or NODATA with NXNAME unless the client set CO), else NODATA at `node`.
+  void add_negative(const zone::Zone& zone, const zone::Node* node, const uint8_t* owner,
+                    size_t owner_len, const uint8_t* lower, size_t lower_len) noexcept;
   void add_referral(const zone::Zone& zone, const zone::Node& cut, bool authoritative) noexcept;
   // Writes the DNAME above the current name (once per response) and the CNAME synthesized
   // from it (RFC 6672 3.2); false when the chain ends here (YXDOMAIN or no room).
@@ -138,8 +150,10 @@ class Pipeline final : public Responder {
   };
   // Steers `qtype` at `node` (addresses for A/AAAA/ANY, a CNAME to a target datacenter for
   // any type) and writes the answer records.
+  // `lower`: the name lower-cased (where an online signature is made).
   SteeredAnswer answer_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
-                               size_t owner_len, uint16_t qtype, const ClientInfo& client) noexcept;
+                               size_t owner_len, const uint8_t* lower, size_t lower_len,
+                               uint16_t qtype, const ClientInfo& client) noexcept;
   void truncate() noexcept;
   // TSIG of the request just parsed: verifies it (tsig_ holds the outcome). Returns false
   // when the record is malformed (FORMERR). Only signed requests come here, and they may cost
@@ -188,6 +202,10 @@ class Pipeline final : public Responder {
   size_t synth_count_ = 0;
   const zone::Node* dnames_[kMaxChain] = {};  // DNAMEs already in this answer
   size_t dnames_count_ = 0;
+  // DNSSEC records of answers (server/dnssec_answer.h): the Signer and signature cache.
+  std::unique_ptr<DnssecAnswer> dnssec_;
+  uint32_t dnssec_cache_entries_ = 0;  // what dnssec_'s cache was made with
+  int64_t now_unix_ = 0;               // read once per batch: online signature windows
   std::string chaos_id_txt_;
   std::string chaos_version_txt_;
   SteerExplanation* explain_ = nullptr;

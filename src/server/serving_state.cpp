@@ -62,6 +62,7 @@ PipelineConfig pipeline_config(const zone::ServerConfig& config, const std::stri
   pc.nsid = config.pipeline.nsid;
   static_cast<zone::RrlSettings&>(pc.rrl) = config.pipeline.rrl;
   for (const auto& k : config.tsig_keys) pc.tsig_keys.push_back(k.key);
+  pc.signature_cache_entries = config.dnssec.signature_cache;
   if (config.pipeline.cookies.enabled) {
     // Without a configured secret, one generated per start: clients simply learn a new
     // cookie after a restart. Servers behind one address share theirs through the config.

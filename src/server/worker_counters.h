@@ -6,6 +6,7 @@
 #pragma once
 
 #include "server/answer_slots.h"
+#include "server/dnssec_counters.h"
 #include "server/pipeline_counters.h"
 #include "server/rrl.h"
 #include "server/transport_stats.h"
@@ -17,6 +18,7 @@ struct WorkerCounters {
   RrlCounters rrl;              // responses dropped / slipped by rate limiting
   TransportCounters transport;  // sockets: sends dropped, TCP rejected, idle/stall closes
   AnswerCounters answers;       // steered answers by name and by datacenter (answer_slots.h)
+  DnssecCounters dnssec;        // online signing: signature cache hits and misses
 };
 
 }  // namespace geodns::server

@@ -218,6 +218,9 @@ struct DnssecSettings {
   // How long `geodns dnssec retire` keeps a key published after it stops signing (then
   // Delete): long enough for cached signatures by it to expire.
   std::chrono::seconds retire_wait{86400};
+  // Entries of each worker's cache of online signatures (steered, wildcard and denial
+  // answers; server/dnssec_answer.h), about 256 bytes each.
+  uint32_t signature_cache = 16384;
 
   friend bool operator==(const DnssecSettings&, const DnssecSettings&) = default;
 };

@@ -1002,7 +1002,7 @@ DnssecSettings read_dnssec(const Reader& r, const toml::node& n) {
   const auto& t = r.table(n, "[dnssec]");
   r.only_keys(t,
               {"key_directory", "signature_validity", "signature_refresh", "inception_offset",
-               "retire_wait"},
+               "retire_wait", "signature_cache"},
               "[dnssec]");
   DnssecSettings d;
   constexpr int64_t kYear = 366 * 86400;
@@ -1022,6 +1022,9 @@ DnssecSettings read_dnssec(const Reader& r, const toml::node& n) {
   if (auto* x = t.get("inception_offset"))
     d.inception_offset = secs(*x, "inception_offset", 0, 86400);
   if (auto* x = t.get("retire_wait")) d.retire_wait = secs(*x, "retire_wait", 0, kYear);
+  if (auto* x = t.get("signature_cache")) {
+    d.signature_cache = static_cast<uint32_t>(r.integer(*x, "signature_cache", 16, 1 << 22));
+  }
   if (d.signature_refresh >= d.signature_validity) {
     r.fail(t.get("signature_refresh") ? *t.get("signature_refresh") : *t.get("signature_validity"),
            "signature_refresh must be shorter than signature_validity (it is how long before "

@@ -38,6 +38,7 @@ struct QueryBuilder {
   uint16_t payload = 1232;
   uint8_t version = 0;
   bool do_bit = false;
+  bool co_bit = false;           // RFC 9824 Compact Answers OK, the EDNS flag after DO
   std::vector<uint8_t> options;  // raw EDNS options
   bool question = true;          // false: no question section bytes at all
 
@@ -80,7 +81,7 @@ struct QueryBuilder {
       put16(m, payload);
       m.push_back(0);
       m.push_back(version);
-      put16(m, do_bit ? 0x8000 : 0);
+      put16(m, static_cast<uint16_t>((do_bit ? 0x8000 : 0) | (co_bit ? 0x4000 : 0)));
       put16(m, static_cast<uint16_t>(options.size()));
       m.insert(m.end(), options.begin(), options.end());
     }

@@ -1,9 +1,11 @@
 // Proves that answering a query allocates nothing: operator new/delete are replaced for this
 // binary and counted while the pipeline answers static, negative and geo+ECS queries.
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
 #include "../../support/alloc_counter.h"
 #include "answers_fixture.h"
+#include "dnssec_fixture.h"
 #include "fixture.h"
 
 using geodns::testing::g_allocations;
@@ -11,6 +13,23 @@ using geodns::testing::g_count_allocations;
 
 namespace geodns::server::testing {
 namespace {
+
+// OpenSSL allocates with malloc, not operator new: its allocations are counted through its
+// own hooks, installed before it allocates anything (static initialisation, before main).
+std::atomic<uint64_t> g_openssl_allocations{0};
+void* counting_malloc(size_t n, const char*, int) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) g_openssl_allocations.fetch_add(1);
+  return std::malloc(n);
+}
+void* counting_realloc(void* p, size_t n, const char*, int) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) g_openssl_allocations.fetch_add(1);
+  return std::realloc(p, n);
+}
+void counting_free(void* p, const char*, int) {
+  std::free(p);
+}
+const bool g_openssl_hooked =
+    CRYPTO_set_mem_functions(counting_malloc, counting_realloc, counting_free) == 1;
 
 // 100 rounds of `queries` through the pipeline, counting heap allocations meanwhile.
 struct Counted {
@@ -311,6 +330,89 @@ TEST(PipelineAllocations, NoHeapAllocationForPoolsHashedAndSpillover) {
   const Counted c = respond_counting(*f.pipeline, queries, ci, out);
   EXPECT_GT(c.bytes, 0u);
   EXPECT_EQ(c.allocations, 0u);
+}
+
+// DNSSEC (issue 13): a DO query of a signed zone allocates nothing for static RRSIGs, nor for
+// online ones once the worker's signature cache holds them (steered answers in every
+// rotation, compact denial of a name asked before). The first round warms the cache.
+TEST(PipelineAllocations, NoHeapAllocationForSignedAnswersWithWarmCache) {
+#if GEODNS_UNDER_ASAN
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  SignedPipelineFixture f;
+  ASSERT_EQ(f.error, "");
+  std::vector<std::vector<uint8_t>> queries;
+  for (const auto& [name, type] : std::vector<std::pair<const char*, uint16_t>>{
+           {"static.signed.test", dns::rrtype::A},         // static RRSIG
+           {"signed.test", dns::rrtype::MX},               // static, additional signed
+           {"chain.signed.test", dns::rrtype::A},          // CNAME chain
+           {"www.signed.test", dns::rrtype::A},            // steered roundrobin (cache)
+           {"geo.signed.test", dns::rrtype::AAAA},         // steered geo (cache)
+           {"cdn.signed.test", dns::rrtype::A},            // steered CNAME (cache)
+           {"x.wild.signed.test", dns::rrtype::A},         // wildcard, online (cache)
+           {"nope.signed.test", dns::rrtype::A},           // compact NXDOMAIN (cache)
+           {"static.signed.test", dns::rrtype::MX},        // NODATA (cache)
+           {"host.insecure.signed.test", dns::rrtype::A},  // NSEC proving no DS (cache)
+           {"host.secure.signed.test", dns::rrtype::A},    // signed DS
+       }) {
+    auto b = SignedPipelineFixture::dnssec_query(name, type);
+    b.ecs(1, 24, 0, {81, 2, 69});
+    queries.push_back(b.build());
+  }
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  // Every rotation of the steered names signed once (the cache is keyed by content).
+  for (int warm = 0; warm < 64; ++warm) {
+    for (const auto& q : queries) f.pipeline->respond(q, ci, out);
+  }
+  const uint64_t misses = f.counters.dnssec.cache_misses.load();
+  ASSERT_TRUE(g_openssl_hooked);
+  g_openssl_allocations = 0;
+  const Counted c = respond_counting(*f.pipeline, queries, ci, out);
+  EXPECT_GT(c.bytes, 0u);
+  EXPECT_EQ(c.allocations, 0u);
+  EXPECT_EQ(g_openssl_allocations.load(), 0u);
+  EXPECT_EQ(f.counters.dnssec.cache_misses.load(), misses);  // every one a hit
+  EXPECT_GT(f.counters.dnssec.cache_hits.load(), 0u);
+}
+
+// A cache miss signs on the packet path; OpenSSL may allocate inside its signing call. Not a
+// limit, a measurement: recorded (and printed) per miss, so a change shows in the test log.
+TEST(PipelineAllocations, SignatureCacheMissAllocationsMeasured) {
+#if GEODNS_UNDER_ASAN
+  GTEST_SKIP() << "ASan owns the allocator";
+#endif
+  for (const auto alg : {dnssec::Algorithm::ecdsap256sha256, dnssec::Algorithm::ed25519}) {
+    SignedPipelineFixture f(alg);
+    ASSERT_EQ(f.error, "");
+    std::vector<std::vector<uint8_t>> queries;
+    for (int i = 0; i < 100; ++i) {  // distinct nonexistent names: one signature each
+      auto b = SignedPipelineFixture::dnssec_query("n" + std::to_string(i) + ".signed.test",
+                                                   dns::rrtype::A);
+      queries.push_back(b.build());
+    }
+    std::vector<uint8_t> out(65535);
+    ClientInfo ci;
+    ci.address = *IpAddress::parse("192.0.2.1");
+    ASSERT_TRUE(g_openssl_hooked);
+    g_count_allocations = true;
+    g_allocations = 0;
+    g_openssl_allocations = 0;
+    for (const auto& q : queries) f.pipeline->respond(q, ci, out);
+    g_count_allocations = false;
+    const uint64_t allocations = g_allocations.load() + g_openssl_allocations.load();
+    EXPECT_EQ(f.counters.dnssec.signed_online.load(), queries.size());
+    const double per_miss = static_cast<double>(allocations) / static_cast<double>(queries.size());
+    std::printf(
+        "signature cache miss (%s): %.1f allocations per signature (%.1f in OpenSSL)\n",
+        alg == dnssec::Algorithm::ed25519 ? "Ed25519" : "ECDSA P-256", per_miss,
+        static_cast<double>(g_openssl_allocations.load()) / static_cast<double>(queries.size()));
+    ::testing::Test::RecordProperty(alg == dnssec::Algorithm::ed25519
+                                        ? "ed25519_allocations_per_miss"
+                                        : "ecdsa_allocations_per_miss",
+                                    std::to_string(per_miss));
+  }
 }
 
 }  // namespace
