@@ -57,7 +57,6 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
