@@ -21,12 +21,14 @@
 #
 # SIGNED_ALGORITHM (ecdsap256sha256 | ed25519, default ecdsap256sha256) picks the algorithm
 # of the measured rounds. SIGNED_KEYGEN=ldns makes geodns's keys with ldns-keygen (BIND-format
-# files in the key directory) instead of `geodns dnssec keygen`.
+# files in the key directory) instead of `geodns dnssec keygen`. SIGNED_CACHE=N sets geodns's
+# [dnssec] signature_cache (entries per worker; default: geodns's own default).
 # shellcheck shell=bash
 # shellcheck disable=SC2004,SC2034,SC2153 # PORT and PIDS belong to bench/compare, which sources this
 
 SIGNED_ALGORITHM=${SIGNED_ALGORITHM:-ecdsap256sha256}
 SIGNED_KEYGEN=${SIGNED_KEYGEN:-geodns}
+SIGNED_CACHE=${SIGNED_CACHE:-}
 
 # geodns's keygen option for an algorithm, by Knot's policy name.
 geodns_algorithm_args() {  # $1 algorithm
@@ -76,6 +78,7 @@ listen = "127.0.0.1:$5"
 [dnssec]
 key_directory = "keys"
 EOF
+  [[ -z $SIGNED_CACHE ]] || echo "signature_cache = $SIGNED_CACHE" >>"$dir/geodns.toml"
   if [[ $SIGNED_KEYGEN == ldns ]]; then
     local ldns_alg=ECDSAP256SHA256
     [[ $alg == ed25519 ]] && ldns_alg=ED25519
