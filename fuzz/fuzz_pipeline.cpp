@@ -12,11 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "dns/query.h"
+#include "dnssec/key.h"
 #include "server/pipeline.h"
 #include "zone/loader.h"
 
@@ -40,6 +43,53 @@ struct World {
   uint8_t out[65535];
 };
 
+constexpr const char* kSignedZone = R"([zone]
+name = "signed.fuzz."
+dnssec = true
+[zone.soa]
+mname = "ns1.signed.fuzz."
+rname = "hostmaster.signed.fuzz."
+[records]
+"@" = ["NS ns1.signed.fuzz.", "MX 10 mail.signed.fuzz."]
+ns1 = "A 192.0.2.53"
+mail = ["A 192.0.2.25", "AAAA 2001:db8::25"]
+alias = "CNAME mail"
+"*.wild" = ["A 192.0.2.7", 'TXT "wild"']
+"a.b.ent" = "A 192.0.2.8"
+d = "DNAME mail.signed.fuzz."
+deleg = "NS ns.deleg.signed.fuzz."
+"ns.deleg" = "A 192.0.2.54"
+[datacenters.fra]
+addresses = ["192.0.2.10", "192.0.2.11", "2001:db8::10"]
+[datacenters.iad]
+addresses = ["198.51.100.10"]
+[steer.www]
+policy = "roundrobin"
+datacenters = ["fra", "iad"]
+answers = 2
+[steer.geo]
+policy = "geo"
+map.EU = ["fra"]
+map.default = ["iad"]
+)";
+
+geodns::zone::ZonePtr make_signed_zone() {
+  char dir[] = "/tmp/geodns-fuzz-keys-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) return nullptr;
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  auto key = geodns::dnssec::generate_key("signed.fuzz.", geodns::dnssec::Algorithm::ed25519,
+                                          geodns::dnssec::KeyRole::csk, now);
+  if (!key) return nullptr;
+  key->timing.activate_unix = now - 60;
+  const std::string keys = std::string(dir) + "/keys";
+  if (!geodns::dnssec::write_key_files(*key, keys)) return nullptr;
+  geodns::zone::ServerConfig config;
+  config.dnssec.key_directory = keys;
+  auto z = geodns::zone::load_zone_text(kSignedZone, "signed.fuzz.toml", config, nullptr);
+  std::filesystem::remove_all(dir);  // loaded: the zone holds the key
+  return z ? z.value() : nullptr;
+}
+
 World* make_world() {
   auto* w = new World();
   geodns::zone::ServerConfig config;
@@ -49,7 +99,17 @@ World* make_world() {
     std::fprintf(stderr, "fuzz_pipeline: demo zones failed to load\n");
     std::abort();
   }
-  w->snapshots.zones.publish(report.zones);
+  // A signed zone beside the demo ones (its key made now, in a directory of its own), so that
+  // the DO inputs below reach RRSIGs, online signatures and compact denial.
+  auto set = std::make_shared<geodns::zone::ZoneSet>(*report.zones);
+  if (auto signed_zone = make_signed_zone()) {
+    set->zones.push_back(signed_zone);
+    set->reindex();
+  } else {
+    std::fprintf(stderr, "fuzz_pipeline: the signed zone failed to load\n");
+    std::abort();
+  }
+  w->snapshots.zones.publish(set);
   auto db = geodns::geo::Database::open(std::string(GEODNS_SOURCE_DIR) + "/geoip/demo.mmdb");
   if (!db) {
     std::fprintf(stderr, "fuzz_pipeline: demo.mmdb failed to open\n");

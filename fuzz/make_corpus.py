@@ -109,6 +109,17 @@ def pipeline_seeds():
     s["opt_rdlen_overrun"] = query("www.example.com", 1, arcount=1) + b"\0\0\x29\x04\xd0\0\0\0\0\0\x40"
     s["opt_nonroot_owner"] = query("www.example.com", 1, arcount=1) + name("x") + opt()[1:]
     s["empty"] = b""
+    # DNSSEC: a first byte selecting DO (1) and CO (2) in front of a query for the signed zone
+    # of fuzz_pipeline.cpp (the target adds the OPT record itself).
+    for label, (qname, qtype, flag) in {
+            "do_static": ("mail.signed.fuzz", 1, 1), "do_dnskey": ("signed.fuzz", 48, 1),
+            "do_steered": ("www.signed.fuzz", 1, 1), "do_geo_aaaa": ("geo.signed.fuzz", 28, 1),
+            "do_nxdomain": ("nope.signed.fuzz", 1, 1), "do_co_nxdomain": ("nope.signed.fuzz", 1, 3),
+            "do_nodata": ("mail.signed.fuzz", 15, 1), "do_ent": ("b.ent.signed.fuzz", 1, 1),
+            "do_wildcard": ("x.wild.signed.fuzz", 1, 1), "do_cname": ("alias.signed.fuzz", 1, 1),
+            "do_dname": ("x.d.signed.fuzz", 1, 1), "do_referral": ("x.deleg.signed.fuzz", 1, 1),
+            "do_ds": ("deleg.signed.fuzz", 43, 1), "do_any": ("www.signed.fuzz", 255, 1)}.items():
+        s[label] = bytes([flag]) + query(qname, qtype)
     return s
 
 

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -72,7 +73,12 @@ class SignatureCache {
   bool make_key(const SignatureRequest& r) noexcept;
   const uint8_t* entry_at(uint64_t position) const noexcept;  // nullptr once overwritten
 
-  std::unique_ptr<Slot[]> slots_;
+  struct FreeSlots {
+    void operator()(Slot* p) const noexcept;
+  };
+  // calloc'd and the arena left uninitialised: the kernel maps pages as they are first
+  // written, so a worker's cache costs memory only as it fills.
+  std::unique_ptr<Slot[], FreeSlots> slots_;
   size_t set_mask_ = 0;  // sets of kWays slots
   std::unique_ptr<uint8_t[]> arena_;
   size_t arena_bytes_ = 0;

@@ -11,12 +11,15 @@ namespace geodns::server {
 namespace rrtype = dns::rrtype;
 
 DnssecAnswer::DnssecAnswer(size_t cache_entries, DnssecCounters* counters)
-    : counters_(counters),
-      signer_(std::make_unique<dnssec::Signer>()),
-      // The byte budget follows the entries: an online RRSIG with its key is about 200 bytes
-      // (ECDSA P-256 or Ed25519, a short owner, a few addresses).
-      cache_(std::make_unique<dnssec::SignatureCache>(std::max<size_t>(cache_entries, 16),
-                                                      std::max<size_t>(cache_entries, 16) * 256)) {}
+    : cache_entries_(std::max<size_t>(cache_entries, 16)), counters_(counters) {}
+
+void DnssecAnswer::prepare() {
+  if (cache_ != nullptr) return;
+  signer_ = std::make_unique<dnssec::Signer>();
+  // The byte budget follows the entries: an online RRSIG with its key is about 200 bytes
+  // (ECDSA P-256 or Ed25519, a short owner, a few addresses).
+  cache_ = std::make_unique<dnssec::SignatureCache>(cache_entries_, cache_entries_ * 256);
+}
 
 bool DnssecAnswer::add_static(dns::ResponseWriter& w, dns::Section s, const uint8_t* owner,
                               size_t owner_len, const zone::RRset& rrset, uint32_t ttl_s) noexcept {

@@ -25,8 +25,13 @@ namespace geodns::server {
 
 class DnssecAnswer {
  public:
-  // `cache_entries`: the worker's signature cache capacity ([dnssec] signature_cache).
+  // `cache_entries`: the worker's signature cache capacity ([dnssec] signature_cache). The
+  // cache and the signer are made by prepare(), once a signed zone is served: a server
+  // without one does not hold (and zero) megabytes of cache per worker.
   DnssecAnswer(size_t cache_entries, DnssecCounters* counters);
+  // Makes the signer and the cache (allocates: between batches, never per query).
+  void prepare();
+  bool ready() const noexcept { return cache_ != nullptr; }
   DnssecAnswer(const DnssecAnswer&) = delete;
   DnssecAnswer& operator=(const DnssecAnswer&) = delete;
 
@@ -34,7 +39,7 @@ class DnssecAnswer {
   void begin(const zone::Zone& zone, bool dnssec_ok, int64_t now_unix) noexcept {
     zone_ = &zone;
     now_unix_ = now_unix;
-    active_ = dnssec_ok && zone.signing != nullptr;
+    active_ = dnssec_ok && zone.signing != nullptr && cache_ != nullptr;
   }
   void end() noexcept { active_ = false; }
   bool active() const noexcept { return active_; }
@@ -77,6 +82,7 @@ class DnssecAnswer {
   const zone::Zone* zone_ = nullptr;
   int64_t now_unix_ = 0;
   bool active_ = false;
+  size_t cache_entries_;
   DnssecCounters* counters_;
   std::unique_ptr<dnssec::Signer> signer_;
   std::unique_ptr<dnssec::SignatureCache> cache_;

@@ -109,6 +109,22 @@ Pipeline::Pipeline(const Snapshots& snapshots, PipelineConfig config, uint64_t s
       journals_(snapshots.journals),
       tsig_signer_(std::make_unique<dns::TsigSigner>()) {
   apply(std::move(config));
+  note_zones();
+}
+
+void Pipeline::note_zones() noexcept {
+  serves_signed_zone_ = false;
+  if (const zone::ZoneSet* set = zones_.get()) {
+    for (const auto& z : set->zones) serves_signed_zone_ = serves_signed_zone_ || z->signing;
+  }
+  if (serves_signed_zone_ && !dnssec_->ready()) {
+    try {
+      dnssec_->prepare();
+    } catch (const std::bad_alloc&) {
+      // No memory for the cache: DO answers are those of an unsigned zone until a later batch
+      // tries again.
+    }
+  }
 }
 
 void Pipeline::apply(PipelineConfig config) {
@@ -127,7 +143,7 @@ void Pipeline::apply(PipelineConfig config) {
 void Pipeline::begin_batch() noexcept {
   // Picking up a new snapshot copies a shared_ptr under the publisher's mutex: once per batch
   // and only when the generation moved, never per query.
-  zones_.refresh();
+  const bool new_zones = zones_.refresh();
   health_.refresh();
   geoip_.refresh();
   // New settings from a reload: strings copied and maybe an RRL table allocated, between
@@ -148,6 +164,8 @@ void Pipeline::begin_batch() noexcept {
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   now_s_ = static_cast<uint32_t>(now_unix_);
+  // A new zone set, or new settings that replaced dnssec_: prepared if a zone is signed.
+  if (new_zones || (serves_signed_zone_ && !dnssec_->ready())) note_zones();
 }
 
 size_t Pipeline::respond_explained(std::span<const uint8_t> query, const ClientInfo& client,

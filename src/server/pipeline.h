@@ -166,6 +166,8 @@ class Pipeline final : public Responder {
   dns::TsigSigner::Response make_tsig_response() const noexcept;
   void answer_transfer(const ClientInfo& client) noexcept;
   void apply(PipelineConfig config);
+  // Notes whether the zone set just picked up has a signed zone (then dnssec_ is prepared).
+  void note_zones() noexcept;
   // Counts a steered answer (decision_) by name, datacenter and fail-open, in bounded slots.
   void count_steered(const zone::Zone& zone, int32_t rule) noexcept;
 
@@ -206,6 +208,7 @@ class Pipeline final : public Responder {
   std::unique_ptr<DnssecAnswer> dnssec_;
   uint32_t dnssec_cache_entries_ = 0;  // what dnssec_'s cache was made with
   int64_t now_unix_ = 0;               // read once per batch: online signature windows
+  bool serves_signed_zone_ = false;    // the zone set has a signed zone: dnssec_ prepared
   std::string chaos_id_txt_;
   std::string chaos_version_txt_;
   SteerExplanation* explain_ = nullptr;

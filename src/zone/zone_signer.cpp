@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "dns/name.h"
@@ -55,6 +56,12 @@ Result<std::shared_ptr<dnssec::ZoneSigning>> prepare_signing(const ZoneSource& s
     return at.error(
         "dnssec = true, but there is no key directory: set [dnssec] key_directory "
         "or [server] state_dir in the server config");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(s->key_directory, ec)) {
+    return at.error("dnssec = true, but the key directory " + s->key_directory +
+                    " does not exist (create the keys: geodns dnssec keygen " + s->origin_text +
+                    ")");
   }
   auto keys = dnssec::load_zone_keys(s->key_directory, s->origin_text);
   if (!keys) {

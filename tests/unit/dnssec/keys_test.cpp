@@ -221,8 +221,8 @@ TEST(KeyErrors, NameTheFile) {
   EXPECT_EQ(error_of(), "no error");
 }
 
-TEST(KeyTag, MatchesRfc4034AppendixBExample) {
-  // ldns computes tags independently: compare over a few generated keys.
+TEST(KeyTag, MatchesLdnsCalcKeytag) {
+  // RFC 4034 appendix B, computed independently by ldns, over a few generated keys.
   for (int i = 0; i < 8; ++i) {
     auto key = generate_key("example.com.", i % 2 ? Algorithm::ed25519 : Algorithm::ecdsap256sha256,
                             KeyRole::zsk, kNow);

@@ -170,9 +170,10 @@ TEST(ZoneSigner, KeyProblemsAreLoadErrorsNamingFileAndDirectory) {
   {
     SignedZone z;  // no key directory at all
     z.load();
-    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the keys of "
-                           "example.com. in " +
-                           z.dir.path + "/keys do not load: "),
+    EXPECT_NE(z.error.find("zones/example.com.toml:4:10: dnssec = true, but the key directory " +
+                           z.dir.path +
+                           "/keys does not exist (create the keys: geodns dnssec "
+                           "keygen example.com.)"),
               std::string::npos)
         << z.error;
   }
@@ -361,6 +362,56 @@ TEST(ZoneSigner, PrePublishedZskRollStepByStep) {
   EXPECT_EQ(dnskey_tags(z), (std::set<uint16_t>{ksk, new_zsk}));
   EXPECT_EQ(signing_tags(z, "www.example.com.", *www), std::set<uint16_t>{new_zsk});
   EXPECT_EQ(signing_tags(z, "example.com.", *z.rrset("example.com.", 48)), std::set<uint16_t>{ksk});
+}
+
+}  // namespace
+}  // namespace geodns::dnssec::testing
+
+namespace geodns::dnssec::testing {
+namespace {
+
+TEST(DnssecConfig, DefaultsDurationsAndErrors) {
+  auto c = zone::load_server_config_text("[server]\nstate_dir = \"/var/lib/geodns\"\n",
+                                         "geodns.toml", "/etc/geodns");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->dnssec.signature_validity, std::chrono::seconds(14 * 86400));
+  EXPECT_EQ(c->dnssec.signature_refresh, std::chrono::seconds(7 * 86400));
+  EXPECT_EQ(c->dnssec.inception_offset, std::chrono::seconds(3600));
+  EXPECT_EQ(c->dnssec_key_directory(), "/var/lib/geodns/keys");
+
+  c = zone::load_server_config_text(
+      "[dnssec]\nkey_directory = \"keys\"\nsignature_validity = \"30d\"\n"
+      "signature_refresh = \"10d\"\ninception_offset = 300\nretire_wait = \"2h\"\n",
+      "geodns.toml", "/etc/geodns");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->dnssec_key_directory(), "/etc/geodns/keys");  // relative to the config file
+  EXPECT_EQ(c->dnssec.signature_validity, std::chrono::seconds(30 * 86400));
+  EXPECT_EQ(c->dnssec.signature_refresh, std::chrono::seconds(10 * 86400));
+  EXPECT_EQ(c->dnssec.inception_offset, std::chrono::seconds(300));
+  EXPECT_EQ(c->dnssec.retire_wait, std::chrono::seconds(7200));
+
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"[dnssec]\nsignature_refresh = \"14d\"\n",
+       "geodns.toml:2:21: signature_refresh must be shorter than signature_validity"},
+      {"[dnssec]\nsignature_validity = \"1x\"\n",
+       "geodns.toml:2:22: signature_validity: bad duration unit"},
+      {"[dnssec]\nkey_dir = \"k\"\n", "geodns.toml:2:1: unknown key \"key_dir\" in [dnssec]"},
+      {"[dnssec]\nkey_directory = \"\"\n", "geodns.toml:2:17: key_directory must name a directory"},
+      {"[dnssec]\ninception_offset = \"2d\"\n",
+       "geodns.toml:2:20: inception_offset must be 0..86400"},
+  };
+  for (const auto& k : cases) {
+    auto r = zone::load_server_config_text(k.text, "geodns.toml", "/etc/geodns");
+    ASSERT_FALSE(r) << k.text;
+    EXPECT_EQ(r.error().to_string().rfind(k.error, 0), 0u) << r.error().to_string();
+  }
+  // No state_dir and no key_directory: nowhere to look.
+  zone::ServerConfig none;
+  EXPECT_EQ(none.dnssec_key_directory(), "");
 }
 
 }  // namespace

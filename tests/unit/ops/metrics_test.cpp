@@ -92,6 +92,10 @@ DaemonState sample_state() {
   s.traffic.steered = 80;
   s.traffic.failed_open = 2;
   s.traffic.cookies_valid = 40;
+  s.traffic.signature_cache_hits = 900;
+  s.traffic.signature_cache_misses = 12;
+  s.traffic.signed_online = 11;
+  s.traffic.sign_failed = 1;
   s.traffic.cookies_new = 5;
   return s;
 }
@@ -164,6 +168,10 @@ TEST(Metrics, ParsesAndCarriesTheNumbers) {
   EXPECT_EQ(value_of(samples, "geodns_fail_open_total"), 2);
   EXPECT_EQ(value_of(samples, "geodns_cookie_queries_total", R"(result="valid")"), 40);
   EXPECT_EQ(value_of(samples, "geodns_cookie_queries_total", R"(result="new")"), 5);
+  EXPECT_EQ(value_of(samples, "geodns_dnssec_signature_cache_total", R"(result="hit")"), 900);
+  EXPECT_EQ(value_of(samples, "geodns_dnssec_signature_cache_total", R"(result="miss")"), 12);
+  EXPECT_EQ(value_of(samples, "geodns_dnssec_signed_online_total"), 11);
+  EXPECT_EQ(value_of(samples, "geodns_dnssec_sign_failed_total"), 1);
   EXPECT_EQ(value_of(samples, "geodns_reloads_total"), 4);
   EXPECT_EQ(value_of(samples, "geodns_reload_errors_total"), 1);
   EXPECT_EQ(value_of(samples, "geodns_last_reload_success"), 0);

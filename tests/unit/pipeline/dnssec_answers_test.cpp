@@ -457,3 +457,34 @@ TEST(DnssecSignatureCacheSetting, ReadAndPassedToThePipeline) {
 
 }  // namespace
 }  // namespace geodns::server::testing
+
+namespace geodns::server::testing {
+namespace {
+
+// The signer and cache are made when a signed zone is first served, between batches: a
+// pipeline started on unsigned zones signs after a reload brings a signed one.
+TEST(DnssecPrepared, SignedZoneArrivingByReloadIsSigned) {
+  SignedPipelineFixture f;
+  ASSERT_EQ(f.error, "");
+  Snapshots snapshots;
+  snapshots.zones.publish(std::make_shared<zone::ZoneSet>());
+  snapshots.health = &f.health;
+  Pipeline pipeline(snapshots, PipelineConfig{}, 1);
+  pipeline.begin_batch();
+  const auto query = SignedPipelineFixture::dnssec_query("www.signed.test", dns::rrtype::A).build();
+  std::vector<uint8_t> out(65535);
+  ClientInfo ci;
+  ci.address = *IpAddress::parse("192.0.2.1");
+  pipeline.respond(query, ci, out);
+  EXPECT_EQ(out[3] & 0x0F, dns::rcode::REFUSED);  // not ours yet
+  snapshots.zones.publish(f.zones);
+  pipeline.begin_batch();
+  const size_t n = pipeline.respond(query, ci, out);
+  ldns_pkt* p = nullptr;
+  ASSERT_EQ(ldns_wire2pkt(&p, out.data(), n), LDNS_STATUS_OK);
+  SignedPkt pkt(p);
+  EXPECT_EQ(check_signatures(pkt.get(), f.keys).rrsigs, 1u);
+}
+
+}  // namespace
+}  // namespace geodns::server::testing
