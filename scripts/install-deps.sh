@@ -12,6 +12,8 @@ packages=(
   unbound  # tests/dnssec/chain_test.py: the validating resolver (started with its own config)
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
+  chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
+  bird2 iproute2  # tests/anycast: BIRD and network namespaces
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
@@ -44,3 +46,9 @@ fi
 trap '[[ $made_policy -eq 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# bird2 enables and starts its own bird.service (/etc/bird/bird.conf, /run/bird/bird.ctl) on
+# install. The anycast test runs BIRDs of its own with their own sockets; a routing daemon
+# that nobody configured has no business running on a build machine.
+if [[ " ${missing[*]} " == *" bird2 "* ]] && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now bird.service >/dev/null 2>&1 || true
+fi
