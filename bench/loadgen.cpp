@@ -87,6 +87,7 @@ struct Options {
   int sockets = 4;
   uint32_t ecs_subnets = 0;
   bool use_edns = false;
+  bool dnssec_ok = false;
   int cpu = -1;
   int timeout_ms = 1000;
   int rate = 0;  // > 0: open loop at this many queries per second
@@ -106,6 +107,7 @@ void print_usage() {
       "  --sockets N          UDP sockets / source ports, 1..64 (default 4)\n"
       "  --ecs-subnets N      add EDNS Client Subnet, N distinct public /24s (query i: i mod N)\n"
       "  --edns               add a plain OPT record (payload 1232)\n"
+      "  --dnssec-ok          set the DO bit (implies an OPT record): ask for signatures\n"
       "  --timeout-ms N       a query unanswered after N ms is lost (default 1000)\n"
       "  --cpu N              pin the generator to CPU N\n"
       "  --quiet              print only the machine-readable result line\n",
@@ -136,6 +138,8 @@ Options parse_options(int argc, char** argv) {
       o.ecs_subnets = static_cast<uint32_t>(parse_int(arg, value(), 1, kMaxEcsSubnets));
     } else if (arg == "--edns") {
       o.use_edns = true;
+    } else if (arg == "--dnssec-ok") {
+      o.dnssec_ok = true;
     } else if (arg == "--timeout-ms") {
       o.timeout_ms = static_cast<int>(parse_int(arg, value(), 1, 10000));
     } else if (arg == "--rate") {
@@ -352,7 +356,8 @@ struct QuerySet {
   size_t length(size_t i) const { return offsets[i + 1] - offsets[i]; }
 };
 
-QuerySet build_queries(const std::vector<QuerySpec>& specs, uint32_t ecs_count, bool use_edns) {
+QuerySet build_queries(const std::vector<QuerySpec>& specs, uint32_t ecs_count, bool use_edns,
+                       bool dnssec_ok) {
   std::vector<std::array<uint8_t, 3>> subnets;
   if (ecs_count > 0) {
     subnets = make_ecs_subnets(ecs_count);
@@ -372,7 +377,7 @@ QuerySet build_queries(const std::vector<QuerySpec>& specs, uint32_t ecs_count, 
     const QuerySpec& spec = specs[i % specs.size()];
     std::vector<uint8_t>& out = set.bytes;
     set.offsets.push_back(static_cast<uint32_t>(out.size()));
-    bool has_opt = use_edns || ecs_count > 0;
+    bool has_opt = use_edns || dnssec_ok || ecs_count > 0;
     put16(out, 0);  // ID, supplied at send time
     put16(out, 0);  // flags: standard query, RD clear (we are asking an authoritative server)
     put16(out, 1);  // QDCOUNT
@@ -387,8 +392,8 @@ QuerySet build_queries(const std::vector<QuerySpec>& specs, uint32_t ecs_count, 
       out.push_back(0);  // root owner name
       put16(out, kOptType);
       put16(out, kEdnsPayloadBytes);
-      put16(out, 0);  // extended RCODE, version 0
-      put16(out, 0);  // flags (DO clear)
+      put16(out, 0);                       // extended RCODE, version 0
+      put16(out, dnssec_ok ? 0x8000 : 0);  // flags: DO (RFC 3225) or nothing
       if (ecs_count > 0) {
         const auto& subnet = subnets[i % ecs_count];
         put16(out, 11);  // RDLENGTH: one option, 4 + 7 bytes
@@ -1065,7 +1070,7 @@ int main(int argc, char** argv) {
   pin_to_cpu(options.cpu);
 
   std::vector<QuerySpec> specs = read_query_file(options.queries_path);
-  QuerySet queries = build_queries(specs, options.ecs_subnets, options.use_edns);
+  QuerySet queries = build_queries(specs, options.ecs_subnets, options.use_edns, options.dnssec_ok);
 
   std::vector<int> fds;
   for (int i = 0; i < options.sockets; ++i) fds.push_back(open_socket(target));
@@ -1090,9 +1095,10 @@ int main(int argc, char** argv) {
     std::printf("target          %s port %u, %zu prebuilt queries (%zu lines), %d sockets\n",
                 options.server.c_str(), static_cast<unsigned>(options.port), queries.size(),
                 specs.size(), options.sockets);
-    std::printf("duration        %.2f s, inflight %d, ecs subnets %u, edns %s\n", wall_s,
+    std::printf("duration        %.2f s, inflight %d, ecs subnets %u, edns %s%s\n", wall_s,
                 options.inflight, options.ecs_subnets,
-                (options.use_edns || options.ecs_subnets > 0) ? "yes" : "no");
+                (options.use_edns || options.dnssec_ok || options.ecs_subnets > 0) ? "yes" : "no",
+                options.dnssec_ok ? " (DO)" : "");
     std::printf("sent            %llu\n", static_cast<unsigned long long>(stats.sent));
     std::printf("answered        %llu (%.0f qps)\n",
                 static_cast<unsigned long long>(stats.answered), qps);

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libsystemd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
+  unbound  # tests/dnssec/chain_test.py: the validating resolver (started with its own config)
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
   chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
@@ -36,6 +37,16 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests start their own knot, unbound and gdnsd on loopback: keep the packages from starting
+# system-wide daemons on port 53 (unbound's would also take over the machine's resolver), by the
+# Debian policy-rc.d convention, unless the machine already has a policy.
+made_policy=0
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+trap '[[ $made_policy -eq 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # bird2 enables and starts its own bird.service (/etc/bird/bird.conf, /run/bird/bird.ctl) on
