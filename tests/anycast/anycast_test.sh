@@ -91,6 +91,22 @@ wait_route() {
   done
   fail "the service routes did not move to $1 within 20 s (logs in $work)"
 }
+# wait_stable_route DEV: as wait_route, then the routes stay in DEV for 2 s. A BIRD resumed
+# after SIGSTOP finds its own hold timer expired and resets the session once more, so the
+# route it had just re-announced goes and comes back; the check that follows needs the end.
+wait_stable_route() {
+  local since
+  for _ in $(seq 20); do
+    wait_route "$1"
+    since=$(date +%s%N)
+    while ip -n "$R" -4 route show 192.0.2.53/32 | grep -q " dev $1 " &&
+      ip -n "$R" -6 route show fd00:53::53/128 | grep -q " dev $1 "; do
+      (($(date +%s%N) - since >= 2000000000)) && return 0
+      sleep 0.05
+    done
+  done
+  fail "the service routes did not stay in $1 for 2 s (logs in $work)"
+}
 # Answers from the new site for the report's last-second check; then the next event comes at a
 # random point of the checkers' 500 ms round, so the figures are not all best or worst case.
 settle() { sleep "2.$(printf %03d $((RANDOM % 500)))"; }
@@ -342,7 +358,7 @@ wait_route rb
 settle
 mark recover_bird site-a ra
 kill -CONT "${pid[bird_a]}"
-wait_route ra
+wait_stable_route ra
 settle
 
 echo "== graceful stop: SIGTERM the checker (withdraws, waits 1 s), then stop geodns"
