@@ -325,6 +325,10 @@ Status Fleet::connect(EtcdClient& client) {
     overrides_dirty_ = true;
     // Writes queued while connecting were not in the read: apply them over it.
   }
+  {
+    std::lock_guard lock(mu_);
+    endpoint_ = client.endpoint();
+  }
   start_watch(range->revision + 1);
   bool first = false;
   size_t members = 0;
@@ -464,7 +468,19 @@ void Fleet::start_watch(int64_t from_revision) {
   }
   watch_ = std::thread([this, from_revision] {
     pthread_setname_np(pthread_self(), "geodns-fleetw");
-    EtcdClient client(options_.etcd);
+    // The watch goes to the member the session just reached: a dead first endpoint would
+    // otherwise end every new watch at once.
+    EtcdOptions o = options_.etcd;
+    std::string first;
+    {
+      std::lock_guard lock(mu_);
+      first = endpoint_;
+    }
+    if (auto it = std::find(o.endpoints.begin(), o.endpoints.end(), first);
+        it != o.endpoints.end()) {
+      std::rotate(o.endpoints.begin(), it, o.endpoints.end());
+    }
+    EtcdClient client(std::move(o));
     Status st = client.watch(
         keys_.root(), from_revision, [this](const WatchMessage& m) { return apply_watch(m); },
         watch_stop_);
