@@ -11,7 +11,7 @@ packages=(
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
-  etcd-server etcd-client  # the fleet tests start their own etcd on free loopback ports
+  etcd-server etcd-client openssl  # fleet tests: their own etcd (TLS certificates by openssl)
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)

@@ -151,7 +151,9 @@ class Backend {
 // etcd members on free loopback ports, each with its own data directory under `dir`.
 class Etcd {
  public:
-  explicit Etcd(size_t members) {
+  // `tls`: clients must come over https with a certificate of our CA (etcd
+  // --client-cert-auth); the certificates are made with openssl in the data directory.
+  explicit Etcd(size_t members, bool tls = false) : tls_(tls) {
     for (size_t i = 0; i < members; ++i) {
       client_.push_back(free_port());
       peer_.push_back(free_port());
@@ -162,7 +164,28 @@ class Etcd {
     procs_.resize(members);
   }
   std::string name(size_t i) const { return "e" + std::to_string(i); }
-  std::string endpoint(size_t i) const { return "http://127.0.0.1:" + std::to_string(client_[i]); }
+  std::string endpoint(size_t i) const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(client_[i]);
+  }
+  // Makes a CA, a server certificate for 127.0.0.1 and a client certificate; false on error.
+  bool make_certificates() {
+    const std::string cmd =
+        "cd " + dir_.path() +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2"
+        " -subj /CN=geodns-test-ca"
+        " && printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n'"
+        " > ext.cnf"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr"
+        " -subj /CN=127.0.0.1"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -out server.pem -days 2 -extfile ext.cnf"
+        " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr"
+        " -subj /CN=geodns"
+        " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -out client.pem -days 2 -extfile ext.cnf";
+    return std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()) == 0;
+  }
+  std::string file(const std::string& name) const { return dir_.path() + "/" + name; }
   std::string endpoints_toml() const {
     std::string out = "[";
     for (size_t i = 0; i < client_.size(); ++i) out += (i ? ", \"" : "\"") + endpoint(i) + "\"";
@@ -174,33 +197,35 @@ class Etcd {
     return out;
   }
   void start(size_t i) {
-    const std::string data = dir_.path() + "/" + name(i);
-    procs_[i] = std::make_unique<ServerProcess>(
-        "/usr/bin/etcd", std::vector<std::string>{"--name",
-                                                  name(i),
-                                                  "--data-dir",
-                                                  data,
-                                                  "--listen-client-urls",
-                                                  endpoint(i),
-                                                  "--advertise-client-urls",
-                                                  endpoint(i),
-                                                  "--listen-peer-urls",
-                                                  "http://127.0.0.1:" + std::to_string(peer_[i]),
-                                                  "--initial-advertise-peer-urls",
-                                                  "http://127.0.0.1:" + std::to_string(peer_[i]),
-                                                  "--initial-cluster",
-                                                  cluster_,
-                                                  "--initial-cluster-state",
-                                                  "new",
-                                                  "--initial-cluster-token",
-                                                  "geodns-test",
-                                                  "--log-level",
-                                                  "warn"});
+    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_[i]);
+    std::vector<std::string> args = {"--name", name(i), "--data-dir", dir_.path() + "/" + name(i)};
+    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--listen-client-urls", endpoint(i)},
+             {"--advertise-client-urls", endpoint(i)},
+             {"--listen-peer-urls", peer},
+             {"--initial-advertise-peer-urls", peer},
+             {"--initial-cluster", cluster_},
+             {"--initial-cluster-state", "new"},
+             {"--initial-cluster-token", "geodns-test"},
+             {"--log-level", "warn"}}) {
+      args.push_back(flag);
+      args.push_back(value);
+    }
+    if (tls_) {
+      for (const auto& a :
+           {std::string("--cert-file"), file("server.pem"), std::string("--key-file"),
+            file("server.key"), std::string("--trusted-ca-file"), file("ca.pem"),
+            std::string("--client-cert-auth")}) {
+        args.push_back(a);
+      }
+    }
+    procs_[i] = std::make_unique<ServerProcess>("/usr/bin/etcd", args);
   }
   void start_all() {
     for (size_t i = 0; i < client_.size(); ++i) start(i);
   }
   bool healthy(size_t i) const {
+    if (tls_) return ctl("endpoint health -w json").find("\"health\":true") != std::string::npos;
     return http(client_[i], "GET", "/health").find("\"true\"") != std::string::npos;
   }
   bool wait_healthy(std::chrono::milliseconds max = std::chrono::seconds(20)) {
@@ -221,8 +246,12 @@ class Etcd {
   // `etcdctl args...`: its stdout.
   std::string ctl(const std::string& args) const {
     const std::string cmd =
-        "ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=2s --endpoints=" + endpoints_csv() + " " +
-        args + " 2>/dev/null";
+        "ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=2s --endpoints=" + endpoints_csv() +
+        (user_.empty() ? "" : " --user=" + user_) +
+        (tls_ ? " --cacert=" + file("ca.pem") + " --cert=" + file("client.pem") +
+                    " --key=" + file("client.key")
+              : std::string()) +
+        " " + args + " 2>/dev/null";
     std::string out;
     if (FILE* p = ::popen(cmd.c_str(), "r")) {
       char buf[4096];
@@ -232,8 +261,13 @@ class Etcd {
     }
     return out;
   }
+  // etcdctl's "--user name:password" from now on (after auth enable).
+  void set_user(std::string user_colon_password) { user_ = std::move(user_colon_password); }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
+  bool tls_ = false;
+  std::string user_;
   TempDir dir_;
   std::vector<uint16_t> client_, peer_;
   std::string cluster_;
@@ -275,11 +309,17 @@ class FleetTest : public ::testing::Test {
     if (!have_etcd()) GTEST_SKIP() << "etcd-server/etcd-client not installed (install-deps.sh)";
   }
 
-  // One etcd (or `members`), the backend, and three servers s1..s3.
-  void start(size_t members, const std::string& extra_fleet = "") {
-    etcd_ = std::make_unique<Etcd>(members);
+  // One etcd (or `members`), the backend, and three servers s1..s3. `before_servers` runs
+  // against the healthy etcd before any server starts (enabling auth, say).
+  void start(size_t members, const std::string& extra_fleet = "",
+             const std::function<void()>& before_servers = {}, bool tls = false) {
+    etcd_ = std::make_unique<Etcd>(members, tls);
+    if (tls) {
+      ASSERT_TRUE(etcd_->make_certificates()) << "openssl could not make certificates";
+    }
     etcd_->start_all();
     ASSERT_TRUE(etcd_->wait_healthy()) << "etcd did not become healthy";
+    if (before_servers) before_servers();
     backend_port_ = free_port();
     ASSERT_TRUE(backend_.start(backend_port_));
     std::string zone = kZone;
@@ -530,6 +570,52 @@ TEST_F(FleetTest, ProbeRateWithAndWithoutKOfN) {
   EXPECT_TRUE(all_answer(kUp));
   backend_.refuse({"127.0.0.2", "127.0.0.3", "127.0.0.4"});
   EXPECT_TRUE(wait_for([&] { return all_answer(kSpare); }, 5s));
+}
+
+TEST_F(FleetTest, EtcdWithAuthentication) {
+  std::string pass_file;
+  start(1, "", [&] {
+    // A root user and auth on: every call then needs a token (/v3/auth/authenticate).
+    ASSERT_NE(etcd_->ctl("user add root --new-user-password=s3cret").find("created"),
+              std::string::npos);
+    etcd_->ctl("role add root");
+    ASSERT_NE(etcd_->ctl("user grant-role root root").find("granted"), std::string::npos);
+    ASSERT_NE(etcd_->ctl("auth enable").find("Enabled"), std::string::npos);
+    etcd_->set_user("root:s3cret");
+    pass_file = etcd_->dir() + "/etcd.pass";
+    std::ofstream(pass_file) << "s3cret\n";
+  });
+  // start() gave the servers no user: they must be refused, and say so, yet serve.
+  ASSERT_TRUE(wait_for([&] { return all_answer(kUp); }, 5s));
+  EXPECT_TRUE(
+      wait_for([&] { return !status(0)["fleet"]["last_error"].get<std::string>().empty(); }, 5s));
+  EXPECT_EQ(status(0)["fleet"]["connected"], false);
+  for (int i = 0; i < 3; ++i) {
+    servers_[i].reset();
+    start_server(i, "user = \"root\"\npassword_file = \"" + pass_file + "\"\n");
+  }
+  ASSERT_TRUE(wait_for([&] { return all_connected(3) && all_answer(kUp); }, 10s)) << describe();
+  ASSERT_EQ(ctl(0, "drain a --reason auth"), 0);
+  EXPECT_TRUE(wait_for([&] { return all_answer(kSpare); }, 5s)) << describe();
+  EXPECT_NE(etcd_->ctl("get --prefix /geodns/it/overrides").find("auth"), std::string::npos);
+}
+
+TEST_F(FleetTest, EtcdOverTlsWithClientCertificates) {
+  if (::access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl not installed";
+  start(1, "", {}, /*tls=*/true);
+  // start() gave the servers no certificates: refused by etcd, serving anyway.
+  ASSERT_TRUE(wait_for([&] { return all_answer(kUp); }, 5s));
+  EXPECT_EQ(status(0)["fleet"]["connected"], false);
+  const std::string tls = "tls_ca = \"" + etcd_->file("ca.pem") + "\"\ntls_cert = \"" +
+                          etcd_->file("client.pem") + "\"\ntls_key = \"" +
+                          etcd_->file("client.key") + "\"\n";
+  for (int i = 0; i < 3; ++i) {
+    servers_[i].reset();
+    start_server(i, tls);
+  }
+  ASSERT_TRUE(wait_for([&] { return all_connected(3) && all_answer(kUp); }, 10s)) << describe();
+  ASSERT_EQ(ctl(1, "drain a --reason tls"), 0);
+  EXPECT_TRUE(wait_for([&] { return all_answer(kSpare); }, 5s)) << describe();
 }
 
 TEST_F(FleetTest, ThreeMemberEtcdCluster) {
