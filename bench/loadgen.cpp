@@ -1,19 +1,27 @@
-// geodns-loadgen: a closed-loop UDP DNS load generator for loopback benchmarks.
+// geodns-loadgen: a UDP DNS load generator for loopback benchmarks, closed or open loop.
 //
-// Closed loop: at most --inflight queries are outstanding; every answer (or a query declared lost
-// after --timeout-ms) frees a slot that is refilled at once. The rate measured is therefore what
-// the server sustains at that concurrency, not a rate we impose. All queries are built in wire
+// Closed loop (the default): at most --inflight queries are outstanding; every answer (or a query
+// declared lost after --timeout-ms) frees a slot that is refilled at once. The rate measured is
+// therefore what the server sustains at that concurrency, not a rate we impose.
+//
+// Open loop (--rate QPS): queries leave on a fixed schedule whatever the server does, so a busy
+// server shows up as loss and latency instead of as a lower send rate (a closed loop slows down
+// with the server and hides exactly that). The generator reports the rate it achieved itself,
+// so its own shortfall is never blamed on the server. All queries are built in wire
 // format before the clock starts so that the generator's own cost per query is one iovec and a
 // 2-byte ID.
 //
 // Safety: it only ever sends to 127.0.0.0/8 or ::1, and stops after --duration (at most 600 s).
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +63,20 @@ constexpr uint16_t kEcsOptionCode = 8;  // RFC 7871 section 6
 constexpr uint32_t kMaxEcsSubnets = 1000000;
 constexpr size_t kMaxPrebuiltQueries = size_t{1} << 20;
 constexpr uint32_t kLatencyBuckets = 1000000;  // 1 µs buckets up to 1 s
+constexpr int kMaxRate = 2000000;
+// Open loop: a socket's 16-bit IDs are handed out in sequence, so an ID comes back after 65536
+// sends on that socket. Each must be answered or expired by then, else a late answer could match
+// the newer query: a socket may send at most this many per timeout.
+constexpr uint64_t kMaxOpenPerSocketPerTimeout = 32768;
+constexpr int kMaxRecvBatchesPerPass = 16;  // then the schedule gets its turn again
+// The open loop wakes every tick, sends what is due and reads what came. Answers carry the
+// kernel's receive timestamp, so the tick adds nothing to the latency measured; it only sets how
+// finely the schedule is followed, and it spares the generator one wake-up per answer.
+constexpr auto kTick = std::chrono::microseconds(100);
+constexpr auto kLateSend = std::chrono::milliseconds(1);
+// A generator a little behind still sends the whole schedule; one further behind stops here and
+// the queries it never sent show as sent < scheduled.
+constexpr auto kSendGrace = std::chrono::milliseconds(100);
 
 struct Options {
   std::string server = "127.0.0.1";
@@ -67,6 +89,7 @@ struct Options {
   bool use_edns = false;
   int cpu = -1;
   int timeout_ms = 1000;
+  int rate = 0;  // > 0: open loop at this many queries per second
   bool quiet = false;
 };
 
@@ -78,6 +101,8 @@ void print_usage() {
       "  --port, -p N         target port (default 53)\n"
       "  --duration, -l S     seconds to run, 1..600 (default 10)\n"
       "  --inflight, -q N     outstanding queries kept in flight (default 256)\n"
+      "  --rate QPS           open loop: send QPS queries/s on a fixed schedule whatever the\n"
+      "                       answers (--inflight is then unused)\n"
       "  --sockets N          UDP sockets / source ports, 1..64 (default 4)\n"
       "  --ecs-subnets N      add EDNS Client Subnet, N distinct public /24s (query i: i mod N)\n"
       "  --edns               add a plain OPT record (payload 1232)\n"
@@ -113,6 +138,8 @@ Options parse_options(int argc, char** argv) {
       o.use_edns = true;
     } else if (arg == "--timeout-ms") {
       o.timeout_ms = static_cast<int>(parse_int(arg, value(), 1, 10000));
+    } else if (arg == "--rate") {
+      o.rate = static_cast<int>(parse_int(arg, value(), 1, kMaxRate));
     } else if (arg == "--cpu") {
       o.cpu = static_cast<int>(parse_int(arg, value(), 0, CPU_SETSIZE - 1));
     } else if (arg == "--quiet") {
@@ -128,6 +155,15 @@ Options parse_options(int argc, char** argv) {
   if (o.queries_path.empty()) {
     print_usage();
     die("--queries is required");
+  }
+  if (o.rate > 0) {
+    const uint64_t per_socket_per_timeout = static_cast<uint64_t>(o.rate) *
+                                            static_cast<uint64_t>(o.timeout_ms) / 1000 /
+                                            static_cast<uint64_t>(o.sockets);
+    if (per_socket_per_timeout > kMaxOpenPerSocketPerTimeout) {
+      die("--rate x --timeout-ms needs more than " + std::to_string(kMaxOpenPerSocketPerTimeout) +
+          " IDs per socket in flight: raise --sockets or lower --timeout-ms");
+    }
   }
   return o;
 }
@@ -604,6 +640,300 @@ class LoadGenerator {
   Stats stats_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Open loop.
+
+// What only the open loop knows: the schedule and how well the generator kept it.
+struct ScheduleStats {
+  uint64_t scheduled = 0;       // rate x duration: what the schedule asked for
+  uint64_t deferred = 0;        // sendmmsg calls cut short by a full socket buffer (EAGAIN)
+  uint64_t late_sends = 0;      // batches that left more than kLateSend behind their schedule
+  int64_t max_send_lag_us = 0;  // worst lag of a batch's first query behind its scheduled time
+  double send_window_s = 0;     // from the first scheduled send to the end of sending
+};
+
+class OpenLoopGenerator {
+ public:
+  OpenLoopGenerator(const Options& options, const QuerySet& queries, std::vector<int> fds)
+      : options_(options),
+        queries_(queries),
+        fds_(std::move(fds)),
+        sockets_(fds_.size()),
+        slots_(fds_.size() * 65536) {
+    timeout_ = std::chrono::milliseconds(options.timeout_ms);
+    for (int fd : fds_) {
+      const int on = 1;
+      if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+        die(std::string("SO_TIMESTAMPNS: ") + std::strerror(errno));
+      }
+    }
+    for (auto& b : recv_bufs_) b.resize(kRecvBufBytes);
+  }
+
+  // Sends rate x duration queries, query n due at start + n / rate, then waits up to the timeout
+  // for the last answers: at the end sent = answered + lost, nothing is left in flight.
+  Stats run(Clock::time_point start) {
+    const auto duration = std::chrono::seconds(options_.duration_s);
+    const Clock::time_point send_end = start + duration;
+    schedule_.scheduled =
+        static_cast<uint64_t>(options_.rate) * static_cast<uint64_t>(options_.duration_s);
+    size_t next_socket = 0;
+    Clock::time_point next_tick = start;
+    uint64_t issued = 0;  // queries accepted by the kernel, in schedule order
+    for (;;) {
+      Clock::time_point now = Clock::now();
+      const bool sending = now < send_end + kSendGrace && issued < schedule_.scheduled;
+      if (sending) {
+        const uint64_t due = std::min(schedule_.scheduled, due_by(now - start));
+        while (issued < due) {
+          const int want = static_cast<int>(std::min<uint64_t>(kBatch, due - issued));
+          const Clock::time_point scheduled_at = start + send_time(issued);
+          const Clock::time_point send_at = Clock::now();
+          const int sent = send_batch(next_socket, want, send_at);
+          next_socket = (next_socket + 1) % fds_.size();
+          if (sent > 0) note_lag(send_at - scheduled_at);
+          issued += static_cast<uint64_t>(std::max(sent, 0));
+          if (sent < want) {
+            ++schedule_.deferred;  // socket buffer full: the rest waits for the next pass
+            break;
+          }
+        }
+      } else if (schedule_.send_window_s == 0) {
+        schedule_.send_window_s = std::chrono::duration<double>(now - start).count();
+      }
+      for (size_t k = 0; k < fds_.size(); ++k) {
+        for (int b = 0; b < kMaxRecvBatchesPerPass && receive_batch(k) == kBatch; ++b) {
+        }
+      }
+      now = Clock::now();
+      expire(now);
+      if (!sending && (inflight_ == 0 || now >= send_end + timeout_ + timeout_)) break;
+      next_tick += kTick;
+      if (next_tick < now) next_tick = now;  // behind: go on at once, but never in a burst
+      sleep_until(next_tick);
+    }
+    // Anything still outstanding here had two timeouts to answer: lost.
+    expire(Clock::time_point::max());
+    if (schedule_.send_window_s == 0) {
+      schedule_.send_window_s = std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    return stats_;
+  }
+
+  const ScheduleStats& schedule() const { return schedule_; }
+
+ private:
+  struct Slot {
+    Clock::time_point sent_at;  // for the timeout
+    int64_t sent_wall_ns = 0;   // for the latency: the kernel stamps answers in CLOCK_REALTIME
+    uint64_t sequence = 0;      // the socket's send counter when this ID went out
+    uint32_t query_index = 0;
+    bool in_flight = false;
+  };
+
+  struct Socket {
+    uint64_t next_sequence = 0;  // ID = sequence mod 65536
+    uint64_t oldest = 0;         // sequences below it are answered or expired
+  };
+
+  static void sleep_until(Clock::time_point t) {
+    // steady_clock is CLOCK_MONOTONIC on Linux; an absolute deadline does not drift with the
+    // time spent working between sleeps.
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+  }
+
+  static int64_t wall_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  }
+
+  uint64_t due_by(Clock::duration elapsed) const {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+    if (ns <= 0) return 1;  // query 0 is due at the start
+    return static_cast<uint64_t>(ns) * static_cast<uint64_t>(options_.rate) / 1000000000u + 1;
+  }
+
+  Clock::duration send_time(uint64_t n) const {
+    return std::chrono::nanoseconds(
+        static_cast<int64_t>(n * 1000000000u / static_cast<uint64_t>(options_.rate)));
+  }
+
+  void note_lag(Clock::duration lag) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(lag).count();
+    schedule_.max_send_lag_us = std::max(schedule_.max_send_lag_us, static_cast<int64_t>(us));
+    if (lag > kLateSend) ++schedule_.late_sends;
+  }
+
+  Slot& slot(size_t socket, uint64_t sequence) {
+    return slots_[socket * 65536 + static_cast<uint16_t>(sequence)];
+  }
+
+  int send_batch(size_t socket, int want, Clock::time_point now) {
+    Socket& s = sockets_[socket];
+    // An ID still in flight when its turn comes again (the send rate per socket outran the
+    // timeout bound checked at start-up, e.g. catching up after a stall) is given up as lost
+    // rather than letting its late answer match the newer query.
+    expire_socket(socket,
+                  s.next_sequence + static_cast<uint64_t>(want) > 65536
+                      ? s.next_sequence + static_cast<uint64_t>(want) - 65536
+                      : 0,
+                  Clock::time_point::max());
+    std::array<mmsghdr, kBatch> msgs{};
+    std::array<std::array<iovec, 2>, kBatch> iovs{};
+    std::array<uint32_t, kBatch> query_of{};
+    for (int i = 0; i < want; ++i) {
+      const auto n = static_cast<size_t>(i);
+      const uint64_t sequence = s.next_sequence + n;
+      const size_t q = next_query_;
+      next_query_ = (next_query_ + 1) % queries_.size();
+      query_of[n] = static_cast<uint32_t>(q);
+      id_wire_[n] = htons(static_cast<uint16_t>(sequence));
+      iovs[n][0] = {&id_wire_[n], 2};
+      iovs[n][1] = {const_cast<uint8_t*>(queries_.data(q)) + 2, queries_.length(q) - 2};
+      msgs[n].msg_hdr.msg_iov = iovs[n].data();
+      msgs[n].msg_hdr.msg_iovlen = 2;
+    }
+    const int64_t sent_wall = wall_ns();
+    int sent = sendmmsg(fds_[socket], msgs.data(), static_cast<unsigned>(want), 0);
+    if (sent < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) ++stats_.send_errors;
+      sent = 0;
+    }
+    // Queries not taken are not sent: the schedule moves back by them, so the next pass sends
+    // them (with the same query lines, for the mix's sake) after what is due then.
+    next_query_ =
+        (next_query_ + queries_.size() - static_cast<size_t>(want - sent) % queries_.size()) %
+        queries_.size();
+    for (int i = 0; i < sent; ++i) {
+      const auto n = static_cast<size_t>(i);
+      Slot& sl = slot(socket, s.next_sequence + n);
+      sl.sent_at = now;
+      sl.sent_wall_ns = sent_wall;
+      sl.sequence = s.next_sequence + n;
+      sl.query_index = query_of[n];
+      sl.in_flight = true;
+    }
+    s.next_sequence += static_cast<uint64_t>(sent);
+    stats_.sent += static_cast<uint64_t>(sent);
+    inflight_ += static_cast<uint64_t>(sent);
+    return sent;
+  }
+
+  int receive_batch(size_t socket) {
+    std::array<mmsghdr, kBatch> msgs{};
+    std::array<iovec, kBatch> iovs{};
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {recv_bufs_[i].data(), recv_bufs_[i].size()};
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control_bufs_[i].data();
+      msgs[i].msg_hdr.msg_controllen = control_bufs_[i].size();
+    }
+    const int n = recvmmsg(fds_[socket], msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) ++stats_.recv_errors;
+      return 0;
+    }
+    const int64_t fallback_ns = wall_ns();
+    for (int i = 0; i < n; ++i) {
+      const auto m = static_cast<size_t>(i);
+      account(socket, recv_bufs_[m].data(), msgs[m].msg_len,
+              received_at(msgs[m].msg_hdr, fallback_ns));
+    }
+    return n;
+  }
+
+  // The kernel's receive time of a datagram (SO_TIMESTAMPNS): when the answer reached our socket,
+  // however late this thread got to read it.
+  static int64_t received_at(msghdr& hdr, int64_t fallback_ns) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(&hdr, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts{};
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+      }
+    }
+    return fallback_ns;
+  }
+
+  void account(size_t socket, const uint8_t* p, size_t len, int64_t received_ns) {
+    if (len < 12 || (p[2] & 0x80) == 0) {
+      ++stats_.mismatch;
+      return;
+    }
+    Slot& sl = slots_[socket * 65536 + static_cast<uint16_t>((p[0] << 8) | p[1])];
+    if (!sl.in_flight) {
+      ++stats_.late;  // expired before it came, or a duplicate
+      return;
+    }
+    const uint8_t* q = queries_.data(sl.query_index) + 12;
+    const size_t qlen = queries_.question_len[sl.query_index];
+    const uint16_t qdcount = static_cast<uint16_t>((p[4] << 8) | p[5]);
+    if (qdcount == 1) {
+      if (len < 12 + qlen) {
+        ++stats_.mismatch;
+        return;
+      }
+      for (size_t i = 0; i < qlen; ++i) {
+        if (ascii_lower(p[12 + i]) != ascii_lower(q[i])) {
+          ++stats_.mismatch;
+          return;
+        }
+      }
+    }
+    sl.in_flight = false;
+    --inflight_;
+    ++stats_.answered;
+    ++stats_.rcodes[p[3] & 0x0F];
+    if (p[2] & 0x02) ++stats_.truncated;
+    const int64_t us = (received_ns - sl.sent_wall_ns) / 1000;
+    const uint32_t bucket = static_cast<uint32_t>(std::clamp<int64_t>(us, 0, kLatencyBuckets - 1));
+    ++stats_.latency_us[bucket];
+    stats_.max_latency_us = std::max(stats_.max_latency_us, bucket);
+  }
+
+  // A socket's sequences go out in order, so its oldest outstanding query is at `oldest`; the
+  // scan stops at the first one still within its timeout. Each sequence is passed once: the
+  // work is bounded by the sends, and no queue of outstanding queries is kept.
+  void expire(Clock::time_point now) {
+    for (size_t k = 0; k < sockets_.size(); ++k) expire_socket(k, sockets_[k].next_sequence, now);
+  }
+
+  void expire_socket(size_t socket, uint64_t up_to, Clock::time_point now) {
+    Socket& s = sockets_[socket];
+    up_to = std::min(up_to, s.next_sequence);
+    while (s.oldest < up_to) {
+      Slot& sl = slot(socket, s.oldest);
+      if (sl.in_flight && sl.sequence == s.oldest) {
+        if (now != Clock::time_point::max() && now - sl.sent_at < timeout_) break;
+        sl.in_flight = false;
+        --inflight_;
+        ++stats_.lost;
+      }
+      ++s.oldest;
+    }
+  }
+
+  const Options& options_;
+  const QuerySet& queries_;
+  std::vector<int> fds_;
+  std::vector<Socket> sockets_;
+  std::vector<Slot> slots_;  // 65536 per socket, indexed by socket and ID
+  std::array<uint16_t, kBatch> id_wire_{};
+  std::array<std::vector<uint8_t>, kBatch> recv_bufs_;
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(timespec))>, kBatch> control_bufs_{};
+  size_t next_query_ = 0;
+  uint64_t inflight_ = 0;
+  Clock::duration timeout_{};
+  Stats stats_;
+  ScheduleStats schedule_;
+};
+
 uint32_t percentile(const Stats& stats, double fraction) {
   if (stats.answered == 0) return 0;
   auto rank = static_cast<uint64_t>(fraction * static_cast<double>(stats.answered));
@@ -632,6 +962,99 @@ double cpu_seconds() {
   return tv(usage.ru_utime) + tv(usage.ru_stime);
 }
 
+void print_rcodes(const Stats& stats) {
+  for (size_t r = 0; r < stats.rcodes.size(); ++r) {
+    if (stats.rcodes[r] > 0 || r == 0 || r == 2 || r == 3 || r == 5) {
+      std::printf(" rcode_%s=%llu", rcode_name(r),
+                  static_cast<unsigned long long>(stats.rcodes[r]));
+    }
+  }
+}
+
+// The open loop's report: what the schedule asked for, what the generator achieved (send_qps:
+// below rate means the generator, not the server, fell short), and what came back.
+int run_open_loop(const Options& options, const QuerySet& queries, size_t lines,
+                  std::vector<int> fds) {
+  // Sleeps are to the microsecond: the default 50 µs timer slack would bunch sends together.
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  OpenLoopGenerator generator(options, queries, fds);
+  const double cpu_before = cpu_seconds();
+  const Clock::time_point start = Clock::now();
+  const Stats stats = generator.run(start);
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_used = cpu_seconds() - cpu_before;
+  // Answers the kernel dropped at our own sockets (receive buffer full) would look like the
+  // server's loss; SO_MEMINFO tells them apart.
+  uint64_t own_drops = 0;
+  for (int fd : fds) {
+    std::array<uint32_t, SK_MEMINFO_VARS> meminfo{};
+    socklen_t len = sizeof meminfo;
+    if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &len) == 0) {
+      own_drops += meminfo[SK_MEMINFO_DROPS];
+    }
+    close(fd);
+  }
+  const ScheduleStats& schedule = generator.schedule();
+
+  const double send_qps = static_cast<double>(stats.sent) / schedule.send_window_s;
+  const double answered_qps = static_cast<double>(stats.answered) / schedule.send_window_s;
+  const uint32_t p50 = percentile(stats, 0.50);
+  const uint32_t p90 = percentile(stats, 0.90);
+  const uint32_t p99 = percentile(stats, 0.99);
+  const uint32_t p999 = percentile(stats, 0.999);
+  if (!options.quiet) {
+    std::printf("target          %s port %u, %zu prebuilt queries (%zu lines), %d sockets\n",
+                options.server.c_str(), static_cast<unsigned>(options.port), queries.size(), lines,
+                options.sockets);
+    std::printf("open loop       %d q/s for %d s: %llu scheduled, %llu sent (%.0f q/s achieved)\n",
+                options.rate, options.duration_s,
+                static_cast<unsigned long long>(schedule.scheduled),
+                static_cast<unsigned long long>(stats.sent), send_qps);
+    std::printf("schedule        worst lag %lld us, %llu batches > 1 ms late, %llu EAGAIN\n",
+                static_cast<long long>(schedule.max_send_lag_us),
+                static_cast<unsigned long long>(schedule.late_sends),
+                static_cast<unsigned long long>(schedule.deferred));
+    std::printf("answered        %llu (%.0f q/s)\n",
+                static_cast<unsigned long long>(stats.answered), answered_qps);
+    std::printf("lost            %llu (no answer within %d ms), %llu dropped at our sockets\n",
+                static_cast<unsigned long long>(stats.lost), options.timeout_ms,
+                static_cast<unsigned long long>(own_drops));
+    if (stats.late + stats.mismatch + stats.send_errors + stats.recv_errors > 0) {
+      std::printf(
+          "anomalies       late %llu, mismatched %llu, send errors %llu, recv errors %llu\n",
+          static_cast<unsigned long long>(stats.late),
+          static_cast<unsigned long long>(stats.mismatch),
+          static_cast<unsigned long long>(stats.send_errors),
+          static_cast<unsigned long long>(stats.recv_errors));
+    }
+    std::printf("latency (us)    p50 %u, p90 %u, p99 %u, p99.9 %u, max %u\n", p50, p90, p99, p999,
+                stats.max_latency_us);
+    std::printf(
+        "generator cpu   %.0f%% of one core%s\n", 100.0 * cpu_used / wall_s,
+        send_qps < 0.99 * options.rate ? " (behind schedule: the generator is the limit)" : "");
+  }
+  std::printf(
+      "result mode=open rate=%d scheduled=%llu sent=%llu answered=%llu lost=%llu late=%llu "
+      "mismatched=%llu send_errors=%llu send_eagain=%llu recv_errors=%llu truncated=%llu "
+      "duration_s=%.3f send_qps=%.0f qps=%.0f p50_us=%u p90_us=%u p99_us=%u p999_us=%u max_us=%u "
+      "max_send_lag_us=%lld late_batches=%llu own_rcv_drops=%llu gen_cpu_pct=%.0f",
+      options.rate, static_cast<unsigned long long>(schedule.scheduled),
+      static_cast<unsigned long long>(stats.sent), static_cast<unsigned long long>(stats.answered),
+      static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(stats.late),
+      static_cast<unsigned long long>(stats.mismatch),
+      static_cast<unsigned long long>(stats.send_errors),
+      static_cast<unsigned long long>(schedule.deferred),
+      static_cast<unsigned long long>(stats.recv_errors),
+      static_cast<unsigned long long>(stats.truncated), schedule.send_window_s, send_qps,
+      answered_qps, p50, p90, p99, p999, stats.max_latency_us,
+      static_cast<long long>(schedule.max_send_lag_us),
+      static_cast<unsigned long long>(schedule.late_sends),
+      static_cast<unsigned long long>(own_drops), 100.0 * cpu_used / wall_s);
+  print_rcodes(stats);
+  std::printf("\n");
+  return stats.answered > 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -646,6 +1069,8 @@ int main(int argc, char** argv) {
 
   std::vector<int> fds;
   for (int i = 0; i < options.sockets; ++i) fds.push_back(open_socket(target));
+
+  if (options.rate > 0) return run_open_loop(options, queries, specs.size(), std::move(fds));
 
   LoadGenerator generator(options, queries, fds);
   double cpu_before = cpu_seconds();
@@ -704,12 +1129,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(stats.recv_errors),
       static_cast<unsigned long long>(stats.truncated), wall_s, qps, p50, p90, p99,
       stats.max_latency_us, 100.0 * cpu_used / wall_s);
-  for (size_t r = 0; r < stats.rcodes.size(); ++r) {
-    if (stats.rcodes[r] > 0 || r == 0 || r == 2 || r == 3 || r == 5) {
-      std::printf(" rcode_%s=%llu", rcode_name(r),
-                  static_cast<unsigned long long>(stats.rcodes[r]));
-    }
-  }
+  print_rcodes(stats);
   std::printf("\n");
   return stats.answered > 0 ? 0 : 1;
 }

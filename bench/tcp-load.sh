@@ -53,7 +53,7 @@ ulimit -n "$(ulimit -Hn)"
 [[ $(ulimit -n) -ge 12000 ]] || die "RLIMIT_NOFILE hard limit $(ulimit -Hn) is below 12000"
 
 WORK=$(mktemp -d /tmp/geodns-tcp-load-XXXXXX)
-declare -A PIDS PORT
+declare -A PIDS PORT CONTROL_PORT
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -61,103 +61,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# The names both servers answer, from the demo zone (zones/example.com.toml).
-cat >"$WORK/queries.txt" <<'EOF'
-ns1.example.com. A
-ns2.example.com. A
-mail2.example.com. A
-ns1.example.com. AAAA
-example.com. SOA
-example.com. NS
-EOF
-
-start_geodns() {  # $1 server name: geodns (the default TCP threads) or geodns-tcpN
-  local name=$1 dir tcp_section=""
-  dir=$WORK/$name
-  mkdir -p "$dir"
-  PORT[$name]=$(free_port)
-  if [[ $name == geodns-tcp* ]]; then
-    tcp_section=$'[server.tcp]\n'"threads = ${name#geodns-tcp}"
-  fi
-  cat >"$dir/geodns.toml" <<EOF
-[server]
-listen = ["127.0.0.1:${PORT[$name]}"]
-threads = 2
-log_level = "warn"
-state_dir = "$dir"
-$tcp_section
-[control]
-listen = ""
-EOF
-  "$GEODNS_BIN" serve --config "$dir/geodns.toml" --zones "$REPO/zones" \
-    --geoip "$REPO/geoip/demo.mmdb" >"$dir/log" 2>&1 &
-  PIDS[$name]=$!
-}
-
-start_knot() {
-  local dir=$WORK/knot
-  mkdir -p "$dir/db" "$dir/run" "$dir/zones"
-  PORT[knot]=$(free_port)
-  cat >"$dir/zones/example.com.zone" <<'EOF'
-$TTL 3600
-@     IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 1209600 60
-@     IN NS  ns1.example.com.
-@     IN NS  ns2.example.com.
-ns1   IN A    198.51.100.53
-ns1   IN AAAA 2001:db8:53::1
-ns2   IN A    203.0.113.53
-mail2 IN A    203.0.113.25
-EOF
-  # Workers as many as geodns's threads; Knot's TCP defaults otherwise (tcp-max-clients etc.).
-  cat >"$dir/knot.conf" <<EOF
-server:
-    rundir: "$dir/run"
-    listen: 127.0.0.1@${PORT[knot]}
-    udp-workers: 2
-    tcp-workers: 2
-    background-workers: 1
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "$dir/db"
-template:
-  - id: default
-    storage: "$dir/zones"
-    journal-content: none
-    zonefile-sync: -1
-zone:
-  - domain: example.com.
-    file: "$dir/zones/example.com.zone"
-EOF
-  knotd -c "$dir/knot.conf" >"$dir/log" 2>&1 &
-  PIDS[knot]=$!
-}
-
-wait_ready() {  # $1 name
-  for _ in $(seq 1 100); do
-    kill -0 "${PIDS[$1]}" 2>/dev/null || { cat "$WORK/$1/log" >&2; die "$1 exited"; }
-    if dig +short +tries=1 +time=1 @127.0.0.1 -p "${PORT[$1]}" ns1.example.com A +tcp 2>/dev/null |
-      grep -q 198.51.100.53; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "$1 does not answer"
-}
-
-for s in $SERVERS; do
-  case $s in
-    geodns | geodns-tcp[0-9]*) start_geodns "$s" ;;
-    knot) start_knot ;;
-    *) die "unknown server $s (geodns, geodns-tcpN, knot)" ;;
-  esac
-  wait_ready "$s"
-done
+# shellcheck source=bench/tcp-servers.sh
+source "$REPO/bench/tcp-servers.sh"
+write_queries "$WORK/queries.txt"
+for s in $SERVERS; do start_server "$s"; done
 
 mkdir -p "$REPO/bench/results"
 RAW=$REPO/bench/results/tcp-$(date -u +%Y%m%dT%H%M%SZ).txt

@@ -11,6 +11,8 @@ packages=(
   ldnsutils bind9-dnsutils knot-dnsutils knot python3-dnspython mmdb-bin
   libmaxmind-db-writer-perl
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
+  chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
+  bird2 iproute2  # tests/anycast: BIRD and network namespaces
   etcd-server etcd-client openssl  # fleet tests: their own etcd (TLS certificates by openssl)
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
@@ -34,6 +36,12 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# bird2 enables and starts its own bird.service (/etc/bird/bird.conf, /run/bird/bird.ctl) on
+# install. The anycast test runs BIRDs of its own with their own sockets; a routing daemon
+# that nobody configured has no business running on a build machine.
+if [[ " ${missing[*]} " == *" bird2 "* ]] && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now bird.service >/dev/null 2>&1 || true
+fi
 # Debian's etcd-server starts a system etcd on 127.0.0.1:2379 where systemd runs: geodns
 # tests start their own, and a stray one would answer a fleet configured with the defaults.
 if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null &&

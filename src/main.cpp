@@ -12,6 +12,7 @@
 #include "ops/ctl.h"
 #include "ops/daemon.h"
 #include "ops/diff.h"
+#include "ops/dnssec_cli.h"
 #include "ops/explain.h"
 #include "ops/import.h"
 #include "ops/options.h"
@@ -38,6 +39,8 @@ constexpr const char* kUsage = R"(usage:
                                            convert an RFC 1035 zone file to a TOML zone
   geodns import  --gdnsd DIR --output OUTDIR
                                            convert a gdnsd 3.x config and its zones
+  geodns dnssec  keygen|ds|status|activate|retire ZONE ...
+                                           signing keys (geodns dnssec --help)
   geodns version
   geodns COMMAND --help                    that command's options
 
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
     const std::string_view topic = argv[2];
     if (topic == "ctl") return geodns::ops::run_ctl({"--help"}, std::cout, std::cerr);
     if (topic == "diff") return geodns::ops::run_diff({"--help"}, std::cout, std::cerr);
+    if (topic == "dnssec") return geodns::ops::run_dnssec({"--help"}, std::cout, std::cerr);
   }
   const bool wants_help =
       std::any_of(argv + 2, argv + argc,
@@ -97,6 +101,10 @@ int main(int argc, char** argv) {
   if (command == "diff") {
     return geodns::ops::run_diff(std::vector<std::string>(argv + 2, argv + argc), std::cout,
                                  std::cerr);
+  }
+  if (command == "dnssec") {
+    return geodns::ops::run_dnssec(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                   std::cerr);
   }
   if (command == "ctl") {
     return geodns::ops::run_ctl(std::vector<std::string>(argv + 2, argv + argc), std::cout,

@@ -38,11 +38,10 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// The bearer token from the Authorization header only: a token in the URL would end up in
+// browser history, proxy logs and Referer headers, so the page keeps it in sessionStorage.
 bool authorized(const HttpRequest& request, std::string_view token) {
   if (token.empty()) return true;
-  // A browser cannot send a bearer header when opening the page: ?token=T works too, and
-  // the page passes it on to its /status requests.
-  if (auto q = request.query_param("token"); q && same_secret(*q, token)) return true;
   auto h = request.header("authorization");
   if (!h || h->size() < 7) return false;
   std::string scheme = h->substr(0, 7);
@@ -51,6 +50,34 @@ bool authorized(const HttpRequest& request, std::string_view token) {
   std::string_view given = std::string_view(*h).substr(7);
   while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
   return same_secret(given, token);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "host:port" as a browser compares origins: lower case, the scheme's default port dropped
+// (a browser's Origin never has it; a Host header may).
+std::string normalized_authority(std::string_view authority, std::string_view scheme) {
+  std::string a = lower(authority);
+  const std::string_view default_port = scheme == "https" ? ":443" : ":80";
+  if (a.ends_with(default_port)) a.resize(a.size() - default_port.size());
+  return a;
+}
+
+// True for the methods a cross-site page can send without changing anything here.
+bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+// Sent with every response: no MIME sniffing (a JSON error echoing a name is never HTML),
+// no Referer, and no reading of our responses by other origins' <script>/<img> tags.
+void add_common_headers(HttpResponse& r) {
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
 }
 
 std::optional<steer::Override> parse_mode(std::string_view s) {
@@ -101,6 +128,50 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   }
   if (total <= 0 || total > int64_t{366} * 86400) return std::nullopt;
   return std::chrono::seconds(total);
+}
+
+std::optional<std::string> cross_site_refusal(const HttpRequest& request) {
+  if (auto site = request.header("sec-fetch-site");
+      site && *site != "same-origin" && *site != "none") {
+    // "same-site" too: another port of the same host is another origin, and may be anyone's.
+    return "refused a cross-site request (Sec-Fetch-Site: " + *site +
+           "): state changes come from this endpoint's own page or from geodns ctl";
+  }
+  if (auto origin = request.header("origin")) {
+    const size_t sep = origin->find("://");
+    const std::string scheme = sep == std::string::npos ? "" : lower(origin->substr(0, sep));
+    const std::string host = request.header("host").value_or("");
+    if (sep == std::string::npos || (scheme != "http" && scheme != "https") || host.empty() ||
+        normalized_authority(std::string_view(*origin).substr(sep + 3), scheme) !=
+            normalized_authority(host, scheme)) {
+      return "refused a cross-origin request: Origin " + *origin + " is not this endpoint (Host " +
+             (host.empty() ? "missing" : host) + ")";
+    }
+  }
+  if (request.header(kRequestHeader).value_or("").empty()) {
+    return "refused: a state-changing request needs the header \"X-Geodns-Request: 1\", which "
+           "geodns ctl and the status page send and a cross-site form cannot";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> host_refusal(const HttpRequest& request, bool has_token) {
+  if (has_token) return std::nullopt;
+  auto host = request.header("host");
+  if (!host) return std::nullopt;  // HTTP/1.0 tools; every browser sends Host
+  std::string_view name = *host;
+  if (name.starts_with('[')) {
+    const size_t close = name.find(']');
+    if (close != std::string_view::npos && IpAddress::parse(name.substr(1, close - 1))) {
+      return std::nullopt;
+    }
+  } else {
+    name = name.substr(0, name.find(':'));
+    if (IpAddress::parse(name) || lower(name) == "localhost") return std::nullopt;
+  }
+  return "refused Host " + *host +
+         ": without [control] token only an IP address or localhost is accepted (a name "
+         "could be DNS rebinding a web page onto this endpoint); set a token to use names";
 }
 
 Result<OverrideRequest> parse_override_request(const HttpRequest& request, bool need_state) {
@@ -215,21 +286,30 @@ namespace {
 // `reply` when the reload is over.
 std::optional<HttpResponse> route(const HttpRequest& request, ControlBackend& backend,
                                   std::string_view token, const ControlReply& reply) {
-  if (!authorized(request, token)) {
-    HttpResponse r = error_response(401, "missing or wrong bearer token");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"geodns\"");
-    return r;
-  }
+  if (auto why = host_refusal(request, !token.empty())) return error_response(403, *why);
   const std::string& path = request.path;
   const std::string& method = request.method;
   const bool is_get = method == "GET";
+  // The page holds no data (its script reads /status with the token), so it is served to
+  // anyone who can reach the endpoint: a browser cannot send a bearer header on navigation.
   if (path == "/" || path == "/index.html") {
     if (!is_get) return method_not_allowed("GET");
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
     r.body = std::string(status_page_html());
     r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Content-Security-Policy", std::string(status_page_csp()));
+    r.headers.emplace_back("X-Frame-Options", "DENY");  // browsers without frame-ancestors
+    r.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
     return r;
+  }
+  if (!authorized(request, token)) {
+    HttpResponse r = error_response(401, "missing or wrong bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"geodns\"");
+    return r;
+  }
+  if (!is_safe_method(method)) {
+    if (auto why = cross_site_refusal(request)) return error_response(403, *why);
   }
   if (path == "/metrics") {
     if (!is_get) return method_not_allowed("GET");
@@ -301,7 +381,11 @@ std::optional<HttpResponse> route(const HttpRequest& request, ControlBackend& ba
 
 void handle_control(const HttpRequest& request, ControlBackend& backend, std::string_view token,
                     const ControlReply& reply) {
-  if (auto r = route(request, backend, token, reply)) reply(std::move(*r));
+  const ControlReply with_headers = [reply](HttpResponse r) {
+    add_common_headers(r);
+    reply(std::move(r));
+  };
+  if (auto r = route(request, backend, token, with_headers)) with_headers(std::move(*r));
 }
 
 HttpResponse handle_control(const HttpRequest& request, ControlBackend& backend,

@@ -1,7 +1,7 @@
 // The control endpoint's routes: pure request -> response over a ControlBackend (the daemon,
 // or a fake in unit tests). Transport (sockets, timeouts) lives in control_server.h.
 //
-//   GET    /                 status page (HTML)
+//   GET    /                 status page (HTML; no data in it, so served without the token)
 //   GET    /metrics          Prometheus text format
 //   GET    /status           JSON
 //   GET    /explain?name=N&client=ADDR[/LEN][&type=A|AAAA]   text, with live health
@@ -70,7 +70,27 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 Result<health::OverrideKey> resolve_override_target(const OverrideRequest& request,
                                                     const zone::ZoneSet& zones);
 
-// The status page (self-contained HTML; its script polls /status).
+// The status page (self-contained HTML; its script polls /status and posts the actions).
 std::string_view status_page_html();
+// Its Content-Security-Policy: nothing but its own inline script and style (by hash) and
+// requests to its own origin; no framing, no form submission, no base URL.
+std::string_view status_page_csp();
+
+// Cross-site safety of the endpoint (docs/decisions.md, "The control endpoint and the
+// browser"). A state-changing request (any method but GET, HEAD, OPTIONS) must carry this
+// header: an HTML form cannot add a header, and a cross-site fetch() that adds one needs a
+// CORS preflight, which this endpoint never grants. A bearer token does not stand in for
+// it: a reverse proxy may add the token to every request, a forged one included.
+inline constexpr std::string_view kRequestHeader = "x-geodns-request";
+
+// Why a state-changing request is refused as cross-site (403), or nullopt. Refused: a
+// Sec-Fetch-Site other than same-origin/none, an Origin other than the Host it was sent to,
+// and a missing or empty kRequestHeader.
+std::optional<std::string> cross_site_refusal(const HttpRequest& request);
+
+// Why the Host header is refused (403), or nullopt. Without a token only an IP literal or
+// "localhost" is accepted: a name means a browser reached us through DNS rebinding (an
+// attacker's name resolving to 127.0.0.1 makes its page same-origin with the endpoint).
+std::optional<std::string> host_refusal(const HttpRequest& request, bool has_token);
 
 }  // namespace geodns::ops

@@ -156,6 +156,9 @@ Result<HttpReply> http_call(const std::string& endpoint, const std::string& meth
   }
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + endpoint +
                         "\r\nUser-Agent: geodns-ctl/0.1.0\r\nConnection: close\r\n";
+  // Marks the request as not from a web page of another site: the endpoint refuses a
+  // state-changing request without it (or a token), as a cross-site form could send one.
+  request += "X-Geodns-Request: 1\r\n";
   if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "POST") {
     request +=

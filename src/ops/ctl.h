@@ -25,7 +25,8 @@ struct HttpReply {
 };
 
 // One request on its own loopback/remote TCP connection (Connection: close), bounded by
-// `timeout` for connect, send and the whole read.
+// `timeout` for connect, send and the whole read. Always sends `X-Geodns-Request: 1`, the
+// header the endpoint requires of state-changing requests (cross-site safety).
 Result<HttpReply> http_call(const std::string& endpoint, const std::string& method,
                             const std::string& target, const std::string& body,
                             const std::string& token, std::chrono::milliseconds timeout);

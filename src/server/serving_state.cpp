@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "common/duration_text.h"
 #include "common/log.h"
@@ -172,14 +173,51 @@ void ServingState::request_reload(std::string reason, Done done) {
   wake_.notify_one();
 }
 
+std::chrono::steady_clock::time_point ServingState::resign_deadline() {
+  // The condition variable waits in real steady time, whatever clock_ is (a test's manual
+  // clock must not make the wait end at once); clock_ gives the wall time resign_by is in.
+  const auto now = std::chrono::steady_clock::now();
+  const auto zones = snapshots_.zones.load();
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  if (zones) {
+    for (const auto& z : zones->zones) {
+      if (z->signing) earliest = std::min(earliest, z->signing->resign_by_unix);
+    }
+  }
+  // Nothing signed: wake once a day anyway (a finite deadline keeps the arithmetic safe).
+  if (earliest == std::numeric_limits<int64_t>::max()) return now + std::chrono::hours(24);
+  const int64_t wall_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
+          .count();
+  int64_t wait_s = earliest - wall_s;
+  // Overdue after a timed reload already ran for it: that rebuild failed (its error is
+  // logged, the zone serves on with signatures that still have `refresh` left). Retry
+  // every 10 s rather than spin.
+  if (earliest == resign_attempted_for_) wait_s = std::max<int64_t>(wait_s, 10);
+  return now + std::chrono::seconds(std::max<int64_t>(wait_s, 0));
+}
+
 void ServingState::run() {
   for (;;) {
     std::string reason;
     std::vector<Done> waiters;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return pending_ || stopping_; });
+      // A timer, not a poll: the reload thread sleeps until a request or the next re-sign.
+      const auto deadline = resign_deadline();
+      const bool requested =
+          wake_.wait_until(lock, deadline, [this] { return pending_ || stopping_; });
       if (stopping_) break;
+      if (!requested) {
+        pending_reason_ = "re-sign";  // named in the log and /status like any reload
+        const auto zones = snapshots_.zones.load();
+        resign_attempted_for_ = std::numeric_limits<int64_t>::max();
+        for (const auto& z : zones ? zones->zones : std::vector<zone::ZonePtr>{}) {
+          if (z->signing) {
+            resign_attempted_for_ = std::min(resign_attempted_for_, z->signing->resign_by_unix);
+          }
+        }
+      }
       pending_ = false;
       reason = std::move(pending_reason_);
       waiters = std::move(pending_waiters_);
@@ -259,6 +297,19 @@ ReloadRecord ServingState::reload(const std::string& reason) {
       log::info("zone_loaded", {{"zone", z->origin_text},
                                 {"serial", std::to_string(z->serial)},
                                 {"file", z->source_file}});
+    }
+    if (z->signing && (old == nullptr || !old->signing ||
+                       old->signing->window.expiration != z->signing->window.expiration)) {
+      const auto& sg = *z->signing;
+      std::string tags;
+      for (const uint32_t k : sg.published) {
+        tags += (tags.empty() ? "" : ",") + std::to_string(sg.keys[k].key_tag);
+      }
+      log::info("zone_signed", {{"zone", z->origin_text},
+                                {"inception", std::to_string(sg.window.inception_unix)},
+                                {"expiration", std::to_string(sg.window.expiration_unix)},
+                                {"resign_by", std::to_string(sg.resign_by_unix)},
+                                {"dnskey_tags", tags}});
     }
   }
   // The slot map first: a worker that sees the new zones finds their slots already there.

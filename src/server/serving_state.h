@@ -119,6 +119,11 @@ class ServingState {
  private:
   void run();
   ReloadRecord reload(const std::string& reason);
+  // When the reload thread must rebuild on its own: the earliest ZoneSigning::resign_by_unix
+  // of the served zones (signatures renewed, key timing events applied), as a steady time.
+  // Reload thread only.
+  std::chrono::steady_clock::time_point resign_deadline();
+  int64_t resign_attempted_for_ = 0;  // the resign_by a timed reload last ran for
   // Zone transfers after a load: extends the IXFR journal of every zone with secondaries
   // whose serial moved from `current` and publishes the journals. Returns the zones to
   // NOTIFY, sent once the zones themselves are published.

@@ -17,8 +17,6 @@ namespace geodns::server {
 
 namespace {
 
-constexpr int kListenBacklog = 1024;
-
 Error socket_error(const IpAddress& address, uint16_t port, const char* what, int err) {
   std::string message = "listen " + format_endpoint(address, port) + ": ";
   if (what != nullptr) message += std::string(what) + ": ";
@@ -53,7 +51,7 @@ Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_
   const SocketAddress sa = to_socket_address(address, port);
   if (::bind(fd.get(), sa.get(), sa.length) != 0)
     return socket_error(address, port, nullptr, errno);
-  if (kind == SocketKind::tcp && ::listen(fd.get(), kListenBacklog) != 0) {
+  if (kind == SocketKind::tcp && ::listen(fd.get(), kTcpListenBacklog) != 0) {
     return socket_error(address, port, "listen", errno);
   }
   return fd.release();

@@ -13,6 +13,14 @@ namespace geodns::server {
 
 enum class SocketKind : uint8_t { udp, tcp };
 
+// The accept queue of a TCP listener. Clients past the connection cap wait there (worker.cpp
+// parks the listener): their handshake is done and their query is kept by the kernel. A client
+// that finds the queue full has its SYN dropped and retries after 1 s, 3 s, ..., all the dropped
+// ones at once: with 10,000 clients against 1,024 slots such bursts overflowed the kernel's
+// per-CPU input queue (net.core.netdev_max_backlog) and took UDP queries with them (bench/README,
+// udp-under-tcp.sh). 4096 is the kernel's default net.core.somaxconn, which caps it anyway.
+inline constexpr int kTcpListenBacklog = 4096;
+
 // A bound socket; for TCP also listening. `port` 0 lets the kernel choose (see local_port).
 Result<int> open_bound_socket(SocketKind kind, const IpAddress& address, uint16_t port);
 

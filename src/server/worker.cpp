@@ -20,7 +20,6 @@ namespace {
 
 constexpr size_t kTcpReadBytes = 64 * 1024;
 constexpr int kSocketBufferBytes = 4 * 1024 * 1024;
-constexpr int kListenBacklog = 1024;
 // Idle candidates checked for unread bytes per accept at the cap (accept_connection).
 constexpr int kMaxIdleProbes = 8;
 
@@ -178,8 +177,8 @@ Status Worker::setup() {
       ::close(listener.fd);
       return make_error("listen " + name + ": " + uv_message("uv_tcp_open", err));
     }
-    if (const int err = uv_listen(reinterpret_cast<uv_stream_t*>(&listener.handle), kListenBacklog,
-                                  on_tcp_connection);
+    if (const int err = uv_listen(reinterpret_cast<uv_stream_t*>(&listener.handle),
+                                  kTcpListenBacklog, on_tcp_connection);
         err != 0) {
       return make_error("listen " + name + ": " + uv_message("uv_listen", err));
     }

@@ -227,6 +227,20 @@ struct LoggingSettings {
   friend bool operator==(const LoggingSettings&, const LoggingSettings&) = default;
 };
 
+// [dnssec]: where the keys of zones with `dnssec = true` are and how long signatures last
+// (zone/zone_signer.h). Defaults are Knot's.
+struct DnssecSettings {
+  std::string key_directory;  // "" = <state_dir>/keys
+  std::chrono::seconds signature_validity{14 * 86400};
+  std::chrono::seconds signature_refresh{7 * 86400};  // re-sign when less than this is left
+  std::chrono::seconds inception_offset{3600};        // back-dated, for clocks behind ours
+  // How long `geodns dnssec retire` keeps a key published after it stops signing (then
+  // Delete): long enough for cached signatures by it to expire.
+  std::chrono::seconds retire_wait{86400};
+
+  friend bool operator==(const DnssecSettings&, const DnssecSettings&) = default;
+};
+
 struct ServerConfig {
   std::string source_file;          // "" when running without a config file
   std::string zones_dir = "zones";  // resolved against the config file's directory
@@ -238,6 +252,14 @@ struct ServerConfig {
   ControlSettings control;
   LoggingSettings logging;
   FleetSettings fleet;
+  DnssecSettings dnssec;
+
+  // The key directory of signed zones: [dnssec] key_directory, else <state_dir>/keys, else ""
+  // (then a signed zone is a load error that says to set one).
+  std::string dnssec_key_directory() const {
+    if (!dnssec.key_directory.empty()) return dnssec.key_directory;
+    return prober.state_dir.empty() ? std::string() : prober.state_dir + "/keys";
+  }
 
   // Shared definitions usable by every zone; a zone's own definition of a name shadows these.
   // A shared datacenter's `check` refers to a shared check (validated at config load).

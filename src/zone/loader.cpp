@@ -212,7 +212,10 @@ LoadReport load_zone_dir(const std::string& dir, const ServerConfig& config,
     if (previous_config != nullptr) {
       // Parsing and building a million-name zone takes seconds; an unchanged one is reused.
       ZonePtr old = previous_by_file(file);
-      if (old && old->text_hash == content_hash_of(*text) && inputs_unchanged(*old) &&
+      // A signed zone is always rebuilt: its keys or their timing may have changed, and a
+      // reload is how it is re-signed (zone/zone_signer.h).
+      if (old && !old->signing && old->text_hash == content_hash_of(*text) &&
+          inputs_unchanged(*old) &&
           server_definitions_used(*old, *previous_config) ==
               server_definitions_used(*old, config)) {
         loaded.push_back({old, true});

@@ -909,7 +909,11 @@ ZoneSource read_zone(const Reader& r, const toml::table& root) {
   z.display_name = r.file();
   if (auto* n = root.get("zone")) {
     const auto& t = r.table(*n, "[zone]");
-    r.only_keys(t, {"name", "ttl", "soa", "secondary"}, "[zone]");
+    r.only_keys(t, {"name", "ttl", "soa", "secondary", "dnssec"}, "[zone]");
+    if (auto* dn = t.get("dnssec")) {
+      z.dnssec = r.boolean(*dn, "dnssec");
+      z.dnssec_pos = r.at(*dn);
+    }
     if (auto* nn = t.get("name")) {
       z.name = r.string(*nn, "name");
       z.name_pos = r.at(*nn);
@@ -994,9 +998,43 @@ std::string read_nsid(const Reader& r, const toml::node& n) {
   return out;
 }
 
+// [dnssec]: durations in the usual syntax ("14d", "1h"; seconds allowed, for tests).
+DnssecSettings read_dnssec(const Reader& r, const toml::node& n) {
+  const auto& t = r.table(n, "[dnssec]");
+  r.only_keys(t,
+              {"key_directory", "signature_validity", "signature_refresh", "inception_offset",
+               "retire_wait"},
+              "[dnssec]");
+  DnssecSettings d;
+  constexpr int64_t kYear = 366 * 86400;
+  auto secs = [&r](const toml::node& x, const char* what, int64_t min, int64_t max) {
+    return std::chrono::seconds(r.seconds(x, what, min, max));
+  };
+  if (auto* x = t.get("key_directory")) {
+    d.key_directory = r.string(*x, "key_directory");
+    if (d.key_directory.empty()) r.fail(*x, "key_directory must name a directory");
+  }
+  if (auto* x = t.get("signature_validity")) {
+    d.signature_validity = secs(*x, "signature_validity", 2, kYear);
+  }
+  if (auto* x = t.get("signature_refresh")) {
+    d.signature_refresh = secs(*x, "signature_refresh", 1, kYear);
+  }
+  if (auto* x = t.get("inception_offset"))
+    d.inception_offset = secs(*x, "inception_offset", 0, 86400);
+  if (auto* x = t.get("retire_wait")) d.retire_wait = secs(*x, "retire_wait", 0, kYear);
+  if (d.signature_refresh >= d.signature_validity) {
+    r.fail(t.get("signature_refresh") ? *t.get("signature_refresh") : *t.get("signature_validity"),
+           "signature_refresh must be shorter than signature_validity (it is how long before "
+           "expiry signatures are renewed)");
+  }
+  return d;
+}
+
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
   r.only_keys(root,
-              {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "fleet"},
+              {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "dnssec",
+               "fleet"},
               "the server config");
   ServerConfig c;
   c.source_file = r.file();
@@ -1128,6 +1166,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
     }
     if (auto* x = t.get("token")) c.control.token = r.string(*x, "token");
   }
+  if (auto* n = root.get("dnssec")) c.dnssec = read_dnssec(r, *n);
   if (auto* n = root.get("checks")) c.checks = read_checks(r, *n);
   if (auto* n = root.get("datacenters")) c.datacenters = read_datacenters(r, *n);
   for (const auto& dc : c.datacenters) {
@@ -1150,6 +1189,7 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
   c.asn_db_path = resolve_path(base_dir, c.asn_db_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
+  c.dnssec.key_directory = resolve_path(base_dir, c.dnssec.key_directory);
   return c;
 }
 

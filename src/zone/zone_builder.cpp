@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "steer/policy.h"
 #include "steer/rule.h"
 #include "zone/zone_builder.h"
+#include "zone/zone_signer.h"
 
 namespace geodns::zone {
 
@@ -190,6 +192,7 @@ class Builder {
   bool check_steered_owner(const SteerDef& s, const OwnerName& owner, const PendingNode& node,
                            const steer::Rule& rule);
   void build_nodes();
+  std::shared_ptr<const dnssec::ZoneSigning> add_key_records();
 
   const ZoneSource& src_;
   const ServerConfig& config_;
@@ -1256,6 +1259,34 @@ void Builder::build_nodes() {
   }
 }
 
+// dnssec = true: the keys (zone/zone_signer.h) and their apex RRsets, before the nodes are
+// laid out; the signatures come after.
+std::shared_ptr<const dnssec::ZoneSigning> Builder::add_key_records() {
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  auto signing = prepare_signing(src_, zone_->origin, config_, now);
+  if (!signing) throw Failure{signing.error()};
+  PendingNode& apex = pending(zone_->origin);
+  const PendingRRset* soa = apex.find(dns::rrtype::SOA);
+  const ApexKeyRecords keys = apex_key_records(**signing, now);
+  for (const auto& [type, rdatas] :
+       {std::pair{uint16_t{48}, &keys.dnskey}, std::pair{uint16_t{59}, &keys.cds},
+        std::pair{uint16_t{60}, &keys.cdnskey}}) {
+    if (const PendingRRset* written = apex.find(type)) {
+      fail(*written->positions.front(),
+           "DNSKEY, CDS and CDNSKEY of a signed zone come from its "
+           "keys (geodns dnssec keygen), not from the zone file");
+    }
+    if (rdatas->empty()) continue;
+    PendingRRset set;
+    set.type = type;
+    set.ttl_s = soa != nullptr ? soa->ttl_s : src_.ttl_s;  // Knot's default: the SOA TTL
+    set.rdatas = *rdatas;
+    set.positions.assign(rdatas->size(), &src_.dnssec_pos);
+    apex.rrsets.push_back(std::move(set));
+  }
+  return std::move(*signing);
+}
+
 ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   resolve_origin();
   zone_->source_file = src_.display_name;
@@ -1263,6 +1294,8 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   add_records();
   add_soa();
   check_node_data();
+  std::shared_ptr<const dnssec::ZoneSigning> signing;
+  if (src_.dnssec) signing = add_key_records();
   add_datacenters();
   add_pools();
   for (const auto& s : src_.steers) add_steer(s);
@@ -1288,6 +1321,10 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
     Status st = zone_->rules[i].compile(zone_->datacenters.size(), zone_->pools);
     if (st) st = steer::check_spillover_capacity(zone_->rules[i], zone_->datacenters, zone_->pools);
     if (!st) fail(rule_pos_[i], st.error().message);
+  }
+  if (signing) {
+    if (Status st = sign_zone(*zone_, std::move(signing)); !st)
+      fail(src_.dnssec_pos, st.error().message);
   }
   return zone_;
 }

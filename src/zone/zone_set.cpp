@@ -42,7 +42,9 @@ size_t NameHash::operator()(std::string_view s) const noexcept {
 size_t Zone::memory_bytes() const noexcept {
   return storage.byte_count + storage.rdatas.capacity() * sizeof(std::string_view) +
          storage.rrsets.capacity() * sizeof(RRset) + nodes.capacity() * sizeof(Node) +
-         index.memory_bytes();
+         index.memory_bytes() + storage.rrsig_byte_count +
+         storage.rrsig_rdatas.capacity() * sizeof(std::string_view) +
+         storage.rrsigs.capacity() * sizeof(std::span<const std::string_view>);
 }
 
 const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {

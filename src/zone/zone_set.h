@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dnssec/zone_signing.h"
 #include "steer/rule.h"
 #include "steer/target.h"
 #include "zone/config.h"
@@ -146,6 +148,13 @@ struct ZoneStorage {
   size_t byte_count = 0;
   std::vector<std::string_view> rdatas;  // RRset::rdatas are slices of this
   std::vector<RRset> rrsets;             // Node::rrsets are slices of this
+  // Signed zones only, empty otherwise (so an unsigned zone does not grow): parallel to
+  // `rrsets`, the RRSIG RDATAs covering each (empty for NS at a cut and glue), as views into
+  // rrsig_rdatas / rrsig_bytes.
+  std::vector<std::span<const std::string_view>> rrsigs;
+  std::vector<std::string_view> rrsig_rdatas;
+  std::unique_ptr<char[]> rrsig_bytes;
+  size_t rrsig_byte_count = 0;
 };
 
 struct Zone {
@@ -174,6 +183,8 @@ struct Zone {
   // [[zone.secondary]]: who may transfer it and whom to NOTIFY (server/transfer.h). Only a
   // zone without steered names has any (docs/decisions.md, "Zone transfers").
   std::vector<SecondaryDef> secondaries;
+  // DNSSEC (issue 13): null = an unsigned zone. Keys, validity and the re-sign time.
+  std::shared_ptr<const dnssec::ZoneSigning> signing;
 
   const Node& apex() const noexcept { return nodes[0]; }
   std::string_view node_name(uint32_t i) const noexcept { return nodes[i].name; }
@@ -185,6 +196,18 @@ struct Zone {
     return i < 0 ? nullptr : &nodes[static_cast<size_t>(i)];
   }
   size_t record_count() const noexcept { return storage.rdatas.size(); }
+  // The static RRSIG RDATAs covering `rrset` (one of this zone's nodes' RRsets); empty when
+  // the zone is unsigned or the RRset is not signed (NS at a cut, glue) or not the zone's.
+  std::span<const std::string_view> rrsigs(const RRset& rrset) const noexcept {
+    if (storage.rrsigs.empty()) return {};
+    const RRset* first = storage.rrsets.data();
+    const RRset* end = first + storage.rrsets.size();
+    // std::less gives a total order even over pointers into different arrays.
+    if (std::less<const RRset*>()(&rrset, first) || !std::less<const RRset*>()(&rrset, end)) {
+      return {};
+    }
+    return storage.rrsigs[static_cast<size_t>(&rrset - first)];
+  }
   // Bytes held by the zone's names, records and index (not rules and datacenters).
   size_t memory_bytes() const noexcept;
 };

@@ -84,6 +84,8 @@ struct ZoneSource {
   std::vector<MapDef> maps;
   std::vector<SteerDef> steers;
   std::vector<SecondaryDef> secondaries;  // [[zone.secondary]]
+  bool dnssec = false;                    // [zone] dnssec = true: signed (zone/zone_signer.h)
+  SourcePos dnssec_pos;
 };
 
 // toml_reader.cpp

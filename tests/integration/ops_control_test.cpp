@@ -1,6 +1,7 @@
 // The control endpoint of the real `geodns serve`: metrics that move with traffic, reloads
 // (a broken edit keeps the old answers and shows the error; fixing it loads), the loopback
-// rule for the listen address, the bearer token, and `geodns ctl drain` changing answers.
+// rule for the listen address, the bearer token, the cross-site rules and the page's
+// headers, and `geodns ctl drain` changing answers.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -284,6 +285,99 @@ TEST(OpsControl, MalformedRequestsAreRefusedAndTheServerLives) {
   EXPECT_TRUE(s.process().running());
 }
 
+// A raw POST /override draining fra with these extra header lines, as another site could
+// send it (no X-Geodns-Request unless given).
+std::string drain_request(const OpsServer& s, const std::string& headers) {
+  const std::string body = "datacenter=fra&state=down&reason=forged";
+  return "POST /override HTTP/1.1\r\nHost: " + s.control() +
+         "\r\nContent-Type: application/x-www-form-urlencoded\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+int status_of(const std::string& response) {
+  return response.size() > 12 && response.starts_with("HTTP/1.1 ")
+             ? std::stoi(response.substr(9, 3))
+             : -1;
+}
+
+// The cross-site rules on the real binary: what a browser on another site can send is
+// refused and changes no answer; geodns ctl's and the page's own requests pass.
+TEST(OpsControl, CrossSiteStateChangesAreRefused) {
+  OpsServer s;
+  ASSERT_EQ(s.www(), std::vector<std::string>{"192.0.2.10"});
+  const std::string origin = "Origin: http://" + s.control() + "\r\n";
+  const std::pair<const char*, std::string> refused[] = {
+      {"no request header (a form)", ""},
+      {"foreign Origin", "X-Geodns-Request: 1\r\nOrigin: http://evil.example\r\n"},
+      {"another port", "X-Geodns-Request: 1\r\nOrigin: http://127.0.0.1:1\r\n"},
+      {"Sec-Fetch-Site", "X-Geodns-Request: 1\r\n" + origin + "Sec-Fetch-Site: same-site\r\n"},
+  };
+  for (const auto& [what, headers] : refused) {
+    const std::string r = raw_exchange(s.control(), drain_request(s, headers));
+    EXPECT_EQ(status_of(r), 403) << what << ": " << r;
+    EXPECT_EQ(r.find("Access-Control-"), std::string::npos) << what << ": " << r;
+  }
+  const std::string reload =
+      raw_exchange(s.control(), "POST /reload HTTP/1.1\r\nHost: " + s.control() + "\r\n\r\n");
+  EXPECT_EQ(status_of(reload), 403) << reload;
+  EXPECT_NE(reload.find("X-Geodns-Request"), std::string::npos) << reload;
+  auto status = nlohmann::json::parse(s.http("GET", "/status").body);
+  EXPECT_TRUE(status["overrides"].empty()) << status["overrides"];
+  EXPECT_EQ(status["reloads_total"], 0) << "a refused POST /reload must not reload";
+  EXPECT_EQ(s.www(), std::vector<std::string>{"192.0.2.10"});
+
+  // The page's own request (same origin, as a browser sends it) drains.
+  const std::string ok = raw_exchange(
+      s.control(),
+      drain_request(s, "X-Geodns-Request: 1\r\n" + origin + "Sec-Fetch-Site: same-origin\r\n"));
+  EXPECT_EQ(status_of(ok), 200) << ok;
+  EXPECT_TRUE(s.wait_www({"198.51.100.10"}));
+  // A DNS-rebound name is refused even for reads.
+  const std::string rebound =
+      raw_exchange(s.control(), "GET /status HTTP/1.1\r\nHost: rebind.evil.example:" +
+                                    s.control().substr(s.control().find(':') + 1) + "\r\n\r\n");
+  EXPECT_EQ(status_of(rebound), 403) << rebound;
+}
+
+TEST(OpsControl, TokenAndCrossSiteRulesTogether) {
+  OpsServer s({"--control-token", "s3cret"});
+  const std::string bearer = "Authorization: Bearer s3cret\r\n";
+  const std::string ours = "X-Geodns-Request: 1\r\n";
+  // The token alone is not enough (a proxy may add it to forged requests too) ...
+  std::string r = raw_exchange(s.control(), drain_request(s, bearer));
+  EXPECT_EQ(status_of(r), 403) << r;
+  // ... nor the request header without the token, nor both from another origin.
+  r = raw_exchange(s.control(), drain_request(s, ours));
+  EXPECT_EQ(status_of(r), 401) << r;
+  r = raw_exchange(s.control(),
+                   drain_request(s, ours + bearer + "Origin: http://evil.example\r\n"));
+  EXPECT_EQ(status_of(r), 403) << r;
+  EXPECT_EQ(s.www(), std::vector<std::string>{"192.0.2.10"});
+  // Both, from here: drained.
+  r = raw_exchange(s.control(), drain_request(s, ours + bearer));
+  EXPECT_EQ(status_of(r), 200) << r;
+  EXPECT_TRUE(s.wait_www({"198.51.100.10"}));
+}
+
+// The page itself: served without the token (it holds no data), with the headers that keep
+// it from being framed, sniffed or extended by injected script.
+TEST(OpsControl, StatusPageHeaders) {
+  OpsServer s({"--control-token", "s3cret"});
+  const std::string page =
+      raw_exchange(s.control(), "GET / HTTP/1.1\r\nHost: " + s.control() + "\r\n\r\n");
+  ASSERT_EQ(status_of(page), 200) << page.substr(0, 300);
+  const std::string head = page.substr(0, page.find("\r\n\r\n"));
+  for (const char* h :
+       {"Content-Type: text/html",
+        "Content-Security-Policy: default-src 'none'; script-src 'sha256-",
+        "frame-ancestors 'none'", "X-Frame-Options: DENY", "X-Content-Type-Options: nosniff",
+        "Referrer-Policy: no-referrer", "Cache-Control: no-store"}) {
+    EXPECT_NE(head.find(h), std::string::npos) << h << " in\n" << head;
+  }
+  EXPECT_EQ(head.find("Access-Control-"), std::string::npos) << head;
+  EXPECT_EQ(s.http("GET", "/status").status, 401) << "the data still needs the token";
+}
+
 std::pair<int, std::string> ctl(const OpsServer& s, std::vector<std::string> args) {
   args.insert(args.begin(), {"ctl", "--control", s.control()});
   ServerProcess p(GEODNS_BINARY, args);
@@ -291,6 +385,8 @@ std::pair<int, std::string> ctl(const OpsServer& s, std::vector<std::string> arg
   return {p.exit_code().value_or(-1), p.stdout_text() + p.stderr_text()};
 }
 
+// ctl's drain, undrain and reload are state changes: they pass the cross-site rules only
+// because ctl sends X-Geodns-Request.
 TEST(OpsControl, CtlDrainChangesAnswers) {
   OpsServer s;
   ASSERT_EQ(s.www(), std::vector<std::string>{"192.0.2.10"});

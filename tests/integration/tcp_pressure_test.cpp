@@ -8,12 +8,16 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -77,6 +81,8 @@ class Client {
     if (!read_exact(answer.data(), answer.size())) return std::nullopt;
     return answer;
   }
+
+  int fd() const { return fd_; }
 
   // True once the server has closed the connection (EOF or reset), waiting up to `timeout`.
   bool closed_by_server(std::chrono::milliseconds timeout) const {
@@ -260,6 +266,95 @@ TEST(TcpPressure, KeepaliveOverTcpOnlyAndTimeoutInAQueryIsFormerr) {
   EXPECT_EQ(ldns_pkt_id(p.get()), 5);
   EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_FORMERR);
   EXPECT_EQ(keepalive_of(p.get()), -1);
+}
+
+// Connections waiting in the accept queue of the TCP listeners on `port`: /proc/net/tcp gives
+// a listening socket's accept backlog as its rx_queue. -1 when the file cannot be read.
+int accept_queue_length(uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  if (!in) return -1;
+  char local[16];
+  std::snprintf(local, sizeof(local), ":%04X", static_cast<unsigned>(port));
+  std::string line;
+  std::getline(in, line);  // header
+  int total = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local_address, remote_address, state, queues;
+    fields >> slot >> local_address >> remote_address >> state >> queues;
+    if (state != "0A" || !local_address.ends_with(local)) continue;  // 0A: TCP_LISTEN
+    const size_t colon = queues.find(':');
+    if (colon == std::string::npos) continue;
+    total += static_cast<int>(std::stoul(queues.substr(colon + 1), nullptr, 16));
+  }
+  return total;
+}
+
+// Past the cap, with no connection that may go, newcomers wait in the listener's accept queue
+// (the worker parks the listener) rather than having their SYNs dropped: the queue holds more
+// than 1,024 of them. Dropped SYNs come back in synchronized retry bursts that overflowed the
+// kernel's per-CPU input queue and took UDP queries with them (bench/udp-under-tcp.sh).
+// The one slot is held by a connection with part of a length prefix read: never evicted.
+TEST(TcpPressure, AcceptQueueHoldsMoreThan1024WaitingClients) {
+  constexpr int kWaiting = 1500;
+  int somaxconn = 0;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  if (somaxconn < kWaiting + 8) {
+    GTEST_SKIP() << "net.core.somaxconn " << somaxconn << " caps every accept queue below "
+                 << kWaiting;
+  }
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = std::max<rlim_t>(files.rlim_cur, std::min<rlim_t>(files.rlim_max, 4096));
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_cur < static_cast<rlim_t>(kWaiting + 64)) {
+    GTEST_SKIP() << "RLIMIT_NOFILE " << files.rlim_cur << " is below " << kWaiting + 64;
+  }
+
+  ServeOptions o;
+  o.threads = 1;
+  o.v6 = false;
+  o.extra_config =
+      "[server.tcp]\n"
+      "threads = 1\n"
+      "max_connections = 1\n"
+      "stall_timeout = \"60s\"\n"
+      "idle_timeout = \"60s\"\n"
+      "busy_idle_timeout = \"60s\"\n";
+  Server server(o);
+  ASSERT_TRUE(server.ready) << server.process->stderr_text();
+  ASSERT_EQ(accept_queue_length(server.port), 0) << "no listener found in /proc/net/tcp";
+  Client holder;
+  ASSERT_TRUE(holder.connect(server.port, source_address(0)));
+  const uint8_t half_prefix = 0;
+  ASSERT_EQ(::send(holder.fd(), &half_prefix, 1, MSG_NOSIGNAL), 1);
+
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(server.port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> waiting;
+  for (int i = 0; i < kWaiting; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0) << "socket " << i;
+    waiting.push_back(fd);
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << "connect " << i << ": " << errno;
+  }
+  // A client whose final ACK found the queue full is dropped there (and retried later), so the
+  // queue is what the server holds, whatever the clients believe. Bounded wait: until all are
+  // queued or 3 s have passed.
+  int queued = 0;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(3);
+       queued < kWaiting && Clock::now() < deadline;) {
+    ::poll(nullptr, 0, 50);
+    queued = accept_queue_length(server.port);
+  }
+  for (const int fd : waiting) ::close(fd);
+  EXPECT_GE(queued, kWaiting - 50)
+      << "only " << queued << " of " << kWaiting << " clients are in the accept queue";
+  // The holder's slot was never given up: geodns was waiting, not accepting.
+  EXPECT_FALSE(holder.closed_by_server(std::chrono::milliseconds(0)));
 }
 
 }  // namespace

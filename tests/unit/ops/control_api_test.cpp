@@ -57,10 +57,33 @@ HttpResponse call(FakeBackend& b, const std::string& text, std::string_view toke
   return handle_control(parse(text), b, token);
 }
 
+// A POST as geodns ctl and the status page send it: with the request header.
 std::string post(const std::string& path, const std::string& body,
-                 const std::string& type = "application/json") {
-  return "POST " + path + " HTTP/1.1\r\nContent-Type: " + type +
-         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+                 const std::string& type = "application/json", const std::string& extra = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:8053\r\nX-Geodns-Request: 1\r\n" + extra +
+         "Content-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// A POST with only the given headers (besides Content-Length): what another site can forge.
+std::string bare_post(const std::string& path, const std::string& headers,
+                      const std::string& body = R"({"datacenter": "fra", "state": "down"})") {
+  return "POST " + path + " HTTP/1.1\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::optional<std::string> header_of(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+bool has_cors_header(const HttpResponse& r) {
+  for (const auto& [n, v] : r.headers) {
+    if (n.rfind("Access-Control-", 0) == 0) return true;
+  }
+  return false;
 }
 
 TEST(ControlApi, Routes) {
@@ -77,7 +100,7 @@ TEST(ControlApi, Routes) {
   EXPECT_NE(r.body.find("<html"), std::string::npos);
   EXPECT_EQ(r.body.find("http://"), std::string::npos) << "the page must be self-contained";
   EXPECT_EQ(call(b, "GET /nothing HTTP/1.1\r\n\r\n").status, 404);
-  r = call(b, "POST /metrics HTTP/1.1\r\n\r\n");
+  r = call(b, "POST /metrics HTTP/1.1\r\nX-Geodns-Request: 1\r\n\r\n");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers.at(0).first, "Allow");
   EXPECT_EQ(call(b, "GET /reload HTTP/1.1\r\n\r\n").status, 405);
@@ -112,9 +135,165 @@ TEST(ControlApi, TokenRequiredWhenSet) {
   EXPECT_EQ(
       call(b, "GET /status HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n", "s3cret").status,
       200);
-  EXPECT_EQ(call(b, "GET /?token=s3cret HTTP/1.1\r\n\r\n", "s3cret").status, 200);
+  // The token is never read from the URL (history, logs, Referer); the page, which holds no
+  // data, is served without it and asks for it.
+  EXPECT_EQ(call(b, "GET /status?token=s3cret HTTP/1.1\r\n\r\n", "s3cret").status, 401);
+  EXPECT_EQ(call(b, "GET / HTTP/1.1\r\n\r\n", "s3cret").status, 200);
+  EXPECT_EQ(b.state_calls, 1);
   EXPECT_EQ(call(b, post("/reload", ""), "s3cret").status, 401);
+  EXPECT_EQ(
+      call(b, post("/override", R"({"datacenter": "fra", "state": "down"})"), "s3cret").status,
+      401);
   EXPECT_EQ(b.reload_calls, 0);
+  EXPECT_EQ(b.set_calls, 0);
+  EXPECT_EQ(
+      call(b, post("/reload", "", "application/json", "Authorization: Bearer s3cret\r\n"), "s3cret")
+          .status,
+      200);
+  EXPECT_EQ(b.reload_calls, 1);
+}
+
+// A state-changing request from another site is refused with 403 before it reaches the
+// backend; geodns ctl's and the page's own requests pass.
+TEST(ControlApi, CrossSiteRequestsAreRefused) {
+  FakeBackend b;
+  const std::string host = "Host: 127.0.0.1:8053\r\n";
+  const std::string ours = host + "X-Geodns-Request: 1\r\n";
+  struct Case {
+    const char* what;
+    std::string headers;
+    const char* says;
+  };
+  const Case refused[] = {
+      {"no request header (a cross-site form)", host + "Content-Type: text/plain\r\n",
+       "X-Geodns-Request"},
+      {"empty request header", host + "X-Geodns-Request: \r\n", "X-Geodns-Request"},
+      {"foreign Origin", ours + "Origin: http://evil.example\r\n", "cross-origin"},
+      {"another port of this host", ours + "Origin: http://127.0.0.1:9999\r\n", "cross-origin"},
+      {"opaque Origin", ours + "Origin: null\r\n", "cross-origin"},
+      {"Origin without Host", "X-Geodns-Request: 1\r\nOrigin: http://127.0.0.1:8053\r\n",
+       "cross-origin"},
+      {"Sec-Fetch-Site cross-site", ours + "Sec-Fetch-Site: cross-site\r\n", "cross-site"},
+      {"Sec-Fetch-Site same-site", ours + "Sec-Fetch-Site: same-site\r\n", "cross-site"},
+  };
+  for (const auto& c : refused) {
+    for (const char* path : {"/override", "/override/clear", "/reload"}) {
+      auto r = call(b, bare_post(path, c.headers));
+      EXPECT_EQ(r.status, 403) << c.what << " " << path;
+      EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
+      EXPECT_FALSE(has_cors_header(r)) << c.what;
+    }
+    auto r = call(b, "DELETE /override?datacenter=fra HTTP/1.1\r\n" + c.headers + "\r\n");
+    EXPECT_EQ(r.status, 403) << c.what << " DELETE";
+  }
+  EXPECT_EQ(b.set_calls + b.clear_calls + b.reload_calls, 0);
+
+  // The page's own requests (same origin, as Chromium sends them) and geodns ctl's.
+  auto r = call(b, bare_post("/override", ours + "Origin: http://127.0.0.1:8053\r\n" +
+                                              "Sec-Fetch-Site: same-origin\r\n"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = call(b, bare_post("/override",
+                        "Host: [::1]:80\r\nX-Geodns-Request: 1\r\n"
+                        "Origin: http://[::1]\r\n"));
+  EXPECT_EQ(r.status, 200) << "the default port is implied: " << r.body;
+  r = call(b,
+           bare_post("/override",
+                     "Host: Status.Example.com\r\nX-Geodns-Request: 1\r\n"
+                     "Authorization: Bearer s3cret\r\n"
+                     "Origin: https://status.example.com\r\n"),
+           "s3cret");
+  EXPECT_EQ(r.status, 200) << "behind a TLS proxy that passes Host: " << r.body;
+  r = call(b, bare_post("/reload", ours));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(b.set_calls, 3);
+  EXPECT_EQ(b.reload_calls, 1);
+
+  // The bearer token does not stand in for the header: a reverse proxy may add it to every
+  // request, a forged form's included. Nor does any other Authorization (a proxy's Basic
+  // credentials go with a forged form too).
+  r = call(b, bare_post("/override", host + "Authorization: Bearer s3cret\r\n"), "s3cret");
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = call(b, bare_post("/override", host + "Authorization: Basic dTpw\r\n"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  // With the token, another origin is refused all the same.
+  r = call(b,
+           bare_post("/override",
+                     ours + "Authorization: Bearer s3cret\r\n" + "Origin: http://evil.example\r\n"),
+           "s3cret");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(b.set_calls, 3);
+
+  // Reads need nothing (they change nothing), and a CORS preflight is never granted.
+  EXPECT_EQ(call(b, "GET /status HTTP/1.1\r\nOrigin: http://evil.example\r\n\r\n").status, 200);
+  r = call(b,
+           "OPTIONS /override HTTP/1.1\r\nHost: 127.0.0.1:8053\r\nOrigin: http://evil.example\r\n"
+           "Access-Control-Request-Method: POST\r\n"
+           "Access-Control-Request-Headers: x-geodns-request\r\n\r\n");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_FALSE(has_cors_header(r));
+}
+
+// Without a token, a Host that is a name means DNS rebinding: refused for every route.
+TEST(ControlApi, HostNamesNeedAToken) {
+  FakeBackend b;
+  for (const char* host :
+       {"127.0.0.1:8053", "127.0.0.1", "[::1]:8053", "localhost:8053", "LOCALHOST"}) {
+    EXPECT_EQ(call(b, std::string("GET /status HTTP/1.1\r\nHost: ") + host + "\r\n\r\n").status,
+              200)
+        << host;
+  }
+  for (const char* host : {"rebind.evil.example:8053", "geodns.example.com", "[evil]:8053",
+                           "localhost.evil.example"}) {
+    for (const char* target : {"/status", "/", "/metrics"}) {
+      auto r = call(b, std::string("GET ") + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      EXPECT_EQ(r.status, 403) << host << target;
+      EXPECT_NE(r.body.find("DNS rebinding"), std::string::npos) << r.body;
+    }
+    auto r = call(
+        b, bare_post("/override", std::string("Host: ") + host + "\r\nX-Geodns-Request: 1\r\n"));
+    EXPECT_EQ(r.status, 403) << host;
+  }
+  EXPECT_EQ(b.set_calls, 0);
+  // With a token (needed for a non-loopback listener, and behind a proxy) names are fine.
+  EXPECT_EQ(call(b,
+                 "GET /status HTTP/1.1\r\nHost: geodns.example.com\r\n"
+                 "Authorization: Bearer s3cret\r\n\r\n",
+                 "s3cret")
+                .status,
+            200);
+}
+
+TEST(ControlApi, SecurityHeaders) {
+  FakeBackend b;
+  auto page = call(b, "GET / HTTP/1.1\r\nHost: 127.0.0.1:8053\r\n\r\n");
+  ASSERT_EQ(page.status, 200);
+  const auto csp = header_of(page, "Content-Security-Policy");
+  ASSERT_TRUE(csp);
+  EXPECT_EQ(*csp, status_page_csp());
+  for (const char* part :
+       {"default-src 'none'", "script-src 'sha256-", "style-src 'sha256-", "connect-src 'self'",
+        "frame-ancestors 'none'", "form-action 'none'", "base-uri 'none'"}) {
+    EXPECT_NE(csp->find(part), std::string::npos) << part << " in " << *csp;
+  }
+  EXPECT_EQ(csp->find("unsafe"), std::string::npos) << *csp;
+  EXPECT_EQ(header_of(page, "X-Frame-Options"), "DENY");
+  // Inline style attributes would be blocked by the hash-only style-src.
+  EXPECT_EQ(page.body.find(" style=\""), std::string::npos);
+  EXPECT_NE(page.body.find("sessionStorage"), std::string::npos)
+      << "where the page keeps the token";
+  EXPECT_NE(page.body.find("X-Geodns-Request"), std::string::npos);
+  // Every response, errors included: no sniffing, no Referer, no cross-origin embedding,
+  // and no CORS permission for anyone.
+  for (const std::string& req :
+       {std::string("GET / HTTP/1.1\r\n\r\n"), std::string("GET /status HTTP/1.1\r\n\r\n"),
+        std::string("GET /nothing HTTP/1.1\r\n\r\n"), post("/reload", ""),
+        bare_post("/override", "Origin: http://evil.example\r\n")}) {
+    auto r = call(b, req);
+    EXPECT_EQ(header_of(r, "X-Content-Type-Options"), "nosniff") << req;
+    EXPECT_EQ(header_of(r, "Referrer-Policy"), "no-referrer") << req;
+    EXPECT_EQ(header_of(r, "Cross-Origin-Resource-Policy"), "same-origin") << req;
+    EXPECT_FALSE(has_cors_header(r)) << req;
+  }
 }
 
 TEST(ControlApi, OverrideJsonFormAndClear) {
@@ -135,7 +314,7 @@ TEST(ControlApi, OverrideJsonFormAndClear) {
   EXPECT_EQ(b.last_set.mode, steer::Override::force_up);
   EXPECT_FALSE(b.last_set.expires_in);
 
-  r = call(b, "DELETE /override?datacenter=fra HTTP/1.1\r\n\r\n");
+  r = call(b, "DELETE /override?datacenter=fra HTTP/1.1\r\nX-Geodns-Request: 1\r\n\r\n");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(b.last_clear.datacenter, "fra");
   r = call(b, post("/override/clear", R"({"address": "192.0.2.10"})"));
