@@ -1032,10 +1032,10 @@ DnssecSettings read_dnssec(const Reader& r, const toml::node& n) {
 }
 
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
-  r.only_keys(root,
-              {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "dnssec",
-               "fleet"},
-              "the server config");
+  r.only_keys(
+      root,
+      {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "dnssec", "fleet"},
+      "the server config");
   ServerConfig c;
   c.source_file = r.file();
   if (auto* n = root.get("server")) {
