@@ -17,6 +17,7 @@ packages=(
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
   chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
   bird2 iproute2  # tests/anycast: BIRD and network namespaces
+  etcd-server etcd-client openssl  # fleet tests: their own etcd (TLS certificates by openssl)
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
@@ -54,4 +55,10 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # that nobody configured has no business running on a build machine.
 if [[ " ${missing[*]} " == *" bird2 "* ]] && [[ -d /run/systemd/system ]]; then
   systemctl disable --now bird.service >/dev/null 2>&1 || true
+fi
+# Debian's etcd-server starts a system etcd on 127.0.0.1:2379 where systemd runs: geodns
+# tests start their own, and a stray one would answer a fleet configured with the defaults.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null &&
+  systemctl is-system-running >/dev/null 2>&1; then
+  systemctl disable --now etcd.service >/dev/null 2>&1 || true
 fi

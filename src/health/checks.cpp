@@ -111,7 +111,7 @@ class TcpCheck final : public UvCheck {
       : UvCheck(std::move(done)), send_(t.check.send), expect_(t.check.expect) {}
 
   bool start(uv_loop_t* loop, const ProbeEndpoint& ep, std::chrono::milliseconds timeout,
-             std::string* error) {
+             std::string* error, const IpAddress* source) {
     // On a setup failure abort() frees the object (after closing what was opened), so
     // nothing may touch it afterwards.
     int rc = uv_tcp_init(loop, &tcp_);
@@ -128,6 +128,14 @@ class TcpCheck final : public UvCheck {
     uv_timer_start(&timer_, &TcpCheck::on_timeout,
                    static_cast<uint64_t>(std::max<int64_t>(timeout.count(), 1)), 0);
     const SocketAddress addr = to_socket_address(ep.address, ep.port);
+    if (source != nullptr && source->family == ep.address.family) {
+      const SocketAddress local = to_socket_address(*source, 0);
+      rc = uv_tcp_bind(&tcp_, local.get(), 0);
+      if (rc != 0) {
+        fail(rc);
+        return true;
+      }
+    }
     connect_.data = this;
     rc = uv_tcp_connect(&connect_, &tcp_, addr.get(), &TcpCheck::on_connect);
     if (rc != 0) fail(rc);  // reported from the close callback, i.e. later
@@ -199,7 +207,7 @@ class DnsCheck final : public UvCheck {
         expect_rcode_(t.check.expect_rcode) {}
 
   bool start(uv_loop_t* loop, const ProbeEndpoint& ep, std::chrono::milliseconds timeout,
-             std::string* error) {
+             std::string* error, const IpAddress* source) {
     // On a setup failure abort() frees the object (after closing what was opened), so
     // nothing may touch it afterwards.
     if (query_.empty()) {
@@ -221,9 +229,13 @@ class DnsCheck final : public UvCheck {
     uv_timer_start(&timer_, &DnsCheck::on_timeout,
                    static_cast<uint64_t>(std::max<int64_t>(timeout.count(), 1)), 0);
     const SocketAddress addr = to_socket_address(ep.address, ep.port);
+    if (source != nullptr && source->family == ep.address.family) {
+      const SocketAddress local = to_socket_address(*source, 0);
+      rc = uv_udp_bind(&udp_, local.get(), 0);
+    }
     // A connected socket only receives from the server we asked, and an ICMP port
     // unreachable comes back as ECONNREFUSED instead of a silent timeout.
-    rc = uv_udp_connect(&udp_, addr.get());
+    if (rc == 0) rc = uv_udp_connect(&udp_, addr.get());
     if (rc == 0) {
       rc = uv_udp_recv_start(&udp_, &DnsCheck::on_alloc, &DnsCheck::on_recv);
     }
@@ -296,7 +308,8 @@ class HttpCheck final : public ActiveCheck {
     if (connect_to_ != nullptr) curl_slist_free_all(connect_to_);
   }
 
-  bool start(const steer::TargetSpec& t, const ProbeEndpoint& ep, std::string* error) {
+  bool start(const steer::TargetSpec& t, const ProbeEndpoint& ep, std::string* error,
+             const IpAddress* source) {
     easy_ = curl_easy_init();
     if (easy_ == nullptr) {
       *error = "curl_easy_init failed";
@@ -321,6 +334,12 @@ class HttpCheck final : public ActiveCheck {
       curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
     }
     curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+    if (source != nullptr && source->family == ep.address.family) {
+      // "host!" = a local address to bind, never an interface name lookup.
+      // (curl copies string options.)
+      const std::string local = "host!" + source->to_string();
+      curl_easy_setopt(easy_, CURLOPT_INTERFACE, local.c_str());
+    }
     curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
     // 0 would mean "no timeout" to curl: never let a check run unbounded.
@@ -589,13 +608,13 @@ void CurlDriver::process_done() {
 }
 
 ActiveCheck* start_http_check(CurlDriver& curl, const steer::TargetSpec& target, CheckDone done,
-                              std::string* error) {
+                              std::string* error, const IpAddress* source) {
   if (curl.multi() == nullptr) {
     *error = "http checks unavailable";
     return nullptr;
   }
   auto* check = new HttpCheck(curl, target, std::move(done));
-  if (!check->start(target, probe_endpoint(target), error)) {
+  if (!check->start(target, probe_endpoint(target), error, source)) {
     delete check;
     return nullptr;
   }
@@ -603,18 +622,18 @@ ActiveCheck* start_http_check(CurlDriver& curl, const steer::TargetSpec& target,
 }
 
 ActiveCheck* start_tcp_check(uv_loop_t* loop, const steer::TargetSpec& target, CheckDone done,
-                             std::string* error) {
+                             std::string* error, const IpAddress* source) {
   auto* check = new TcpCheck(target, std::move(done));
-  if (!check->start(loop, probe_endpoint(target), target.check.timeout, error)) {
+  if (!check->start(loop, probe_endpoint(target), target.check.timeout, error, source)) {
     return nullptr;  // it frees itself once its handles are closed (or at once if none)
   }
   return check;
 }
 
 ActiveCheck* start_dns_check(uv_loop_t* loop, const steer::TargetSpec& target, uint16_t query_id,
-                             CheckDone done, std::string* error) {
+                             CheckDone done, std::string* error, const IpAddress* source) {
   auto* check = new DnsCheck(target, query_id, std::move(done));
-  if (!check->start(loop, probe_endpoint(target), target.check.timeout, error)) {
+  if (!check->start(loop, probe_endpoint(target), target.check.timeout, error, source)) {
     return nullptr;
   }
   return check;

@@ -66,13 +66,15 @@ class CurlDriver {
 };
 
 // Each returns nullptr (and sets *error) when the check could not even be set up; the
-// caller counts that as a failed check.
+// caller counts that as a failed check. `source`, when given and of the endpoint's family, is
+// the local address the probe is sent from ([fleet] probe_source: servers sharing a host
+// must probe from their own addresses for their votes to be independent).
 ActiveCheck* start_http_check(CurlDriver& curl, const steer::TargetSpec& target, CheckDone done,
-                              std::string* error);
+                              std::string* error, const IpAddress* source = nullptr);
 ActiveCheck* start_tcp_check(uv_loop_t* loop, const steer::TargetSpec& target, CheckDone done,
-                             std::string* error);
+                             std::string* error, const IpAddress* source = nullptr);
 ActiveCheck* start_dns_check(uv_loop_t* loop, const steer::TargetSpec& target, uint16_t query_id,
-                             CheckDone done, std::string* error);
+                             CheckDone done, std::string* error, const IpAddress* source = nullptr);
 
 // The DNS query a dns check sends (exposed for tests): no recursion desired, class IN.
 // Empty on a malformed name.

@@ -3,6 +3,7 @@
 #include "common/hex.h"
 #include "steer/target.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -132,6 +133,23 @@ bool OverrideKey::same_target(const OverrideKey& other) const noexcept {
   return kind == Kind::datacenter ? datacenter == other.datacenter : address == other.address;
 }
 
+bool OverrideSet::replace(std::vector<OverrideInfo> items) {
+  std::vector<OverrideInfo> kept;
+  kept.reserve(items.size());
+  for (auto& o : items) {
+    if (o.mode == steer::Override::none || is_expired(o)) continue;
+    kept.push_back(std::move(o));
+  }
+  auto same = [](const OverrideInfo& a, const OverrideInfo& b) {
+    return a.key.same_target(b.key) && a.mode == b.mode && a.expires == b.expires &&
+           a.reason == b.reason;
+  };
+  const bool changed =
+      kept.size() != items_.size() || !std::equal(kept.begin(), kept.end(), items_.begin(), same);
+  items_ = std::move(kept);
+  return changed;
+}
+
 bool OverrideSet::is_expired(const OverrideInfo& o) const {
   return o.expires && *o.expires <= clock_->wall_now();
 }
@@ -151,7 +169,7 @@ Status OverrideSet::set(OverrideKey key, steer::Override mode,
   if (expires && *expires <= clock_->wall_now()) {
     return make_error("override: expiry is in the past");
   }
-  OverrideInfo info{std::move(key), mode, expires, std::move(reason), clock_->wall_now()};
+  OverrideInfo info{std::move(key), mode, expires, std::move(reason), clock_->wall_now(), {}};
   for (auto& o : items_) {
     if (o.key.same_target(info.key)) {
       // Replacing keeps the list order stable for status output.
@@ -289,8 +307,8 @@ OverrideLoadReport OverrideSet::load(const std::string& path) {
       bad("bad created time or reason");
       continue;
     }
-    OverrideInfo info{std::move(*key), mode, expires, std::move(*reason),
-                      from_unix_ms(*created_ms)};
+    OverrideInfo info{std::move(*key),           mode, expires, std::move(*reason),
+                      from_unix_ms(*created_ms), {}};
     if (is_expired(info)) {
       ++report.expired;
       continue;

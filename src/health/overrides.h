@@ -48,6 +48,7 @@ struct OverrideInfo {
   std::optional<std::chrono::system_clock::time_point> expires;  // none = until cleared
   std::string reason;
   std::chrono::system_clock::time_point created{};
+  std::string author;  // the server that set it, with [fleet]; "" for a local one
 };
 
 struct OverrideLoadReport {
@@ -65,6 +66,9 @@ class OverrideSet {
              std::optional<std::chrono::system_clock::time_point> expires, std::string reason);
   // Returns false if there was none.
   bool clear(const OverrideKey& key);
+  // Replaces every override with `items` (the fleet's set, fleet/fleet.h); expired ones and
+  // mode none are skipped. Returns true if the active set changed.
+  bool replace(std::vector<OverrideInfo> items);
   // Drops every override whose expiry has passed; returns true if any was dropped.
   bool prune_expired();
 

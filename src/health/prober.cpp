@@ -80,6 +80,10 @@ struct ProbeTarget {
   // its first result or this deadline, so a new address is checked before it is served. An
   // unset deadline (targets of the first round, inherited or restored ones) holds nothing.
   std::optional<Clock::time_point> hold_until;
+  // [fleet]: the target's name in etcd (fleet::target_id of the key), and whether this server
+  // probes it (k of n by rendezvous; always while etcd is unreachable). Written under mu.
+  std::string fleet_id;
+  bool probing = true;
 
   ProbeTarget(steer::TargetSpec s, Clock::time_point now)
       : spec(std::move(s)), rf(config_of(spec.check), now) {}
@@ -117,6 +121,9 @@ struct Prober::Impl {
   // view, not just the state machines, must be there).
   bool published_round = false;
   bool running = false;
+  // [fleet]: the view the published state was computed from, and a change not yet taken.
+  std::shared_ptr<const fleet::FleetView> fleet_view;
+  bool fleet_changed = false;
 
   // --- loop thread -------------------------------------------------------------------------
   std::unordered_map<std::string, PersistedState> restored;  // consumed by the first targets
@@ -147,8 +154,10 @@ struct Prober::Impl {
   // Every current target has a state and no reload is waiting. Under mu.
   bool first_round_done_locked() const {
     if (pending_targets) return false;
-    return std::all_of(targets.begin(), targets.end(),
-                       [](const auto& e) { return e.second->rf.has_state(); });
+    // A target another server probes (k of n) has no local result to wait for.
+    return std::all_of(targets.begin(), targets.end(), [](const auto& e) {
+      return e.second->rf.has_state() || !e.second->probing;
+    });
   }
 
   // Whether a datacenter override names a current datacenter: a shared one ("iad", every
@@ -180,19 +189,45 @@ struct Prober::Impl {
       case steer::Override::none:
         break;
     }
+    if (fleet_view && fleet_view->connected) {
+      // Health by quorum: one server's bad path to a backend does not move traffic. No
+      // verdict (nobody has voted yet) falls through to this server's own state.
+      const auto v = fleet::tally(*fleet_view, t.fleet_id, options.fleet->server(), own_vote(t),
+                                  options.fleet->quorum());
+      if (v != fleet::Verdict::none) return v == fleet::Verdict::up;
+    }
     // A new target of a reload waits for its first result (bounded by hold_until); past
     // that, unknown counts as up: a target nobody could check is answered (fail open).
     if (!t.rf.has_state() && t.hold_until && now < *t.hold_until) return false;
     return t.rf.is_up();
   }
 
+  // This server's vote on a target: its rise/fall state while it probes it.
+  static std::optional<bool> own_vote(const ProbeTarget& t) {
+    if (!t.probing || !t.rf.has_state()) return std::nullopt;
+    return t.rf.is_up();
+  }
+
   // --- loop thread ---------------------------------------------------------------------------
+  void take_fleet_change();
+  void vote(const ProbeTarget& t) {
+    if (options.fleet == nullptr || t.spec.check.type == steer::CheckType::none) return;
+    std::optional<bool> up;
+    {
+      std::lock_guard lock(mu);
+      up = own_vote(t);
+    }
+    options.fleet->set_vote(t.fleet_id, t.spec.key, up);
+  }
   void run_thread(std::promise<Status>* started);
   void process_inbox();
   void apply_targets(std::vector<steer::TargetSpec> specs);
   void remove_target(ProbeTarget* t);
   void schedule(ProbeTarget* t, Clock::time_point when);
   void start_check(ProbeTarget* t);
+  const IpAddress* source() const {
+    return options.probe_source ? &*options.probe_source : nullptr;
+  }
   void on_check_done(ProbeTarget* t, CheckOutcome outcome);
   void update_ready_locked();
   void publish();
@@ -250,6 +285,7 @@ struct Prober::Impl {
   }
   static void on_target_timer(uv_timer_t* h) {
     auto* t = static_cast<ProbeTarget*>(h->data);
+    if (!t->probing) return;  // another server probes it now (k of n)
     t->impl->start_check(t);
   }
   static void on_target_closed(uv_handle_t* h) { delete static_cast<ProbeTarget*>(h->data); }
@@ -304,6 +340,7 @@ void Prober::Impl::process_inbox() {
   }
   if (stop) return shutdown();
   if (specs) apply_targets(std::move(*specs));
+  take_fleet_change();
 }
 
 void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
@@ -347,6 +384,7 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
       }
       auto* t = new ProbeTarget(std::move(s), now);
       t->impl = this;
+      if (options.fleet != nullptr) t->fleet_id = fleet::target_id(t->spec.key);
       if (auto p = predecessors.find(t->spec.check.name + "@" + t->spec.address.to_string());
           p != predecessors.end() && t->spec.check.type != steer::CheckType::none) {
         t->rf.inherit(p->second->rf.state(), p->second->rf.since());
@@ -375,11 +413,22 @@ void Prober::Impl::apply_targets(std::vector<steer::TargetSpec> specs) {
     restored.clear();
     update_ready_locked();
   }
-  for (auto* t : removed) remove_target(t);
+  for (auto* t : removed) {
+    if (options.fleet != nullptr) options.fleet->set_vote(t->fleet_id, t->spec.key, std::nullopt);
+    remove_target(t);
+  }
   for (auto* t : added) {
     uv_timer_init(&loop, &t->timer);
     t->timer.data = t;
     if (t->spec.check.type == steer::CheckType::none) continue;
+    if (options.fleet != nullptr) {
+      vote(*t);  // an inherited or restored state counts at once
+      if (!options.fleet->should_probe(t->fleet_id)) {
+        std::lock_guard lock(mu);
+        t->probing = false;
+        continue;
+      }
+    }
     const auto spread = std::min(t->spec.check.interval, kMaxFirstSpread);
     const auto spread_ms = static_cast<uint64_t>(std::max<int64_t>(spread.count(), 1));
     const auto jitter = std::chrono::milliseconds(rng() % spread_ms);
@@ -417,14 +466,14 @@ void Prober::Impl::start_check(ProbeTarget* t) {
   switch (t->spec.check.type) {
     case steer::CheckType::http:
     case steer::CheckType::https:
-      check = start_http_check(curl, t->spec, std::move(done), &error);
+      check = start_http_check(curl, t->spec, std::move(done), &error, source());
       break;
     case steer::CheckType::tcp:
-      check = start_tcp_check(&loop, t->spec, std::move(done), &error);
+      check = start_tcp_check(&loop, t->spec, std::move(done), &error, source());
       break;
     case steer::CheckType::dns:
-      check =
-          start_dns_check(&loop, t->spec, static_cast<uint16_t>(rng()), std::move(done), &error);
+      check = start_dns_check(&loop, t->spec, static_cast<uint16_t>(rng()), std::move(done), &error,
+                              source());
       break;
     case steer::CheckType::none:
       return;
@@ -457,6 +506,7 @@ void Prober::Impl::on_check_done(ProbeTarget* t, CheckOutcome outcome) {
     }
   }
   schedule(t, r.next_check);
+  vote(*t);  // the fleet skips an unchanged vote
   if (!r.changed) return;
   log::info("health_change", {{"target", t->spec.address.to_string()},
                               {"check", t->spec.check.name},
@@ -466,6 +516,75 @@ void Prober::Impl::on_check_done(ProbeTarget* t, CheckOutcome outcome) {
                               {"after", format_seconds(r.after)}});
   publish_pending = true;
   state_dirty = true;
+}
+
+void Prober::Impl::take_fleet_change() {
+  if (options.fleet == nullptr) return;
+  {
+    std::lock_guard lock(mu);
+    if (!fleet_changed) return;
+    fleet_changed = false;
+  }
+  fleet::Fleet& f = *options.fleet;
+  auto view_now = f.view();
+  auto records = f.take_overrides();
+  std::vector<std::pair<ProbeTarget*, bool>> toggled;
+  {
+    std::lock_guard lock(mu);
+    fleet_view = view_now;
+    if (records) {
+      // etcd is the truth once reached: the fleet's set replaces the local one (drains made
+      // here while etcd was away are in it, queued by the fleet).
+      std::vector<OverrideInfo> items;
+      items.reserve(records->size());
+      for (const auto& r : *records) {
+        auto key = OverrideKey::parse(r.key);
+        if (!key) {
+          log::warn("fleet_override_ignored", {{"key", r.key}, {"error", "not an override key"}});
+          continue;
+        }
+        OverrideInfo o;
+        o.key = std::move(*key);
+        o.mode = r.down ? steer::Override::force_down : steer::Override::force_up;
+        o.expires = r.expires;
+        o.reason = r.reason;
+        o.created = r.created;
+        o.author = r.author;
+        items.push_back(std::move(o));
+      }
+      if (overrides.replace(std::move(items))) {
+        log::info("fleet_overrides_applied",
+                  {{"active", std::to_string(overrides.active().size())}});
+        overrides_changed_locked();
+      }
+    }
+    for (auto& [id, t] : targets) {
+      if (t->spec.check.type == steer::CheckType::none) continue;
+      const bool want = f.should_probe(t->fleet_id);
+      if (want != t->probing) {
+        t->probing = want;
+        toggled.emplace_back(t, want);
+      }
+    }
+  }
+  const Clock::time_point now = clock.now();
+  for (auto& [t, want] : toggled) {
+    if (want) {
+      schedule(t, now);  // taken over from a server that left: check it now
+    } else {
+      uv_timer_stop(&t->timer);
+      if (t->in_flight != nullptr) {
+        t->in_flight->abort();
+        t->in_flight = nullptr;
+      }
+    }
+    vote(*t);
+  }
+  if (!toggled.empty()) {
+    log::info("fleet_probing", {{"targets", std::to_string(targets.size())},
+                                {"changed", std::to_string(toggled.size())}});
+  }
+  publish_pending = true;
 }
 
 void Prober::Impl::update_ready_locked() {
@@ -482,6 +601,7 @@ void Prober::Impl::publish() {
   {
     std::lock_guard lock(mu);
     const Clock::time_point now = clock.now();
+    if (options.fleet != nullptr) fleet_view = options.fleet->view();
     for (const auto& [id, up] : retired) v->set_target_up(id, up);
     for (const auto& [id, t] : targets) v->set_target_up(id, effective_up_locked(*t, now));
     for (const auto& d : datacenters) {
@@ -577,6 +697,20 @@ Status Prober::start() {
                                               {"expired", std::to_string(report.expired)}});
     }
   }
+  if (m.options.fleet != nullptr) {
+    // Fleet threads report changes here; the loop takes them (take_fleet_change).
+    m.options.fleet->set_listener([&m] {
+      bool running = false;
+      {
+        std::lock_guard lock(m.mu);
+        m.fleet_changed = true;
+        running = m.running && !m.stop_requested;
+      }
+      if (running) uv_async_send(&m.async);
+    });
+    std::lock_guard lock(m.mu);
+    m.fleet_changed = true;
+  }
   std::promise<Status> started;
   auto result = started.get_future();
   m.thread = std::thread([&m, &started] { m.run_thread(&started); });
@@ -591,6 +725,7 @@ Status Prober::start() {
 void Prober::stop() {
   Impl& m = *impl_;
   if (!m.thread.joinable()) return;
+  if (m.options.fleet != nullptr) m.options.fleet->set_listener(nullptr);
   {
     std::lock_guard lock(m.mu);
     m.stop_requested = true;
@@ -663,6 +798,16 @@ Status Prober::set_override(OverrideKey key, steer::Override mode,
     }
     const std::string what = key.to_string();
     if (auto st = m.overrides.set(std::move(key), mode, expires, reason); !st) return st;
+    if (m.options.fleet != nullptr) {
+      // Applied here at once; the fleet sends it to etcd now, or on reconnect.
+      fleet::OverrideRecord rec;
+      rec.key = what;
+      rec.down = mode == steer::Override::force_down;
+      rec.expires = expires;
+      rec.reason = reason;
+      rec.created = m.clock.wall_now();
+      m.options.fleet->put_override(std::move(rec));
+    }
     log::info("health_override_set", {{"target", what},
                                       {"mode", mode == steer::Override::force_up ? "up" : "down"},
                                       {"reason", reason}});
@@ -679,6 +824,7 @@ Status Prober::clear_override(const OverrideKey& key) {
   {
     std::lock_guard lock(m.mu);
     if (!m.overrides.clear(key)) return make_error("no override for " + key.to_string());
+    if (m.options.fleet != nullptr) m.options.fleet->delete_override(key.to_string());
     log::info("health_override_cleared", {{"target", key.to_string()}});
     m.overrides_changed_locked();
     running = m.running && !m.stop_requested;
@@ -715,6 +861,13 @@ std::vector<TargetStatus> Prober::status() const {
     s.consecutive_fail = t->rf.consecutive_fail();
     s.checks = t->rf.checks();
     s.override_mode = m.overrides.for_address(t->spec.address);
+    s.probed_here = t->probing;
+    if (m.options.fleet != nullptr && m.fleet_view && m.fleet_view->connected) {
+      const auto tally = fleet::count_votes(*m.fleet_view, t->fleet_id, m.options.fleet->server(),
+                                            Impl::own_vote(*t));
+      s.fleet_observers = tally.observers;
+      s.fleet_down_votes = tally.down;
+    }
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(),

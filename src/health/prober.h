@@ -20,6 +20,7 @@
 #include "common/ip.h"
 #include "common/published.h"
 #include "common/result.h"
+#include "fleet/fleet.h"
 #include "health/overrides.h"
 #include "health/rise_fall.h"
 #include "steer/health_view.h"
@@ -30,6 +31,11 @@ namespace geodns::health {
 struct ProberOptions {
   std::string state_dir;  // empty = nothing persisted (health.state, overrides.state)
   uint64_t seed = 0;      // jitter of first checks and DNS query ids
+  // [fleet]: overrides are shared and the published state of a target is the fleet's quorum
+  // verdict (fleet/quorum.h) while etcd is reachable, this server's own otherwise. Not owned;
+  // outlives the prober. nullptr = alone, as before.
+  fleet::Fleet* fleet = nullptr;
+  std::optional<IpAddress> probe_source = std::nullopt;  // local address probes are sent from
 };
 
 struct TargetStatus {
@@ -48,6 +54,11 @@ struct TargetStatus {
   uint32_t consecutive_fail = 0;
   uint64_t checks = 0;
   steer::Override override_mode = steer::Override::none;  // address override on this target
+  // [fleet] only: whether this server probes it (k of n), and the live votes behind the
+  // effective state (this server's included).
+  bool probed_here = true;
+  size_t fleet_observers = 0;
+  size_t fleet_down_votes = 0;
 };
 
 struct Transition {

@@ -128,6 +128,8 @@ class Daemon final : public ControlBackend {
   server::Snapshots& snapshots_ = serving_.snapshots();
   // Compiles steering tables off the control thread; told whenever zones or GeoIP change.
   std::unique_ptr<server::SteerCompiler> steer_compiler_;
+  // [fleet]: started before the prober (which reads it), stopped after it.
+  std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<zone::LastGoodStore> last_good_;  // state_dir/last-good
   std::unique_ptr<server::WorkerPool> pool_;
@@ -235,6 +237,20 @@ int Daemon::run() {
   // name is answered, so the first answers already reflect reality.
   health::ProberOptions popts;
   popts.state_dir = config_.prober.state_dir;
+  if (config_.fleet.enabled) {
+    auto fopts = fleet::fleet_options(config_.fleet);
+    if (!fopts) {
+      log::error("fleet_error", {{"error", fopts.error().to_string()}});
+      return shutdown(1);
+    }
+    // Not reachable yet is fine: the fleet connects in the background and we serve alone
+    // meanwhile (never unserve because of the fleet).
+    fleet_ = std::make_unique<fleet::Fleet>(std::move(*fopts));
+    fleet_->start();
+    popts.fleet = fleet_.get();
+    if (!config_.fleet.probe_source.empty())
+      popts.probe_source = IpAddress::parse(config_.fleet.probe_source);
+  }
   prober_ = std::make_unique<health::Prober>(clock_, popts);
   if (auto st = prober_->start(); !st) {
     log::error("health_error", {{"error", st.error().to_string()}});
@@ -413,6 +429,7 @@ int Daemon::shutdown(int exit_code) {
   }
   if (query_log_) drain_query_logs();  // the workers are gone: log what they left
   if (prober_) prober_->stop();
+  if (fleet_) fleet_->stop();  // revokes our lease: the others drop our votes at once
   if (loop_ready_) {
     uv_walk(
         &loop_,
@@ -590,6 +607,7 @@ DaemonState Daemon::state() {
   // What the workers run (the published settings), not what the file says.
   s.rrl_enabled = snapshots_.settings.load()->rrl.enabled;
   s.warming = !prober_->view().load()->ready();
+  if (fleet_) s.fleet = fleet_->status();
   return s;
 }
 

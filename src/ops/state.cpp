@@ -10,6 +10,7 @@
 
 #include "dns/type_names.h"
 #include "dns/wire.h"
+#include "ops/fleet_state.h"
 #include "steer/target.h"
 
 namespace geodns::ops {
@@ -417,6 +418,7 @@ std::string render_metrics(const DaemonState& s) {
   for (const auto& z : s.zones) {
     m.sample("geodns_zone_records", {{"zone", z.origin}}, static_cast<double>(z.records));
   }
+  if (s.fleet) return m.take() + fleet_metrics(*s.fleet);
   return m.take();
 }
 
@@ -491,6 +493,7 @@ std::string render_status_json(const DaemonState& s) {
     tj["checks"] = t.checks;
     tj["override"] = override_name(t.override_mode);
     tj["datacenters"] = dcs_of_target[t.id];
+    if (s.fleet) tj["fleet"] = fleet_target_json(t);
     targets.push_back(std::move(tj));
   }
   j["targets"] = std::move(targets);
@@ -506,6 +509,7 @@ std::string render_status_json(const DaemonState& s) {
     oj["expires"] = o.expires ? time_json(*o.expires) : Json(nullptr);
     oj["reason"] = o.reason;
     oj["created"] = time_json(o.created);
+    if (!o.author.empty()) oj["author"] = o.author;
     overrides.push_back(std::move(oj));
   }
   j["overrides"] = std::move(overrides);
@@ -521,6 +525,7 @@ std::string render_status_json(const DaemonState& s) {
                            {"after_s", std::chrono::duration<double>(t.after).count()}});
   }
   j["transitions"] = std::move(transitions);
+  if (s.fleet) j["fleet"] = fleet_status_json(*s.fleet);
   j["health"] = s.warming ? "warming" : "ready";
   j["last_reload"] = reload_json(s.last_reload);
   j["reload"] = {{"in_progress", s.reload_progress.in_progress},

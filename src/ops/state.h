@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fleet/fleet.h"
 #include "health/overrides.h"
 #include "health/prober.h"
 #include "server/pipeline.h"
@@ -102,6 +103,7 @@ struct DaemonState {
   // True until the first round of health checks has completed (or state was restored):
   // answers may not reflect health yet.
   bool warming = false;
+  std::optional<fleet::FleetStatus> fleet;  // [fleet] only (ops/fleet_state.h renders it)
 };
 
 // Builds the zone/datacenter part of a DaemonState from a zone set, the prober's status and

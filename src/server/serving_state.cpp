@@ -20,6 +20,7 @@ void keep_restart_only(const zone::ServerConfig& from, zone::ServerConfig& to) {
   to.prober = from.prober;
   to.control = from.control;
   to.logging.query_log = from.logging.query_log;
+  to.fleet = from.fleet;  // the fleet's threads and the serial rule follow the running [fleet]
 }
 
 }  // namespace
@@ -47,6 +48,7 @@ std::vector<std::string> restart_only_changes(const zone::ServerConfig& running,
   check(running.logging.query_log != file.logging.query_log, "server.query_log");
   check(running.control.listen != file.control.listen, "control.listen");
   check(running.control.token != file.control.token, "control.token");
+  check(running.fleet != file.fleet, "fleet");
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -205,6 +205,25 @@ struct ControlSettings {
   friend bool operator==(const ControlSettings&, const ControlSettings&) = default;
 };
 
+// [fleet]: shared drains and health votes through etcd (fleet/fleet.h); absent = off, and
+// nothing else changes. A restart applies changes to it.
+struct FleetSettings {
+  bool enabled = false;
+  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", "https://..."
+  std::string name = "default";        // the fleet: keys live under /geodns/<name>/
+  std::string server;                  // this server's name; "" -> the host name
+  std::string tls_ca, tls_cert, tls_key;
+  std::string user;
+  std::string password_file;  // the password is read from here, never from geodns.toml
+  std::chrono::seconds lease_ttl{10};
+  bool quorum_majority = true;      // quorum = "majority"
+  uint32_t quorum_count = 0;        // quorum = N
+  uint32_t probers_per_target = 0;  // k of n; 0 = every server probes every target
+  std::string probe_source;         // source address of this server's probes; "" = any
+
+  friend bool operator==(const FleetSettings&, const FleetSettings&) = default;
+};
+
 struct LoggingSettings {
   std::string level = "info";
   bool query_log = false;  // log answered queries (rate-limited per worker)
@@ -239,6 +258,7 @@ struct ServerConfig {
   ProberSettings prober;
   ControlSettings control;
   LoggingSettings logging;
+  FleetSettings fleet;
   DnssecSettings dnssec;
 
   // The key directory of signed zones: [dnssec] key_directory, else <state_dir>/keys, else ""

@@ -69,5 +69,8 @@ struct SerialHistory {
 uint32_t next_serial(uint64_t content_hash, std::optional<SerialHistory> previous,
                      uint32_t newest_input_s);
 uint32_t next_serial(uint64_t content_hash, const Zone* previous, uint32_t newest_input_s);
+// With [fleet]: the serial is the content hash folded to 32 bits (never 0), the same on every
+// server that loads the same content, whatever its files' times.
+uint32_t fleet_serial(uint64_t content_hash);
 
 }  // namespace geodns::zone

@@ -892,6 +892,7 @@ std::vector<SecondaryDef> read_secondaries(const Reader& r, const toml::node& no
 TsigKeyDef read_tsig_key(const Reader& r, const toml::key& key, const toml::node& node,
                          const std::string& base_dir);
 
+FleetSettings read_fleet(const Reader& r, const toml::node& node, const std::string& base_dir);
 std::vector<TsigKeyDef> read_tsig_keys(const Reader& r, const toml::node& node,
                                        const std::string& base_dir) {
   std::vector<TsigKeyDef> out;
@@ -1034,9 +1035,10 @@ DnssecSettings read_dnssec(const Reader& r, const toml::node& n) {
 }
 
 ServerConfig read_server(const Reader& r, const toml::table& root, const std::string& base_dir) {
-  r.only_keys(root,
-              {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "dnssec"},
-              "the server config");
+  r.only_keys(
+      root,
+      {"server", "control", "datacenters", "checks", "pools", "maps", "tsig", "dnssec", "fleet"},
+      "the server config");
   ServerConfig c;
   c.source_file = r.file();
   if (auto* n = root.get("server")) {
@@ -1202,12 +1204,87 @@ ServerConfig read_server(const Reader& r, const toml::table& root, const std::st
   // Shared maps: names resolved in each zone that uses them; nets_file relative to this file.
   if (auto* n = root.get("maps")) c.maps = read_maps(r, *n);
   if (auto* n = root.get("tsig")) c.tsig_keys = read_tsig_keys(r, *n, base_dir);
+  if (auto* n = root.get("fleet")) c.fleet = read_fleet(r, *n, base_dir);
   c.zones_dir = resolve_path(base_dir, c.zones_dir);
   c.geoip_path = resolve_path(base_dir, c.geoip_path);
   c.asn_db_path = resolve_path(base_dir, c.asn_db_path);
   c.prober.state_dir = resolve_path(base_dir, c.prober.state_dir);
   c.dnssec.key_directory = resolve_path(base_dir, c.dnssec.key_directory);
   return c;
+}
+
+// [fleet]: etcd endpoints and who we are in the fleet (fleet/fleet.h). Names are checked
+// here so that a typo stops start-up with its position, not at the first etcd write.
+FleetSettings read_fleet(const Reader& r, const toml::node& node, const std::string& base_dir) {
+  const auto& t = r.table(node, "[fleet]");
+  r.only_keys(t,
+              {"endpoints", "name", "server", "tls_ca", "tls_cert", "tls_key", "user",
+               "password_file", "lease_ttl", "quorum", "probers_per_target", "probe_source"},
+              "[fleet]");
+  FleetSettings f;
+  f.enabled = true;
+  auto valid_name = [](const std::string& s) {
+    if (s.empty() || s.size() > 64) return false;
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+    });
+  };
+  if (auto* x = t.get("endpoints")) {
+    const auto* list = x->as_array();
+    if (list == nullptr || list->empty()) r.fail(*x, "endpoints must be a non-empty list of URLs");
+    for (const auto& e : *list) {
+      std::string url = r.string(e, "endpoints");
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        r.fail(e, "endpoint \"" + url + "\" must start with http:// or https://");
+      }
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      f.endpoints.push_back(std::move(url));
+    }
+  } else {
+    f.endpoints.push_back("http://127.0.0.1:2379");
+  }
+  if (auto* x = t.get("name")) {
+    f.name = r.string(*x, "name");
+    if (!valid_name(f.name)) r.fail(*x, "name must be 1-64 of A-Z a-z 0-9 . _ -");
+  }
+  if (auto* x = t.get("server")) {
+    f.server = r.string(*x, "server");
+    if (!valid_name(f.server)) r.fail(*x, "server must be 1-64 of A-Z a-z 0-9 . _ -");
+  }
+  if (auto* x = t.get("tls_ca")) f.tls_ca = resolve_path(base_dir, r.string(*x, "tls_ca"));
+  if (auto* x = t.get("tls_cert")) f.tls_cert = resolve_path(base_dir, r.string(*x, "tls_cert"));
+  if (auto* x = t.get("tls_key")) f.tls_key = resolve_path(base_dir, r.string(*x, "tls_key"));
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    r.fail(node, "tls_cert and tls_key go together");
+  }
+  if (auto* x = t.get("user")) f.user = r.string(*x, "user");
+  if (auto* x = t.get("password_file")) {
+    f.password_file = resolve_path(base_dir, r.string(*x, "password_file"));
+    if (f.user.empty()) r.fail(*x, "password_file needs user");
+  }
+  if (auto* x = t.get("lease_ttl")) {
+    f.lease_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+        r.millis(*x, "lease_ttl", 2000, 3600 * 1000));
+  }
+  if (auto* x = t.get("quorum")) {
+    if (x->is_string()) {
+      if (r.string(*x, "quorum") != "majority") {
+        r.fail(*x, "quorum must be \"majority\" or a number of servers");
+      }
+      f.quorum_majority = true;
+    } else {
+      f.quorum_majority = false;
+      f.quorum_count = static_cast<uint32_t>(r.integer(*x, "quorum", 1, 1000));
+    }
+  }
+  if (auto* x = t.get("probers_per_target")) {
+    f.probers_per_target = static_cast<uint32_t>(r.integer(*x, "probers_per_target", 0, 1000));
+  }
+  if (auto* x = t.get("probe_source")) {
+    f.probe_source = r.string(*x, "probe_source");
+    if (!IpAddress::parse(f.probe_source)) r.fail(*x, "probe_source must be an IP address");
+  }
+  return f;
 }
 
 // [tsig.NAME]: algorithm = "hmac-sha256" (default), and the secret in base64, inline

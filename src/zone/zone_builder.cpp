@@ -542,10 +542,17 @@ void Builder::set_serial(uint64_t content_hash, const SerialInputs& serial) {
   if (!inputs_.empty()) content_hash ^= content_hash_of(inputs_) * 0xc2b2ae3d27d4eb4fULL;
   zone_->content_hash = content_hash;
   if (!automatic_serial_) return;
-  std::optional<SerialHistory> history = serial.stored;
-  if (serial.previous)
-    history = SerialHistory{serial.previous->content_hash, serial.previous->serial};
-  zone_->serial = next_serial(content_hash, history, newest_input_s);
+  if (config_.fleet.enabled) {
+    // [fleet]: servers given the same content must serve the same serial whatever their
+    // files' times or histories, so it is the content itself (README "Running several
+    // servers": it changes with every edit but does not always grow).
+    zone_->serial = fleet_serial(content_hash);
+  } else {
+    std::optional<SerialHistory> history = serial.stored;
+    if (serial.previous)
+      history = SerialHistory{serial.previous->content_hash, serial.previous->serial};
+    zone_->serial = next_serial(content_hash, history, newest_input_s);
+  }
   std::string& rdata = pending(zone_->origin).find(dns::rrtype::SOA)->rdatas.front();
   std::string v;
   put_u32(v, zone_->serial);
@@ -1333,6 +1340,11 @@ uint64_t content_hash_of(std::string_view text) {
     h *= 1099511628211ULL;
   }
   return h;
+}
+
+uint32_t fleet_serial(uint64_t content_hash) {
+  const auto folded = static_cast<uint32_t>(content_hash ^ (content_hash >> 32));
+  return folded == 0 ? 1 : folded;  // 0 reads as "no serial" to some tools
 }
 
 uint32_t next_serial(uint64_t content_hash, std::optional<SerialHistory> previous,
