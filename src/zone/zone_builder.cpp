@@ -970,7 +970,10 @@ void Builder::add_input(const InputFile& f) {
     return;
   }
   zone_->input_files.emplace_back(f.path, f.hash);
-  inputs_ += "file " + f.path + " " + std::to_string(f.hash) + "\n";
+  // Its content, not where it is: the zone's text already says which file it reads, and
+  // servers of a fleet that install the tree in different directories must agree on the
+  // serial (issue 14).
+  inputs_ += "file " + std::to_string(f.hash) + "\n";
 }
 
 // `map = "NAME"`: the zone's own [maps.NAME] first, then the server's. Every file the map was
@@ -1266,7 +1269,9 @@ std::shared_ptr<const dnssec::ZoneSigning> Builder::add_key_records() {
   auto signing = prepare_signing(src_, zone_->origin, config_, now);
   if (!signing) throw Failure{signing.error()};
   PendingNode& apex = pending(zone_->origin);
+  // The TTL by value: the push_backs below move the apex's RRsets, SOA included.
   const PendingRRset* soa = apex.find(dns::rrtype::SOA);
+  const uint32_t key_ttl_s = soa != nullptr ? soa->ttl_s : src_.ttl_s;  // Knot's: the SOA TTL
   const ApexKeyRecords keys = apex_key_records(**signing, now);
   for (const auto& [type, rdatas] :
        {std::pair{uint16_t{48}, &keys.dnskey}, std::pair{uint16_t{59}, &keys.cds},
@@ -1279,7 +1284,7 @@ std::shared_ptr<const dnssec::ZoneSigning> Builder::add_key_records() {
     if (rdatas->empty()) continue;
     PendingRRset set;
     set.type = type;
-    set.ttl_s = soa != nullptr ? soa->ttl_s : src_.ttl_s;  // Knot's default: the SOA TTL
+    set.ttl_s = key_ttl_s;
     set.rdatas = *rdatas;
     set.positions.assign(rdatas->size(), &src_.dnssec_pos);
     apex.rrsets.push_back(std::move(set));
@@ -1295,7 +1300,7 @@ ZonePtr Builder::build(uint64_t content_hash, SerialInputs serial) {
   add_soa();
   check_node_data();
   std::shared_ptr<const dnssec::ZoneSigning> signing;
-  if (src_.dnssec) signing = add_key_records();
+  if (src_.dnssec && config_.dnssec.sign) signing = add_key_records();
   add_datacenters();
   add_pools();
   for (const auto& s : src_.steers) add_steer(s);
