@@ -54,6 +54,7 @@ Result<std::unique_ptr<DiffTree>> load_diff_tree(zone::ServerConfig config, std:
   auto tree = std::make_unique<DiffTree>();
   tree->label = std::move(label);
   tree->config = std::move(config);
+  tree->config.dnssec.sign = false;  // no private keys needed: signatures steer nothing
   const zone::ServerConfig& c = tree->config;
   if (!fs::is_directory(c.zones_dir)) {
     return make_error(tree->label + ": " + c.zones_dir + ": not a directory");

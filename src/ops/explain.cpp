@@ -229,7 +229,9 @@ Status explain_live(const server::Snapshots& snapshots, const ExplainRequest& re
 
 Status explain(const zone::ServerConfig& config, const ExplainRequest& request, std::ostream& out) {
   if (auto parsed = parse_request(request); !parsed) return parsed.error();
-  auto report = zone::load_zone_dir(config.zones_dir, config, nullptr);
+  zone::ServerConfig unsigned_config = config;
+  unsigned_config.dnssec.sign = false;  // offline: no private keys needed (config.h)
+  auto report = zone::load_zone_dir(config.zones_dir, unsigned_config, nullptr);
   if (!report.errors.empty()) return report.errors.front();
   server::Snapshots snapshots;
   Published<steer::HealthView> health;

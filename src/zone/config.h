@@ -242,8 +242,12 @@ struct DnssecSettings {
   // Delete): long enough for cached signatures by it to expire.
   std::chrono::seconds retire_wait{86400};
   // Entries of each worker's cache of online signatures (steered, wildcard and denial
-  // answers; server/dnssec_answer.h), about 256 bytes each.
+  // answers; server/dnssec_answer.h), up to 512 bytes each.
   uint32_t signature_cache = 16384;
+  // Not a file key: false for the tools that read answers offline (`geodns diff`, `explain`),
+  // which build a signed zone's records unsigned, since a pull request's checkout or an
+  // operator's laptop has no private keys and the signatures change no steering decision.
+  bool sign = true;
 
   friend bool operator==(const DnssecSettings&, const DnssecSettings&) = default;
 };

@@ -118,6 +118,28 @@ TEST(DiffIntegration, TwoTreesRecordsMovesAndTheServerAgrees) {
   EXPECT_EQ(www_addresses(before, "8.8.8.0/24"), www_addresses(after, "8.8.8.0/24"));
 }
 
+// A signed zone is diffed without its private keys (a pull request's checkout has none):
+// the keys sign nothing that steers, so the tool builds the zone unsigned instead of failing
+// on the missing key directory.
+TEST(DiffIntegration, SignedZoneNeedsNoKeys) {
+  TempDir root;
+  make_tree(root.file("old"));
+  make_tree(root.file("new"));
+  for (const char* side : {"old", "new"}) {
+    replace_in(root.file(side) + "/zones/example.com.toml", "name = \"example.com.\"",
+               "name = \"example.com.\"\ndnssec = true");
+  }
+  edit_tree(root.file("new"));
+  const DiffRun r = run_geodns({"diff", root.file("old"), root.file("new")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(has(r.out, "fra -> iad: 7 clients")) << r.out;
+  EXPECT_FALSE(has(r.out, "DNSKEY")) << r.out;
+  // The server itself still refuses to serve the zone unsigned.
+  const DiffRun check = run_geodns({"check", "--config", root.file("new") + "/geodns.toml"});
+  EXPECT_NE(check.exit_code, 0) << check.out;
+  EXPECT_TRUE(has(check.err + check.out, "key directory")) << check.err;
+}
+
 TEST(DiffIntegration, ExitCodesClientsFileAndDown) {
   TempDir root;
   make_tree(root.file("old"));
