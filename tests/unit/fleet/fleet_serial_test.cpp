@@ -66,5 +66,34 @@ TEST(FleetSerial, SameContentSameSerialWhateverTheTimes) {
   std::filesystem::remove_all(base);
 }
 
+// The same tree installed in two directories: a nets file read by a steered name is part of
+// the content by what it holds, not by its path.
+TEST(FleetSerial, NetsFilesCountByContentNotPath) {
+  const std::string base = ::testing::TempDir() + "/fleet_serial_nets";
+  const std::string zone = std::string(kZone) + R"([datacenters.fra]
+addresses = ["192.0.2.10"]
+[datacenters.iad]
+addresses = ["198.51.100.10"]
+[steer.www]
+policy = "geo"
+map.default = ["iad"]
+nets_file = "nets/office.txt"
+)";
+  ServerConfig fleet;
+  fleet.fleet.enabled = true;
+  uint32_t serials[3] = {};
+  const char* nets[3] = {"10.1.0.0/16 fra\n", "10.1.0.0/16 fra\n", "10.2.0.0/16 fra\n"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string dir = base + "/install" + std::to_string(i);
+    write_zone(dir, zone, 1700000000 + i);
+    std::filesystem::create_directories(dir + "/nets");
+    std::ofstream(dir + "/nets/office.txt") << nets[i];
+    serials[i] = serial_of(dir, fleet);
+  }
+  EXPECT_EQ(serials[0], serials[1]);  // same content, other directory
+  EXPECT_NE(serials[0], serials[2]);  // the nets file's content moved
+  std::filesystem::remove_all(base);
+}
+
 }  // namespace
 }  // namespace geodns::zone
