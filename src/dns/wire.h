@@ -77,6 +77,7 @@ inline constexpr uint16_t kOther = 0;
 inline constexpr uint16_t kProhibited = 18;
 inline constexpr uint16_t kNotAuthoritative = 20;
 inline constexpr uint16_t kNotSupported = 21;
+inline constexpr uint16_t kInvalidQueryType = 30;  // RFC 9824 3.5
 }  // namespace ede
 
 // Header flag bits in the 16-bit flags word.

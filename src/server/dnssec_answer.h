@@ -67,9 +67,11 @@ class DnssecAnswer {
   // added here; NXNAME is the caller's, for a name that does not exist), and its online
   // RRSIG, in the authority section. TTL: the zone's negative TTL (RFC 9077). False when it
   // did not fit (nothing added).
+  // `s`: the answer section instead when the query asked for the NSEC itself.
   bool add_denial(dns::ResponseWriter& w, const uint8_t* owner, size_t owner_len,
                   const uint8_t* owner_lower, size_t owner_lower_len,
-                  std::span<const uint16_t> types) noexcept;
+                  std::span<const uint16_t> types,
+                  dns::Section s = dns::Section::authority) noexcept;
 
   // The A/AAAA of a steered answer as RDATA views for the signer (which wants the RRset as
   // it went out): pointers into the zone's datacenters, valid while the snapshot is.

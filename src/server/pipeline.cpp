@@ -429,6 +429,11 @@ void Pipeline::answer(const ClientInfo& client) noexcept {
       w_.set_rcode(rcode::FORMERR);
       w_.set_extended_error(dns::ede::kOther, "meta type as a question");
       return;
+    case dnssec::kTypeNxname:
+      // RFC 9824 3.5: NXNAME lives only in a compact denial's bitmap; asked for, FORMERR.
+      w_.set_rcode(rcode::FORMERR);
+      w_.set_extended_error(dns::ede::kInvalidQueryType, "");
+      return;
     case rrtype::MAILA:
     case rrtype::MAILB:
       w_.set_rcode(rcode::NOTIMP);
@@ -545,8 +550,13 @@ void Pipeline::add_negative(const zone::Zone& zone, const zone::Node* node, cons
   const bool denial = dnssec_->active();
   // RFC 9824 3.2: NXDOMAIN is answered as NODATA (the NSEC's NXNAME says the name does not
   // exist) unless the client set CO, which asks for the NXDOMAIN rcode back (RFC 9824 4).
-  if (node == nullptr && (!denial || q_.compact_ok)) w_.set_rcode(rcode::NXDOMAIN);
-  add_soa_negative(zone);
+  const bool nxdomain = node == nullptr && (!denial || q_.compact_ok);
+  if (nxdomain) w_.set_rcode(rcode::NXDOMAIN);
+  // An explicit NSEC query (DO, signed zone): the name's NSEC is the answer. A NODATA would
+  // carry that same NSEC, whose bitmap lists NSEC (every NSEC does, RFC 4034 4.1.2), and so
+  // contradict itself.
+  const bool nsec_answer = denial && !nxdomain && q_.qtype == rrtype::NSEC;
+  if (!nsec_answer) add_soa_negative(zone);
   if (!denial || overflow_) return;
   uint16_t types[kMaxBitmapTypes];
   size_t n = 0;
@@ -570,7 +580,8 @@ void Pipeline::add_negative(const zone::Zone& zone, const zone::Node* node, cons
     }
   }
   if (!dnssec_->add_denial(w_, owner, owner_len, lower, lower_len,
-                           std::span<const uint16_t>(types, n))) {
+                           std::span<const uint16_t>(types, n),
+                           nsec_answer ? Section::answer : Section::authority)) {
     overflow_ = true;
   }
 }

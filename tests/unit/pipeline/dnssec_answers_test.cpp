@@ -3,6 +3,8 @@
 // (RFC 9824) with and without CO, referrals, truncation with signatures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <set>
 
 #include "dnssec/denial.h"
@@ -196,6 +198,35 @@ TEST_P(DnssecAnswers, NodataListsTheTypesAtTheName) {
   ASSERT_EQ(steered.size(), 1u);
   EXPECT_EQ(bitmap_of(steered[0]),
             (std::vector<uint16_t>{rrtype::A, rrtype::AAAA, rrtype::RRSIG, rrtype::NSEC}));
+}
+
+// An explicit NSEC query is answered with the name's NSEC (signed), not a NODATA whose NSEC
+// would list NSEC; for a name that does not exist, the same NSEC with NXNAME.
+TEST_P(DnssecAnswers, ExplicitNsecQueryGetsTheNsecAsItsAnswer) {
+  ASSERT_EQ(f.error, "");
+  for (const char* name : {"static.signed.test", "nope.signed.test"}) {
+    auto p = ask_verified(name, rrtype::NSEC);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR) << name;
+    const auto nsec = of_type(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_NSEC);
+    ASSERT_EQ(nsec.size(), 1u) << name;
+    EXPECT_EQ(owner_of(nsec[0]), std::string(name) + ".");
+    EXPECT_EQ(of_type(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_RRSIG).size(), 1u) << name;
+    EXPECT_EQ(ldns_pkt_nscount(p.get()), 0u) << name;
+    const auto bits = bitmap_of(nsec[0]);
+    EXPECT_NE(std::find(bits.begin(), bits.end(), rrtype::NSEC), bits.end());
+    const bool nx = std::find(bits.begin(), bits.end(), dnssec::kTypeNxname) != bits.end();
+    EXPECT_EQ(nx, std::string(name) == "nope.signed.test") << name;
+  }
+}
+
+// RFC 9824 3.5: NXNAME is never a question.
+TEST_P(DnssecAnswers, NxnameQueryIsFormerr) {
+  ASSERT_EQ(f.error, "");
+  auto p = f.ask(SignedPipelineFixture::dnssec_query("static.signed.test", dnssec::kTypeNxname));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_FORMERR);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 0);
 }
 
 TEST_P(DnssecAnswers, EmptyNonTerminalIsNodataWithRrsigAndNsecOnly) {
