@@ -83,6 +83,8 @@ class Cli {
   int run() {
     if (a_.positional.empty()) return usage("dnssec " + a_.sub + " needs a ZONE");
     std::string wire;
+    // An empty argument (a script's unset variable) is not the root zone: "." says that.
+    if (a_.positional[0].empty()) return fail("the zone name is empty (the root zone is \".\")");
     if (!dns::name_from_text(a_.positional[0], &wire)) {
       return fail("invalid zone name \"" + a_.positional[0] + "\"");
     }

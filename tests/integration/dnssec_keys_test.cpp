@@ -117,6 +117,19 @@ TEST(DnssecKeys, KeygenWritesPrivateFilesThatLdnsReadsAndDsMatchesLdnsKey2ds) {
   }
 }
 
+// A script's empty variable must not make a key for the root zone.
+TEST(DnssecKeys, EmptyOrInvalidZoneNamesAreRefused) {
+  TempDir tmp;
+  const std::string dir = tmp.file("keys");
+  CmdRun empty = geodns("dnssec keygen \"\" --key-dir " + dir);
+  EXPECT_NE(empty.exit_code, 0) << empty.out;
+  EXPECT_NE(empty.out.find("the zone name is empty"), std::string::npos) << empty.out;
+  CmdRun bad = geodns("dnssec keygen bad..name --key-dir " + dir);
+  EXPECT_NE(bad.exit_code, 0) << bad.out;
+  EXPECT_NE(bad.out.find("invalid zone name"), std::string::npos) << bad.out;
+  EXPECT_TRUE(!std::filesystem::exists(dir) || files_with(dir, ".key").empty());
+}
+
 TEST(DnssecKeys, SplitKeysStatusAndLdnsKeygenKeys) {
   TempDir tmp;
   const std::string dir = tmp.file("keys");
