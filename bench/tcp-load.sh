@@ -37,20 +37,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-GEODNS_BIN=$BUILD/src/geodns
-TCPGEN=$BUILD/bench/geodns-tcp-loadgen
-UDPGEN=$BUILD/bench/geodns-loadgen
-for bin in "$GEODNS_BIN" "$TCPGEN" "$UDPGEN"; do
-  [[ -x $bin ]] || die "$bin missing: cmake --build $BUILD --target geodns geodns-loadgen geodns-tcp-loadgen"
-done
-if [[ " $SERVERS " == *" knot "* ]] && ! command -v knotd >/dev/null; then
-  echo "tcp-load: knotd not installed (apt-get install knot): geodns only" >&2
-  SERVERS=${SERVERS//knot/}
-fi
-
-# Each client and the server need a descriptor per connection.
-ulimit -n "$(ulimit -Hn)"
-[[ $(ulimit -n) -ge 12000 ]] || die "RLIMIT_NOFILE hard limit $(ulimit -Hn) is below 12000"
+# shellcheck source=bench/tcp-servers.sh
+source "$REPO/bench/tcp-servers.sh"
+bench_tools
 
 WORK=$(mktemp -d /tmp/geodns-tcp-load-XXXXXX)
 declare -A PIDS PORT CONTROL_PORT
@@ -61,8 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=bench/tcp-servers.sh
-source "$REPO/bench/tcp-servers.sh"
 write_queries "$WORK/queries.txt"
 for s in $SERVERS; do start_server "$s"; done
 

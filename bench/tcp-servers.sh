@@ -2,11 +2,30 @@
 # Sourced by bench/tcp-load.sh and bench/udp-under-tcp.sh: start geodns and Knot on free loopback
 # ports, each in its own directory under $WORK, serving the same static names.
 #
-# The caller sets WORK, REPO, GEODNS_BIN, declares the associative arrays PIDS, PORT and
+# The caller sets WORK, REPO, GEODNS_BIN (or BUILD and SERVERS, then calls bench_tools), declares the associative arrays PIDS, PORT and
 # CONTROL_PORT, and may set SERVER_CPU (taskset -c list for the servers), SERVER_NICE (a nice
 # value for them), GEODNS_TCP (extra lines for geodns's [server.tcp], e.g. "max_connections =
 # 12000"), GEODNS_B_BIN (the binary of the server named geodns-b, an A/B against GEODNS_BIN in
 # the same rounds) and WITH_CONTROL=1 (geodns's control endpoint on a free port, for /metrics).
+
+# The binaries under $BUILD (GEODNS_BIN, TCPGEN, UDPGEN), Knot dropped from SERVERS when it
+# is not installed, and a descriptor per connection for clients and servers. The caller's
+# die() reports.
+bench_tools() {
+  GEODNS_BIN=$BUILD/src/geodns
+  TCPGEN=$BUILD/bench/geodns-tcp-loadgen
+  UDPGEN=$BUILD/bench/geodns-loadgen
+  local bin
+  for bin in "$GEODNS_BIN" "$TCPGEN" "$UDPGEN"; do
+    [[ -x $bin ]] || die "$bin missing: cmake --build $BUILD --target geodns geodns-loadgen geodns-tcp-loadgen"
+  done
+  if [[ " $SERVERS " == *" knot "* ]] && ! command -v knotd >/dev/null; then
+    echo "${0##*/}: knotd not installed (apt-get install knot): geodns only" >&2
+    SERVERS=${SERVERS//knot/}
+  fi
+  ulimit -n "$(ulimit -Hn)"
+  [[ $(ulimit -n) -ge 12000 ]] || die "RLIMIT_NOFILE hard limit $(ulimit -Hn) is below 12000"
+}
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

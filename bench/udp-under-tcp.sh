@@ -62,18 +62,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-GEODNS_BIN=$BUILD/src/geodns
-TCPGEN=$BUILD/bench/geodns-tcp-loadgen
-UDPGEN=$BUILD/bench/geodns-loadgen
-for bin in "$GEODNS_BIN" "$TCPGEN" "$UDPGEN"; do
-  [[ -x $bin ]] || die "$bin missing: cmake --build $BUILD --target geodns geodns-loadgen geodns-tcp-loadgen"
-done
-if [[ " $SERVERS " == *" knot "* ]] && ! command -v knotd >/dev/null; then
-  echo "udp-under-tcp: knotd not installed (apt-get install knot): geodns only" >&2
-  SERVERS=${SERVERS//knot/}
-fi
-ulimit -n "$(ulimit -Hn)"
-[[ $(ulimit -n) -ge 12000 ]] || die "RLIMIT_NOFILE hard limit $(ulimit -Hn) is below 12000"
+# shellcheck source=bench/tcp-servers.sh
+source "$REPO/bench/tcp-servers.sh"
+bench_tools
 
 UDP_PRIO=()
 if [[ $(id -u) == 0 ]] && command -v chrt >/dev/null; then UDP_PRIO=(chrt -f 10); fi
@@ -89,8 +80,6 @@ cleanup() {
 trap cleanup EXIT
 
 WITH_CONTROL=1
-# shellcheck source=bench/tcp-servers.sh
-source "$REPO/bench/tcp-servers.sh"
 write_queries "$WORK/queries.txt"
 for s in $SERVERS; do start_server "$s"; done
 
