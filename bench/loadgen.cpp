@@ -339,6 +339,19 @@ uint8_t ascii_lower(uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
 }
 
+// Does the answer `p` (`len` bytes) echo our question `q` (`qlen` bytes)? A server may change
+// the name's case, so it is compared ASCII-case-insensitively; an answer without a question
+// section (QDCOUNT 0, e.g. some FORMERRs) passes. Otherwise it is someone else's answer or a
+// stale ID.
+bool echoes_question(const uint8_t* p, size_t len, const uint8_t* q, size_t qlen) {
+  if (((p[4] << 8) | p[5]) != 1) return true;
+  if (len < 12 + qlen) return false;
+  for (size_t i = 0; i < qlen; ++i) {
+    if (ascii_lower(p[12 + i]) != ascii_lower(q[i])) return false;
+  }
+  return true;
+}
+
 void put16(std::vector<uint8_t>& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
   out.push_back(static_cast<uint8_t>(v & 0xFF));
@@ -585,22 +598,10 @@ class LoadGenerator {
       ++stats_.late;
       return;
     }
-    // The question must echo ours (a server may change the name's case, so compare it
-    // ASCII-case-insensitively); otherwise this is someone else's answer or a stale ID.
-    const uint8_t* q = queries_.data(slot.query_index) + 12;
-    size_t qlen = queries_.question_len[slot.query_index];
-    uint16_t qdcount = static_cast<uint16_t>((p[4] << 8) | p[5]);
-    if (qdcount == 1) {
-      if (len < 12 + qlen) {
-        ++stats_.mismatch;
-        return;
-      }
-      for (size_t i = 0; i < qlen; ++i) {
-        if (ascii_lower(p[12 + i]) != ascii_lower(q[i])) {
-          ++stats_.mismatch;
-          return;
-        }
-      }
+    if (!echoes_question(p, len, queries_.data(slot.query_index) + 12,
+                         queries_.question_len[slot.query_index])) {
+      ++stats_.mismatch;
+      return;
     }
     slot.in_flight = false;
     free_ids_.push_back(id);
@@ -876,20 +877,10 @@ class OpenLoopGenerator {
       ++stats_.late;  // expired before it came, or a duplicate
       return;
     }
-    const uint8_t* q = queries_.data(sl.query_index) + 12;
-    const size_t qlen = queries_.question_len[sl.query_index];
-    const uint16_t qdcount = static_cast<uint16_t>((p[4] << 8) | p[5]);
-    if (qdcount == 1) {
-      if (len < 12 + qlen) {
-        ++stats_.mismatch;
-        return;
-      }
-      for (size_t i = 0; i < qlen; ++i) {
-        if (ascii_lower(p[12 + i]) != ascii_lower(q[i])) {
-          ++stats_.mismatch;
-          return;
-        }
-      }
+    if (!echoes_question(p, len, queries_.data(sl.query_index) + 12,
+                         queries_.question_len[sl.query_index])) {
+      ++stats_.mismatch;
+      return;
     }
     sl.in_flight = false;
     --inflight_;
