@@ -152,6 +152,18 @@ assert q == want, f"{q} != {want}"
 assert status["transport"]["xdp_received"] == rx, status["transport"]
 PY
 pass "/status: XDP on $RIG_SRV_IF queue 0, native, copy mode, its counters"
+# The status page draws that section (its script runs in Chromium, as for tests/dist).
+if [[ -x /usr/bin/chromium ]]; then
+  dom=$($S timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
+    --user-data-dir="$TMP/chromium" --virtual-time-budget=5000 --dump-dom "http://$CONTROL/" \
+    2>/dev/null | tr '\n' ' ')
+  row=$(grep -o "<tr data-xdp=\"$RIG_SRV_IF/0\">.*</tr>" <<<"$dom" | sed 's|</tr>.*||')
+  grep -q "native" <<<"$row" && grep -q "<td>copy</td>" <<<"$row" ||
+    fail "the status page's AF_XDP section has no native/copy row for $RIG_SRV_IF/0: ${row:-none}"
+  pass "the status page shows the XDP queue"
+else
+  echo "note: /usr/bin/chromium not installed: the page's AF_XDP section is not checked"
+fi
 
 # 2. TCP stays on the kernel's sockets: answered, and not counted by XDP.
 out=$(dq +tcp +short @"$RIG_SRV4" static.xdp.test AAAA)
