@@ -604,6 +604,13 @@ DaemonState Daemon::state() {
     s.traffic.add(block->dnssec);
     s.transport += block->transport.snapshot();
   }
+  if (xdp_) {
+    s.xdp_enabled = true;
+    for (const auto& q : xdp_->queues()) {
+      s.xdp_queues.push_back({q.interface, q.queue, q.mode, q.zero_copy,
+                              q.counters ? q.counters->snapshot() : server::TransportStats{}});
+    }
+  }
   // What the workers run (the published settings), not what the file says.
   s.rrl_enabled = snapshots_.settings.load()->rrl.enabled;
   s.warming = !prober_->view().load()->ready();

@@ -446,6 +446,23 @@ std::string render_reload_json(const ReloadRecord& r) {
   return dump(reload_json(r));
 }
 
+// The AF_XDP path per interface and queue (README: "AF_XDP"); `enabled` false and no
+// queues on a server without [server] xdp, so a reader need not guess from absent keys.
+static Json xdp_json(const DaemonState& s) {
+  Json queues = Json::array();
+  for (const auto& q : s.xdp_queues) {
+    queues.push_back({{"interface", q.interface},
+                      {"queue", q.queue},
+                      {"mode", q.mode},
+                      {"socket", q.is_zero_copy ? "zero-copy" : "copy"},
+                      {"received", q.counters.xdp_received},
+                      {"sent", q.counters.xdp_sent},
+                      {"dropped", q.counters.xdp_send_dropped},
+                      {"malformed", q.counters.xdp_malformed}});
+  }
+  return {{"enabled", s.xdp_enabled}, {"queues", std::move(queues)}};
+}
+
 std::string render_status_json(const DaemonState& s) {
   Json j;
   j["version"] = s.version;
@@ -552,7 +569,12 @@ std::string render_status_json(const DaemonState& s) {
                     {"tcp_open", x.tcp_open},
                     {"tcp_idle_closed", x.tcp_idle_closed},
                     {"tcp_stall_closed", x.tcp_stall_closed},
-                    {"tcp_backpressure", x.tcp_backpressure}};
+                    {"tcp_backpressure", x.tcp_backpressure},
+                    {"xdp_received", x.xdp_received},
+                    {"xdp_sent", x.xdp_sent},
+                    {"xdp_send_dropped", x.xdp_send_dropped},
+                    {"xdp_malformed", x.xdp_malformed}};
+  j["xdp"] = xdp_json(s);
   return dump(j);
 }
 

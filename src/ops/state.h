@@ -80,6 +80,15 @@ struct ZoneState {
   std::vector<DatacenterState> datacenters;
 };
 
+// One AF_XDP queue ([server] xdp): how it runs and its worker's counters.
+struct XdpQueueState {
+  std::string interface;
+  uint32_t queue = 0;
+  std::string mode;  // the program's attach mode: "native" or "generic"
+  bool is_zero_copy = false;
+  server::TransportStats counters;  // the xdp_* fields are this queue's
+};
+
 struct DaemonState {
   std::string version = kVersion;
   std::chrono::system_clock::time_point now{};
@@ -96,6 +105,8 @@ struct DaemonState {
   uint64_t reload_errors_total = 0;
   TrafficTotals traffic;
   server::TransportStats transport;       // the workers' sockets
+  bool xdp_enabled = false;               // [server] xdp is on (the daemon runs XdpPool)
+  std::vector<XdpQueueState> xdp_queues;  // one per interface and queue
   std::vector<std::string> answer_names;  // slot -> steered name ("other" at 0)
   std::vector<std::pair<std::string, std::string>> answer_datacenters;  // slot -> zone, dc
   std::vector<std::string> answer_zones;                                // slot -> zone

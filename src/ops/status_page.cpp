@@ -129,6 +129,7 @@ constexpr const char kPage[] = R"PAGE(<!doctype html>
     <tbody id="zones"></tbody></table>
     <h2 class="gap">Overrides</h2><div id="overrides"></div>
     <h2 class="gap">Traffic</h2><div id="traffic" class="muted"></div></section>
+  <section aria-labelledby="xdp-title"><h2 id="xdp-title">AF_XDP</h2><div id="xdp"></div></section>
 </main>
 <dialog id="drain-dialog" aria-labelledby="drain-title">
   <form id="drain-form">
@@ -326,6 +327,15 @@ function render(s) {
   const q = s.queries || {};
   $("traffic").textContent = `${q.udp || 0} UDP + ${q.tcp || 0} TCP queries, ${q.steered || 0} steered answers, ` +
       `${q.failed_open || 0} failed open, ${q.truncated || 0} truncated · ${s.reloads_total} reloads (${s.reload_errors_total} with errors)`;
+  // One row per interface and queue; generic mode and drops stand out (both cost answers).
+  const x = s.xdp || {};
+  setHTML($("xdp"), !x.enabled ? '<span class="muted">off: the kernel\'s sockets answer UDP ([server] xdp not set)</span>' :
+    "<table><thead><tr><th>Interface</th><th>Queue</th><th>Mode</th><th>Socket</th><th>Received</th>" +
+    "<th>Sent</th><th>Dropped</th><th>Malformed</th></tr></thead><tbody>" +
+    (x.queues || []).map(r => `<tr data-xdp="${esc(r.interface)}/${r.queue}"><td class="mono">${esc(r.interface)}</td>
+      <td>${r.queue}</td><td>${pill(r.mode === "native" ? "ok" : "warn", r.mode)}</td><td>${esc(r.socket)}</td>
+      <td>${r.received}</td><td>${r.sent}</td><td class="${r.dropped ? "err" : ""}">${r.dropped}</td>
+      <td>${r.malformed}</td></tr>`).join("") + "</tbody></table>");
 }
 
 function askForToken(why) {

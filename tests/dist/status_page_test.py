@@ -316,6 +316,9 @@ def test_token_and_actions(b, a):
     check(TOKEN not in b.js("return location.href;"), "the token is not in the URL")
     check(b.js("return sessionStorage.getItem('geodns-control-token');") == TOKEN,
           "the token is in sessionStorage")
+    # No [server] xdp here: the AF_XDP section says the path is off (tests/xdp checks /status
+    # of a server with it).
+    wait_until(lambda: b.text("#xdp").startswith("off"), "the AF_XDP section says XDP is off")
 
     # Drain fra with a reason and an expiry.
     outcome = drain_from_page(b, "datacenter", "page.test/fra", "browser test drain", "15m")

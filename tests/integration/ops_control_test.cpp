@@ -203,6 +203,20 @@ TEST(OpsControl, BrokenEditKeepsOldAnswersAndIsReported) {
   EXPECT_EQ(metric(s.http("GET", "/metrics").body, "geodns_last_reload_success"), 1);
 }
 
+// Without [server] xdp, /status says the AF_XDP path is off (not just absent), while its UDP
+// answers come from the kernel's sockets: counted there, none on the XDP counters.
+TEST(OpsControl, StatusSaysXdpIsOffWithoutIt) {
+  OpsServer s;
+  ASSERT_EQ(s.www(), std::vector<std::string>{"192.0.2.10"});
+  auto status = nlohmann::json::parse(s.http("GET", "/status").body);
+  ASSERT_TRUE(status.contains("xdp")) << status.dump();
+  EXPECT_EQ(status["xdp"]["enabled"], false);
+  EXPECT_TRUE(status["xdp"]["queues"].empty());
+  EXPECT_GE(status["transport"]["udp_received"].get<uint64_t>(), 1U);
+  EXPECT_EQ(status["transport"]["xdp_received"], 0);
+  EXPECT_EQ(status["transport"]["xdp_sent"], 0);
+}
+
 // The same through the file watcher alone: no signal, no POST.
 TEST(OpsControl, WatchedEditIsReloadedAndReported) {
   OpsServer s;

@@ -4,7 +4,9 @@
 #   rig_down        removes both namespaces (the veth pair goes with them); safe to repeat.
 # Needs root. Pitfalls measured on veth (issue 15): the client's TX checksum offload must be
 # off, or its UDP checksums arrive partial in the AF_XDP socket (nobody completes them); and
-# with XDP on one end, the peer's TSO is turned off by the kernel (harmless here).
+# with XDP on one end, the peer's TSO is turned off by the kernel (harmless here). VLAN tags
+# reach XDP only inside the frame: with the sender's tx-vlan-offload on, a tag rides beside
+# the frame and XDP sees it untagged (xdp_vlan_integration.sh turns it off where it tags).
 
 rig_up() {
   local tag=$1

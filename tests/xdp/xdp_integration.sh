@@ -135,6 +135,36 @@ done
 [[ -n "$logged" ]] || fail "the XDP query is not in the query log"
 pass "UDP/IPv4 answered over XDP (counted, logged with the client's address)"
 
+# 1b. /status shows the XDP path per interface and queue, with that queue's own counters
+# (the metrics sum all queues; the rig's veth has one, so the two must agree).
+$S curl -s "http://$CONTROL/status" >"$TMP/status.json" || fail "GET /status"
+"$PY" - "$TMP/status.json" "$RIG_SRV_IF" "$(xdp_rx)" "$(xdp_tx)" <<'PY' || fail "/status XDP section"
+import json, sys
+status = json.load(open(sys.argv[1]))
+iface, rx, tx = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+x = status["xdp"]
+assert x["enabled"] is True, x
+assert len(x["queues"]) == 1, x
+q = x["queues"][0]
+want = {"interface": iface, "queue": 0, "mode": "native", "socket": "copy",
+        "received": rx, "sent": tx, "dropped": 0, "malformed": 0}
+assert q == want, f"{q} != {want}"
+assert status["transport"]["xdp_received"] == rx, status["transport"]
+PY
+pass "/status: XDP on $RIG_SRV_IF queue 0, native, copy mode, its counters"
+# The status page draws that section (its script runs in Chromium, as for tests/dist).
+if [[ -x /usr/bin/chromium ]]; then
+  dom=$($S timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
+    --user-data-dir="$TMP/chromium" --virtual-time-budget=5000 --dump-dom "http://$CONTROL/" \
+    2>/dev/null | tr '\n' ' ')
+  row=$(grep -o "<tr data-xdp=\"$RIG_SRV_IF/0\">.*</tr>" <<<"$dom" | sed 's|</tr>.*||')
+  grep -q "native" <<<"$row" && grep -q "<td>copy</td>" <<<"$row" ||
+    fail "the status page's AF_XDP section has no native/copy row for $RIG_SRV_IF/0: ${row:-none}"
+  pass "the status page shows the XDP queue"
+else
+  echo "note: /usr/bin/chromium not installed: the page's AF_XDP section is not checked"
+fi
+
 # 2. TCP stays on the kernel's sockets: answered, and not counted by XDP.
 out=$(dq +tcp +short @"$RIG_SRV4" static.xdp.test AAAA)
 [[ "$out" == "2001:db8::1" ]] || fail "TCP answer: '$out'"

@@ -8,6 +8,10 @@ namespace {
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q C-tag
+// VID 4095 is reserved (802.1Q 9.6): the kernel drops it, so do we.
+constexpr uint16_t kVlanIdMask = 0x0fff;
+constexpr uint16_t kVlanIdReserved = 0x0fff;
 constexpr uint8_t kProtocolUdp = 17;
 
 uint16_t read_u16(const uint8_t* p) noexcept {
@@ -63,18 +67,29 @@ bool parse_frame(std::span<const uint8_t> frame, QueryFrame* out) noexcept {
   const uint8_t* f = frame.data();
   const size_t n = frame.size();
   if (n < kEthernetHeaderBytes) return false;
-  // A VLAN tag (0x8100/0x88a8) is another EtherType: the XDP program passes those frames to
-  // the kernel, so they never reach this path.
-  const uint16_t ether_type = read_u16(f + 12);
+  uint16_t ether_type = read_u16(f + 12);
+  size_t l3 = kEthernetHeaderBytes;  // where the IP header starts
+  out->is_tagged = false;
+  out->vlan_tci = 0;
+  // One 802.1Q tag, then IP. A second tag (QinQ), an 802.1ad S-tag (0x88a8) or anything
+  // else is not IPv4/IPv6 at `l3` and is refused below: the program passes those on.
+  if (ether_type == kEtherTypeVlan) {
+    if (n < kEthernetHeaderBytes + kVlanTagBytes) return false;
+    out->vlan_tci = read_u16(f + 14);
+    if ((out->vlan_tci & kVlanIdMask) == kVlanIdReserved) return false;
+    ether_type = read_u16(f + 16);
+    out->is_tagged = true;
+    l3 += kVlanTagBytes;
+  }
   size_t l4 = 0;
   size_t ip_payload = 0;  // bytes after the IP header, from the IP length field
-  const uint8_t* ip = f + kEthernetHeaderBytes;
+  const uint8_t* ip = f + l3;
   if (ether_type == kEtherTypeIpv4) {
-    if (n < kEthernetHeaderBytes + kIpv4HeaderBytes) return false;
+    if (n < l3 + kIpv4HeaderBytes) return false;
     // IHL 5 only: options are the kernel's business (the program passes them).
     if (ip[0] != 0x45) return false;
     const size_t total = read_u16(ip + 2);
-    if (total < kIpv4HeaderBytes + kUdpHeaderBytes || kEthernetHeaderBytes + total > n) {
+    if (total < kIpv4HeaderBytes + kUdpHeaderBytes || l3 + total > n) {
       return false;
     }
     // Fragments (MF set or an offset) are reassembled by the kernel, not here.
@@ -82,21 +97,21 @@ bool parse_frame(std::span<const uint8_t> frame, QueryFrame* out) noexcept {
     if (ip[9] != kProtocolUdp) return false;
     if (checksum_fold(checksum_add(0, {ip, kIpv4HeaderBytes})) != 0xffff) return false;
     out->family = 4;
-    l4 = kEthernetHeaderBytes + kIpv4HeaderBytes;
+    l4 = l3 + kIpv4HeaderBytes;
     ip_payload = total - kIpv4HeaderBytes;
     out->source = address_of(4, ip + 12);
     out->destination = address_of(4, ip + 16);
   } else if (ether_type == kEtherTypeIpv6) {
-    if (n < kEthernetHeaderBytes + kIpv6HeaderBytes + kUdpHeaderBytes) return false;
+    if (n < l3 + kIpv6HeaderBytes + kUdpHeaderBytes) return false;
     if ((ip[0] >> 4) != 6) return false;
     // Next header UDP only: extension headers (fragments among them) go to the kernel.
     if (ip[6] != kProtocolUdp) return false;
     ip_payload = read_u16(ip + 4);
-    if (ip_payload < kUdpHeaderBytes || kEthernetHeaderBytes + kIpv6HeaderBytes + ip_payload > n) {
+    if (ip_payload < kUdpHeaderBytes || l3 + kIpv6HeaderBytes + ip_payload > n) {
       return false;
     }
     out->family = 6;
-    l4 = kEthernetHeaderBytes + kIpv6HeaderBytes;
+    l4 = l3 + kIpv6HeaderBytes;
     out->source = address_of(6, ip + 8);
     out->destination = address_of(6, ip + 24);
   } else {
@@ -132,9 +147,16 @@ size_t write_reply(const uint8_t* query_frame, const QueryFrame& query, uint8_t*
   std::memcpy(macs, query_frame + 6, 6);
   std::memcpy(macs + 6, query_frame, 6);
   std::memcpy(reply, macs, 12);
-  write_u16(reply + 12, query.family == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
+  // The same tag as the query's, whole: the VLAN it came on, and its priority (PCP) and drop
+  // eligibility (DEI), which the network may act on for the answer too.
+  if (query.is_tagged) {
+    write_u16(reply + 12, kEtherTypeVlan);
+    write_u16(reply + 14, query.vlan_tci);
+  }
+  const size_t l2 = link_header_bytes(query);
+  write_u16(reply + l2 - 2, query.family == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
 
-  uint8_t* ip = reply + kEthernetHeaderBytes;
+  uint8_t* ip = reply + l2;
   // Our address is the one the query was sent to; the client's, where it came from.
   const uint8_t* ours = query.destination.bytes.data();
   const uint8_t* theirs = query.source.bytes.data();
@@ -176,7 +198,7 @@ size_t write_reply(const uint8_t* query_frame, const QueryFrame& query, uint8_t*
   // forbids.
   if (checksum == 0) checksum = 0xffff;
   write_u16(udp + 6, checksum);
-  return kEthernetHeaderBytes + ip_header + udp_bytes;
+  return l2 + ip_header + udp_bytes;
 }
 
 }  // namespace geodns::server::xdp

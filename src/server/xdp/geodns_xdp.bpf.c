@@ -1,13 +1,19 @@
 // geodns's XDP program: sends DNS queries over UDP to our addresses and ports into the AF_XDP
 // socket of the queue they arrived on, and passes everything else to the kernel's stack
 // untouched (TCP, ARP, ICMP, other ports, fragments, IPv4 options, IPv6 extension headers,
-// VLAN-tagged frames). Built by CMake with clang -target bpf and embedded in the geodns
-// binary (server/xdp/xdp_program.cpp); user space fills `geodns_dests` and `geodns_xsks`.
+// double VLAN tags, 802.1ad S-tags). Built by CMake with clang -target bpf and embedded in the
+// geodns binary (server/xdp/xdp_program.cpp); user space fills `geodns_dests` and `geodns_xsks`.
 //
 // Only the first fragment of a datagram could carry the UDP header, and a reassembled
 // datagram never reaches XDP: fragments are left to the kernel, whose socket path answers
 // them. Likewise IPv4 options and IPv6 extension headers, rare in DNS queries, keep the
 // user-space parser to fixed offsets.
+//
+// One 802.1Q tag (0x8100) is read through: a query on a VLAN is answered here with the same
+// tag (server/xdp/frame.cpp). QinQ (a second tag) and 802.1ad S-tags (0x88a8) are left to
+// the kernel's VLAN devices: rare in front of a DNS server, and an S-tag alone says nothing
+// a single C-tag would not (docs/decisions.md). The user-space parser checks all of this
+// again; this filter only decides what to take from the kernel.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -56,10 +62,22 @@ int geodns_xdp(struct xdp_md* ctx) {
   if ((void*)(eth + 1) > end) return XDP_PASS;
   struct geodns_dest key = {};
   struct udphdr* udp;
-  // VLAN-tagged frames (0x8100, 0x88a8) fall through to XDP_PASS: the kernel's VLAN device
-  // and its sockets answer them.
-  if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-    struct iphdr* ip = (void*)(eth + 1);
+  void* l3 = eth + 1;
+  __be16 proto = eth->h_proto;
+  if (proto == bpf_htons(ETH_P_8021Q)) {
+    // The tag as on the wire (struct vlan_hdr is kernel-internal, not in the UAPI headers).
+    struct {
+      __be16 tci;
+      __be16 proto;
+    }* tag = l3;
+    if ((void*)(tag + 1) > end) return XDP_PASS;
+    // VID 4095 is reserved: the kernel drops it.
+    if ((tag->tci & bpf_htons(0x0fff)) == bpf_htons(0x0fff)) return XDP_PASS;
+    proto = tag->proto;  // a second tag (0x8100 or 0x88a8) falls to XDP_PASS below
+    l3 = tag + 1;
+  }
+  if (proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr* ip = l3;
     if ((void*)(ip + 1) > end) return XDP_PASS;
     if (ip->ihl != 5 || ip->version != 4) return XDP_PASS;  // options: the kernel's
     if (ip->frag_off & bpf_htons(0x3fff)) return XDP_PASS;  // MF or an offset
@@ -68,8 +86,8 @@ int geodns_xdp(struct xdp_md* ctx) {
     if ((void*)(udp + 1) > end) return XDP_PASS;
     key.family = 4;
     __builtin_memcpy(key.addr, &ip->daddr, 4);
-  } else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-    struct ipv6hdr* ip6 = (void*)(eth + 1);
+  } else if (proto == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr* ip6 = l3;
     if ((void*)(ip6 + 1) > end) return XDP_PASS;
     if (ip6->nexthdr != IPPROTO_UDP) return XDP_PASS;  // extension headers, fragments
     udp = (void*)(ip6 + 1);

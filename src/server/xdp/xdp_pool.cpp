@@ -43,12 +43,13 @@ Result<std::unique_ptr<XdpPool>> XdpPool::start(const XdpConfig& config,
   }
 
   std::vector<std::future<Status>> ready;
+  QueueInfo* at = pool->info_.data();  // info_[i] is sockets_[i]'s
   for (auto& socket : pool->sockets_) {
     std::promise<Status> promise;
     ready.push_back(promise.get_future());
     XskQueue* queue = socket.get();
     std::atomic<bool>* stop = &pool->stop_;
-    pool->threads_.emplace_back([queue, stop, factory, promise = std::move(promise)]() mutable {
+    pool->threads_.emplace_back([queue, stop, factory, at, promise = std::move(promise)]() mutable {
       // Signals belong to the control thread, as on the socket workers.
       sigset_t all;
       sigfillset(&all);
@@ -66,10 +67,12 @@ Result<std::unique_ptr<XdpPool>> XdpPool::start(const XdpConfig& config,
       }
       TransportCounters own;
       TransportCounters* counters = responder->transport_counters();
+      at->counters = counters;  // before set_value: start() reads it after get()
       if (counters == nullptr) counters = &own;
       promise.set_value(Status{});
       queue->run(*responder, *counters, *stop);
     });
+    ++at;
   }
   for (auto& future : ready) {
     if (Status st = future.get(); !st) return st.error();

@@ -47,6 +47,9 @@ class XdpPool {
     uint32_t queue;
     bool zero_copy;
     const char* mode;  // the program's attach mode
+    // The queue's worker's counters (its Responder's; null if it has none), for /status.
+    // Set before start() returns, never after.
+    const TransportCounters* counters = nullptr;
   };
   const std::vector<QueueInfo>& queues() const noexcept { return info_; }
 

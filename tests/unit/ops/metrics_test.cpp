@@ -263,6 +263,48 @@ TEST(StatusJson, Shape) {
   EXPECT_EQ(j["queries"]["udp"], 100);
 }
 
+TEST(StatusJson, XdpOffSaysSo) {
+  const auto j = nlohmann::json::parse(render_status_json(DaemonState{}));
+  ASSERT_TRUE(j.contains("xdp"));
+  EXPECT_EQ(j["xdp"]["enabled"], false);
+  EXPECT_TRUE(j["xdp"]["queues"].is_array());
+  EXPECT_TRUE(j["xdp"]["queues"].empty());
+  EXPECT_EQ(j["transport"]["xdp_received"], 0);
+}
+
+TEST(StatusJson, XdpQueuesWithTheirOwnCounters) {
+  DaemonState s;
+  s.xdp_enabled = true;
+  XdpQueueState q0{"eth0", 0, "native", true, {}};
+  q0.counters.xdp_received = 10;
+  q0.counters.xdp_sent = 9;
+  q0.counters.xdp_send_dropped = 1;
+  q0.counters.xdp_malformed = 2;
+  XdpQueueState q1{"eth0", 1, "generic", false, {}};
+  q1.counters.xdp_received = 5;
+  s.xdp_queues = {q0, q1};
+  s.transport.xdp_received = 15;
+  const auto j = nlohmann::json::parse(render_status_json(s));
+  EXPECT_EQ(j["xdp"]["enabled"], true);
+  ASSERT_EQ(j["xdp"]["queues"].size(), 2U);
+  const auto& a = j["xdp"]["queues"][0];
+  EXPECT_EQ(a["interface"], "eth0");
+  EXPECT_EQ(a["queue"], 0);
+  EXPECT_EQ(a["mode"], "native");
+  EXPECT_EQ(a["socket"], "zero-copy");
+  EXPECT_EQ(a["received"], 10);
+  EXPECT_EQ(a["sent"], 9);
+  EXPECT_EQ(a["dropped"], 1);
+  EXPECT_EQ(a["malformed"], 2);
+  const auto& b = j["xdp"]["queues"][1];
+  EXPECT_EQ(b["queue"], 1);
+  EXPECT_EQ(b["mode"], "generic");
+  EXPECT_EQ(b["socket"], "copy");
+  EXPECT_EQ(b["received"], 5);
+  EXPECT_EQ(b["dropped"], 0);
+  EXPECT_EQ(j["transport"]["xdp_received"], 15);
+}
+
 TEST(StatusJson, InvalidUtf8DoesNotThrow) {
   DaemonState s;
   s.last_reload.errors = {std::string("bad \xff byte")};
