@@ -82,6 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fail("answer not addressed back to the sender");
   }
   if (back.payload_bytes != n || back.payload_offset != header) fail("answer payload");
+  // A query on a VLAN is answered on the same one, with its priority and drop eligibility.
+  if (back.is_tagged != query.is_tagged || back.vlan_tci != query.vlan_tci) fail("VLAN tag");
   if (std::memcmp(reply, data + 6, 6) != 0 || std::memcmp(reply + 6, data, 6) != 0) {
     fail("Ethernet addresses not swapped");
   }
