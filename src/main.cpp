@@ -1,5 +1,7 @@
 // geodns: an authoritative GeoDNS server. This file only parses the command line and hands
 // over to src/ops.
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +69,14 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Fixed malloc thresholds (128 KiB, glibc's starting values). Left dynamic, glibc raises
+  // both each time a large block is freed, up to 32 MiB (mmap) and 64 MiB (trim): the
+  // compile's transients (the network index: tens of MB freed at once) then pushed every later
+  // large allocation into the compile thread's arena and kept 10 MiB of free arena top
+  // resident for good, since malloc_trim trims the top of the main arena only. With them
+  // fixed, a table is its own mapping, given back whole when a GeoIP swap replaces it.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
   if (argc < 2) return usage_error("a command is required");
   const std::string_view command = argv[1];
   // `geodns COMMAND --help` and `geodns help COMMAND` print that command's help; ctl and diff

@@ -2,6 +2,7 @@
 
 #include <maxminddb.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -323,6 +324,14 @@ std::string Database::description() const {
 
 void Database::decode(const MMDB_entry_s& entry, Location* out) noexcept {
   fill_location(entry, out);
+}
+
+void Database::release_resident_pages() const noexcept {
+  // MMDB_MODE_MMAP maps the whole file from its first byte, so the range is page-aligned.
+  // MADV_DONTNEED on a shared file mapping discards nothing but our page table entries.
+  if (mmdb_->file_content == nullptr || mmdb_->file_size <= 0) return;
+  ::madvise(const_cast<uint8_t*>(mmdb_->file_content), static_cast<size_t>(mmdb_->file_size),
+            MADV_DONTNEED);
 }
 
 uint64_t Database::build_epoch() const noexcept {

@@ -51,6 +51,11 @@ class Database {
   // lookup_asn() reads it.
   static uint32_t decode_asn(const MMDB_entry_s& entry) noexcept;
   std::time_t file_mtime() const noexcept { return mtime_; }
+  // Drops this file's pages from the process's resident memory (not the ASN database's: it
+  // is walked on its own). Lookups stay correct: the mapping is shared and read-only, so a
+  // page read again is faulted back in from the page cache. NetworkIndex calls it after its
+  // walk has read every page; the packet path reads only a few (rules without a table).
+  void release_resident_pages() const noexcept;
 
  private:
   Database() = default;

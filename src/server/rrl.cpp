@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
+#include <new>
 
 #include "dns/wire.h"
 
@@ -64,7 +66,12 @@ void Rrl::configure(const RrlConfig& config) {
   const size_t entries =
       std::bit_ceil(std::clamp<size_t>(config.table_entries, kWays, kMaxEntries));
   set_mask_ = entries / kWays - 1;
-  table_ = std::make_unique<Bucket[]>(entries);
+  table_.reset(static_cast<Bucket*>(std::calloc(entries, sizeof(Bucket))));
+  if (!table_) throw std::bad_alloc();
+}
+
+void Rrl::FreeTable::operator()(Bucket* p) const noexcept {
+  std::free(p);
 }
 
 uint64_t Rrl::key_of(const IpAddress& client, const dns::Query& query,

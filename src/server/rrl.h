@@ -80,6 +80,9 @@ class Rrl {
     uint64_t limited = 0;  // responses limited since the bucket was created (for slip)
   };
   static constexpr size_t kWays = 4;  // a key may live in any of 4 adjacent buckets
+  struct FreeTable {
+    void operator()(Bucket* p) const noexcept;
+  };
 
   uint64_t key_of(const IpAddress& client, const dns::Query& query,
                   std::span<const uint8_t> response) const noexcept;
@@ -94,7 +97,9 @@ class Rrl {
   uint64_t seed_ = 0;
   const Clock* clock_ = nullptr;
   size_t set_mask_ = 0;  // number of sets - 1
-  std::unique_ptr<Bucket[]> table_;
+  // calloc'd: a fresh mapping is already zero, so only the buckets clients reach take memory
+  // (make_unique would write all 512 KiB per worker at the default size).
+  std::unique_ptr<Bucket[], FreeTable> table_;
   RrlCounters own_counters_;
   RrlCounters* counters_;
 };

@@ -20,6 +20,7 @@
 
 #include "common/result.h"
 #include "server/listen_config.h"
+#include "server/page_buffer.h"
 #include "server/responder.h"
 #include "server/tcp_admission.h"
 #include "server/transport_stats.h"
@@ -40,6 +41,10 @@ class Worker {
   // yielding to the loop (TCP, timers, stop).
   static constexpr int kMaxUdpRounds = 16;
   static constexpr size_t kMaxResponseBytes = 65535;
+  // Distance between two UDP send slots: whole pages, so that an answer shorter than a page
+  // (nearly all of them) makes one page of its slot resident, not two (page_buffer.h).
+  static constexpr size_t kUdpSendStride = 64 * 1024;
+  static_assert(kUdpSendStride >= kMaxResponseBytes);
 
   Worker(size_t index, const ListenConfig& config, ResponderFactory factory);
   Worker(const Worker&) = delete;
@@ -64,7 +69,9 @@ class Worker {
   Responder& responder() noexcept { return *responder_; }
   const ListenConfig& config() const noexcept { return config_; }
   // Room for one response (kMaxResponseBytes); valid until the next call that responds.
-  std::span<uint8_t> response_buffer() noexcept { return {tcp_response_.get(), kMaxResponseBytes}; }
+  std::span<uint8_t> response_buffer() noexcept {
+    return {tcp_response_.data(), kMaxResponseBytes};
+  }
   // A read buffer for TCP: the bytes are copied into the connection's framer at once.
   uv_buf_t tcp_read_buffer() noexcept;
   void connection_closed(TcpConnection* connection) noexcept;
@@ -139,8 +146,8 @@ class Worker {
 
   // UDP batch state: one recvmmsg batch in flight at a time on this thread.
   size_t udp_slots_ = 1;
-  std::unique_ptr<uint8_t[]> udp_recv_;  // udp_slots_ * kUdpChunkBytes
-  std::unique_ptr<uint8_t[]> udp_send_;  // udp_slots_ * kMaxResponseBytes
+  PageBuffer udp_recv_;  // udp_slots_ * kUdpChunkBytes
+  PageBuffer udp_send_;  // udp_slots_ * kUdpSendStride
   std::array<mmsghdr, kMaxUdpBatch> udp_msgs_{};
   std::array<iovec, kMaxUdpBatch> udp_iov_{};
   std::array<sockaddr_storage, kMaxUdpBatch> udp_peers_{};
@@ -156,11 +163,11 @@ class Worker {
   size_t udp_draining_ = 0;  // sockets with draining set
 
   // TCP.
-  std::unique_ptr<uint8_t[]> tcp_read_;      // kTcpReadBytes
-  std::unique_ptr<uint8_t[]> tcp_response_;  // kMaxResponseBytes
-  TcpConnection* connections_ = nullptr;     // intrusive list of open connections
-  TcpAdmission admission_;                   // the cap, per-client limits, the idle order
-  uv_timer_t unpark_timer_;                  // retries parked listeners while any is parked
+  PageBuffer tcp_read_;                   // kTcpReadBytes
+  PageBuffer tcp_response_;               // kMaxResponseBytes
+  TcpConnection* connections_ = nullptr;  // intrusive list of open connections
+  TcpAdmission admission_;                // the cap, per-client limits, the idle order
+  uv_timer_t unpark_timer_;               // retries parked listeners while any is parked
   bool unpark_timer_open_ = false;
   size_t parked_count_ = 0;
 

@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <maxminddb.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "geo/database.h"
@@ -83,6 +88,56 @@ void check_index(const std::string& path, size_t max_leaves_checked) {
     expect_leaf_matches_lookup(**db, index, v6_address(l.start | host_mask<Uint128>(l.length, 128)),
                                l.length, l.cls);
   }
+}
+
+// Resident kB of the process's mapping that starts at `start` (/proc/self/smaps), -1 if none.
+long resident_kb(const void* start) {
+  char prefix[32];
+  std::snprintf(prefix, sizeof(prefix), "%lx-", reinterpret_cast<unsigned long>(start));
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_mapping = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      in_mapping = true;
+    } else if (in_mapping && line.rfind("Rss:", 0) == 0) {
+      std::istringstream fields(line.substr(4));
+      long kb = -1;
+      fields >> kb;
+      return kb;
+    }
+  }
+  return -1;
+}
+
+// The walk reads every page of the file; the index then drops them from the process's
+// resident memory, and a lookup faults back what it reads, with the same answers.
+void check_walk_releases_pages(const std::string& path) {
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  const void* mapping = (*db)->mmdb().file_content;
+  Location before;
+  ASSERT_TRUE((*db)->lookup(IpAddress::v4(81, 2, 69, 160), &before));
+  ASSERT_GT(resident_kb(mapping), 0) << "a lookup makes part of the file resident";
+  auto index = NetworkIndex::build(**db);
+  ASSERT_TRUE(index.ok()) << index.error().to_string();
+  EXPECT_EQ(resident_kb(mapping), 0);
+  Location after;
+  ASSERT_TRUE((*db)->lookup(IpAddress::v4(81, 2, 69, 160), &after));
+  EXPECT_GT(resident_kb(mapping), 0);
+  EXPECT_EQ(after.country, before.country);
+  EXPECT_EQ(after.continent, before.continent);
+  EXPECT_EQ(after.prefix_length, before.prefix_length);
+  check_index(path, 2000);  // every checked leaf still agrees with lookup
+}
+
+TEST(NetworkIndex, DemoWalkReleasesTheFilesPages) {
+  check_walk_releases_pages(kDemo);
+}
+
+TEST(NetworkIndex, RealWalkReleasesTheFilesPages) {
+  if (!std::filesystem::exists(kReal)) GTEST_SKIP() << kReal << " absent (geoip/fetch-real-db.sh)";
+  check_walk_releases_pages(kReal);
 }
 
 TEST(NetworkIndex, DemoDatabaseIsACompletePartitionThatAgreesWithLookup) {
