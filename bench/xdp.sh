@@ -58,7 +58,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-rig_up "b$$" || die "cannot build the veth rig"
+rig_up "p$$" || die "cannot build the veth rig"
 S="ip netns exec $RIG_SRV"
 C="ip netns exec $RIG_CLI"
 
@@ -114,10 +114,14 @@ start_server() {  # $1 server
   local log=$TMP/server.log
   case $1 in
     generator) SPID= && return 0 ;;
-    geodns-xdp | geodns-socket)
-      local xdp=()
-      [[ $1 == geodns-xdp ]] && xdp=(--xdp "$RIG_SRV_IF")
-      $S taskset -c 0 "$GEODNS_BIN" serve --zones "$TMP/zones" --geoip "" --listen "$RIG_SRV4:53" \
+    geodns-xdp | geodns-socket | geodns-xdp-base)
+      local xdp=() bin=$GEODNS_BIN
+      [[ $1 == geodns-xdp* ]] && xdp=(--xdp "$RIG_SRV_IF")
+      if [[ $1 == geodns-xdp-base ]]; then
+        bin=${GEODNS_BASE_BIN:-}
+        [[ -x $bin ]] || die "geodns-xdp-base needs GEODNS_BASE_BIN (another geodns binary)"
+      fi
+      $S taskset -c 0 "$bin" serve --zones "$TMP/zones" --geoip "" --listen "$RIG_SRV4:53" \
         --threads 1 --control "" --log-level warn "${xdp[@]}" >"$log" 2>&1 &
       ;;
     socket-floor) $S "$FLOOR" --address "$RIG_SRV4" --port 53 --cpu 0 >"$log" 2>&1 & ;;
@@ -223,6 +227,8 @@ ratio() {  # $1 workload $2 a $3 b
 }
 for w in $WORKLOADS; do
   ratio "$w" geodns-xdp xdp-floor
+  ratio "$w" geodns-xdp-base xdp-floor
+  ratio "$w" geodns-xdp geodns-xdp-base
   ratio "$w" geodns-xdp geodns-socket
   ratio "$w" geodns-socket socket-floor
   ratio "$w" xdp-floor socket-floor
