@@ -24,7 +24,8 @@
 #
 # Environment: GEODNS_BIN (default build/release/src/geodns, else build/default/src/geodns),
 # BENCH_BUILD (holds bench/geodns-floor, bench/geodns-xdp-floor and bench/geodns-xdp-gun; same
-# default), GEODNS_BASE_BIN (a second geodns, measured as server geodns-xdp-base for A/B runs).
+# default), GEODNS_BASE_BIN (a second geodns, measured as server geodns-xdp-base for A/B runs),
+# XDP_FLOOR_BASE_BIN (likewise a second XDP floor, server xdp-floor-base).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -237,8 +238,13 @@ start_server() {  # $1 server $2 workload
         --threads 1 --control "" --log-level warn "${xdp[@]}" >"$log" 2>&1 &
       ;;
     socket-floor) $S "$FLOOR" --address "$RIG_SRV4" --port 53 --cpu 0 >"$log" 2>&1 & ;;
-    xdp-floor)
-      $S "$XDP_FLOOR" --interface "$RIG_SRV_IF" --listen "$RIG_SRV4:53" --cpu 0 >"$log" 2>&1 &
+    xdp-floor | xdp-floor-base)
+      local floor=$XDP_FLOOR
+      if [[ $1 == xdp-floor-base ]]; then
+        floor=${XDP_FLOOR_BASE_BIN:-}
+        [[ -x $floor ]] || die "xdp-floor-base needs XDP_FLOOR_BASE_BIN (another geodns-xdp-floor)"
+      fi
+      $S "$floor" --interface "$RIG_SRV_IF" --listen "$RIG_SRV4:53" --cpu 0 >"$log" 2>&1 &
       ;;
     knot-xdp | knot-udp)
       write_knot "${1#knot-}"
@@ -373,6 +379,9 @@ for w in $WORKLOADS; do
   ratio "$w" geodns-xdp xdp-floor
   ratio "$w" geodns-xdp-base xdp-floor
   ratio "$w" geodns-xdp geodns-xdp-base
+  ratio "$w" geodns-xdp xdp-floor-base
+  ratio "$w" geodns-xdp-base xdp-floor-base
+  ratio "$w" xdp-floor xdp-floor-base
   ratio "$w" geodns-xdp geodns-socket
   ratio "$w" geodns-socket socket-floor
   ratio "$w" xdp-floor socket-floor
