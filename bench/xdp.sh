@@ -265,7 +265,7 @@ start_server() {  # $1 server $2 workload
   done
   ((ready)) || { cat "$log" >&2; die "$1 did not answer"; }
   # geo: the answer must follow the client subnet (an EU /24 to fra, a NA one to iad).
-  if [[ $2 == geo && $1 != *floor ]]; then
+  if [[ $2 == geo && $1 != *floor* ]]; then
     local eu na
     eu=$($C dig +time=1 +tries=1 +short @"$RIG_SRV4" www.bench.test A +subnet=81.2.69.0/24)
     na=$($C dig +time=1 +tries=1 +short @"$RIG_SRV4" www.bench.test A +subnet=8.8.8.0/24)
