@@ -15,11 +15,13 @@ namespace geodns::server::xdp {
 
 namespace {
 
-// Copy-mode TX hands the driver at most 32 frames per sendto() (the kernel's TX_BATCH_SIZE):
-// a batch of kBatch answers needs a few kicks, and a bounded number more while the
-// completion ring catches up.
-constexpr int kMaxKicks = 2 * static_cast<int>(XskQueue::kBatch) / 32 + 8;
+// Kicks per batch at most: enough for a batch at the kernel's default budget of 32 frames per
+// sendto() and a few more while the driver is busy (EAGAIN); past that, the rest goes with
+// the next batch or the idle poll (which also drives copy-mode TX).
+constexpr int kMaxKicks = static_cast<int>(XskQueue::kBatch) / 32 + 4;
 constexpr int kIdlePollMs = 100;
+// linux/if_xdp.h of kernels before 6.17 (Debian 12's headers) does not define it.
+constexpr int kSockoptMaxTxBudget = 9;  // XDP_MAX_TX_SKB_BUDGET
 
 }  // namespace
 
@@ -37,8 +39,8 @@ Result<std::unique_ptr<XskQueue>> XskQueue::open(const std::string& interface, u
   }
   self->area_ = static_cast<uint8_t*>(area);
   xsk_umem_config umem_config{};
-  umem_config.fill_size = kRingSize;
-  umem_config.comp_size = kRingSize;
+  umem_config.fill_size = kFrames;
+  umem_config.comp_size = kFrames;
   umem_config.frame_size = kFrameBytes;
   umem_config.frame_headroom = 0;
   umem_config.flags = 0;
@@ -72,19 +74,19 @@ Result<std::unique_ptr<XskQueue>> XskQueue::open(const std::string& interface, u
     return make_error("xdp " + interface + ": cannot open an AF_XDP socket on queue " +
                       std::to_string(queue) + ": " + std::strerror(-err));
   }
-  // The first half of the frames into the fill ring, the second half free for answers.
+  // One sendto() sends a whole batch where the kernel lets us raise its budget; else (an
+  // older kernel: ENOPROTOOPT) the kick loop sends 32 per call.
+  const uint32_t budget = kBatch;
+  (void)::setsockopt(self->fd(), SOL_XDP, kSockoptMaxTxBudget, &budget, sizeof budget);
+  // Every frame into the fill ring: answers go out in the frame of their query.
   uint32_t index = 0;
-  if (xsk_ring_prod__reserve(&self->fill_, kRingSize, &index) != kRingSize) {
+  if (xsk_ring_prod__reserve(&self->fill_, kFrames, &index) != kFrames) {
     return make_error("xdp " + interface + ": the fill ring is smaller than configured");
   }
-  for (uint32_t i = 0; i < kRingSize; ++i) {
+  for (uint32_t i = 0; i < kFrames; ++i) {
     *xsk_ring_prod__fill_addr(&self->fill_, index + i) = static_cast<uint64_t>(i) * kFrameBytes;
   }
-  xsk_ring_prod__submit(&self->fill_, kRingSize);
-  for (uint32_t i = 0; i < kRingSize; ++i) {
-    self->free_[i] = static_cast<uint64_t>(kRingSize + i) * kFrameBytes;
-  }
-  self->free_count_ = kRingSize;
+  xsk_ring_prod__submit(&self->fill_, kFrames);
   return self;
 }
 
@@ -110,103 +112,123 @@ bool XskQueue::serve_batch(Responder& responder, TransportCounters& counters) no
   const uint32_t received = xsk_ring_cons__peek(&rx_, kBatch, &rx_index);
   if (received == 0) return false;
   responder.begin_batch();
-  if (free_count_ < received) reap_completions();
   pending_count_ = 0;
+  unanswered_count_ = 0;
+  uint32_t malformed = 0;
   for (uint32_t i = 0; i < received; ++i) {
     const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, rx_index + i);
-    // Aligned mode: the frame is the chunk the descriptor points into.
-    refill_[i] = desc->addr - desc->addr % kFrameBytes;
-    const uint8_t* frame = static_cast<const uint8_t*>(xsk_umem__get_data(area_, desc->addr));
+    // Aligned mode: the frame is the chunk the descriptor points into; the packet starts
+    // after the kernel's headroom in it.
+    const uint64_t chunk = desc->addr - desc->addr % kFrameBytes;
+    const size_t space = kFrameBytes - (desc->addr - chunk);  // packet start to chunk end
+    uint8_t* frame = static_cast<uint8_t*>(xsk_umem__get_data(area_, desc->addr));
     QueryFrame query;
-    if (desc->len > kFrameBytes || !parse_frame({frame, desc->len}, &query)) {
-      counters.add(TransportCounters::xdp_malformed);
+    if (desc->len > space || !parse_frame({frame, desc->len}, &query)) {
+      ++malformed;
+      unanswered_[unanswered_count_++] = chunk;
       continue;
     }
-    counters.add(TransportCounters::xdp_received);
-    if (free_count_ == 0) {
-      counters.add(TransportCounters::xdp_send_dropped);
-      continue;
-    }
-    const uint64_t tx_addr = free_[--free_count_];
-    uint8_t* reply = area_ + tx_addr;
     const size_t header = reply_header_bytes(query);
     // The pipeline truncates (TC) to what fits: the client's and our payload limit, and
     // here also the link's MTU, since we never fragment.
-    const size_t room = std::min<size_t>(kFrameBytes - header, reply_payload_limit(query, mtu_));
+    const size_t room =
+        header < space ? std::min<size_t>(space - header, reply_payload_limit(query, mtu_)) : 0;
+    // The answer is written where the query is: answer from a copy.
+    std::memcpy(query_.data(), frame + query.payload_offset, query.payload_bytes);
     ClientInfo client;
     client.address = query.source;
     client.port = query.source_port;
     client.transport = Transport::udp;
-    const size_t n = responder.respond({frame + query.payload_offset, query.payload_bytes}, client,
-                                       {reply + header, room});
-    const size_t length = n == 0 || n > room ? 0 : write_reply(frame, query, reply, n);
+    const size_t n = room == 0 ? 0
+                               : responder.respond({query_.data(), query.payload_bytes}, client,
+                                                   {frame + header, room});
+    const size_t length = n == 0 || n > room ? 0 : write_reply(frame, query, frame, n);
     if (length == 0) {
-      free_[free_count_++] = tx_addr;
+      unanswered_[unanswered_count_++] = chunk;
       continue;
     }
-    pending_[pending_count_++] = {tx_addr, static_cast<uint32_t>(length)};
+    pending_[pending_count_++] = {desc->addr, static_cast<uint32_t>(length)};
   }
   xsk_ring_cons__release(&rx_, received);
-  // Every RX frame goes back to the kernel: the fill ring has room for all it handed us.
-  uint32_t fill_index = 0;
-  if (xsk_ring_prod__reserve(&fill_, received, &fill_index) == received) {
-    for (uint32_t i = 0; i < received; ++i) {
-      *xsk_ring_prod__fill_addr(&fill_, fill_index + i) = refill_[i];
-    }
-    xsk_ring_prod__submit(&fill_, received);
-  }
+  // Counted once per batch: the counters are atomics other threads read.
+  counters.add(TransportCounters::xdp_received, received - malformed);
+  if (malformed > 0) counters.add(TransportCounters::xdp_malformed, malformed);
+  const uint32_t answers = pending_count_;
+  const uint32_t sent = transmit();
+  if (sent > 0) counters.add(TransportCounters::xdp_sent, sent);
+  if (sent < answers) counters.add(TransportCounters::xdp_send_dropped, answers - sent);
+  refill(unanswered_.data(), unanswered_count_);
+  reap_completions();
   if (xsk_ring_prod__needs_wakeup(&fill_)) {
     ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
-  transmit(counters);
   return true;
 }
 
-void XskQueue::transmit(TransportCounters& counters) noexcept {
-  if (pending_count_ > 0) {
-    uint32_t tx_index = 0;
-    // Cannot fail: the TX ring is as large as the free list the frames came from.
-    if (xsk_ring_prod__reserve(&tx_, pending_count_, &tx_index) != pending_count_) {
-      for (uint32_t i = 0; i < pending_count_; ++i) free_[free_count_++] = pending_[i].addr;
-      counters.add(TransportCounters::xdp_send_dropped, pending_count_);
-      pending_count_ = 0;
-      return;
+uint32_t XskQueue::transmit() noexcept {
+  const uint32_t count = pending_count_;
+  pending_count_ = 0;
+  uint32_t tx_index = 0;
+  if (count > 0 && xsk_ring_prod__reserve(&tx_, count, &tx_index) != count) {
+    // The kernel has not taken kRingSize earlier answers yet: drop these, keep the frames.
+    for (uint32_t i = 0; i < count; ++i) {
+      unanswered_[unanswered_count_++] = pending_[i].addr - pending_[i].addr % kFrameBytes;
     }
-    for (uint32_t i = 0; i < pending_count_; ++i) {
+    return 0;
+  }
+  if (count > 0) {
+    for (uint32_t i = 0; i < count; ++i) {
       xdp_desc* desc = xsk_ring_prod__tx_desc(&tx_, tx_index + i);
       desc->addr = pending_[i].addr;
       desc->len = pending_[i].len;
       desc->options = 0;
     }
-    xsk_ring_prod__submit(&tx_, pending_count_);
-    counters.add(TransportCounters::xdp_sent, pending_count_);
-    in_flight_ += pending_count_;
-    pending_count_ = 0;
+    xsk_ring_prod__submit(&tx_, count);
+    in_flight_ += count;
   }
-  // Kick until the kernel has taken everything: in copy mode each sendto() sends at most 32
-  // frames, and an answer left in the ring would wait for the next query. Zero-copy drivers
-  // send on their own once woken, and complete later.
-  for (int kick = 0; in_flight_ > 0 && kick < kMaxKicks; ++kick) {
-    if (zero_copy_ && !xsk_ring_prod__needs_wakeup(&tx_)) break;
+  if (zero_copy_) {
+    // The driver sends on its own once woken, and completes later.
+    if (in_flight_ > 0 && xsk_ring_prod__needs_wakeup(&tx_)) {
+      ::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    }
+    return count;
+  }
+  // Copy mode: each sendto() turns up to tx_budget_ descriptors into packets; one left in the
+  // ring would wait for the next query. Kick while the ring holds some, not until they
+  // complete: completions come back on their own, read without a syscall.
+  for (int kick = 0; kick < kMaxKicks && tx_queued() > 0; ++kick) {
     if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
         errno != EBUSY && errno != ENOBUFS && errno != EINTR) {
       break;  // e.g. ENETDOWN: the frames come back through the completion ring later
     }
-    reap_completions();
-    if (zero_copy_) break;
   }
+  return count;
 }
 
-void XskQueue::reap_completions() noexcept {
+uint32_t XskQueue::reap_completions() noexcept {
   uint32_t index = 0;
-  const uint32_t done = xsk_ring_cons__peek(&completion_, kRingSize, &index);
-  if (done == 0) return;
-  for (uint32_t i = 0; i < done; ++i) {
-    const uint64_t addr = *xsk_ring_cons__comp_addr(&completion_, index + i);
-    free_[free_count_++] = addr - addr % kFrameBytes;
+  const uint32_t done = xsk_ring_cons__peek(&completion_, kFrames, &index);
+  if (done == 0) return 0;
+  uint32_t fill_index = 0;
+  // Always room: the fill ring holds every frame.
+  if (xsk_ring_prod__reserve(&fill_, done, &fill_index) == done) {
+    for (uint32_t i = 0; i < done; ++i) {
+      const uint64_t addr = *xsk_ring_cons__comp_addr(&completion_, index + i);
+      *xsk_ring_prod__fill_addr(&fill_, fill_index + i) = addr - addr % kFrameBytes;
+    }
+    xsk_ring_prod__submit(&fill_, done);
   }
   xsk_ring_cons__release(&completion_, done);
   in_flight_ -= std::min(in_flight_, done);
+  return done;
+}
+
+void XskQueue::refill(const uint64_t* frames, uint32_t count) noexcept {
+  if (count == 0) return;
+  uint32_t index = 0;
+  if (xsk_ring_prod__reserve(&fill_, count, &index) != count) return;  // cannot happen
+  for (uint32_t i = 0; i < count; ++i) *xsk_ring_prod__fill_addr(&fill_, index + i) = frames[i];
+  xsk_ring_prod__submit(&fill_, count);
 }
 
 }  // namespace geodns::server::xdp

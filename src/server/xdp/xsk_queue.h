@@ -1,11 +1,14 @@
 // One AF_XDP socket on one receive queue, with its own UMEM (frame memory shared with the
 // kernel), and the loop that answers what arrives on it. Owned by one thread once running.
 //
-// Frames: kFrames of kFrameBytes. Half start in the fill ring (the kernel receives into
-// them) and come back to it as soon as their query is answered; the other half are the
-// free list for answers, back on it when the completion ring returns them. Since a TX frame
-// is taken from the free list before its descriptor goes into the TX ring (as large as the
-// list), neither ring can overflow.
+// Answers go out in the frame their query came in (as the XDP floor echoes): the query's DNS
+// payload is copied to a small scratch buffer (hot in L1), the answer is written into the
+// frame after its headers, the headers are rewritten in place, and the frame is transmitted;
+// the completion ring hands it back and it goes straight to the fill ring. A separate answer
+// frame would touch a second, cold page per query (perf: cache and TLB misses), and the
+// kernel's copy-mode TX would then read one more frame. Frames: kFrames of kFrameBytes; the
+// fill and completion rings hold kFrames entries each, so whatever the split between frames
+// the kernel holds, frames in flight and frames we hold, neither ring can overflow.
 #pragma once
 
 #include <xdp/xsk.h>
@@ -26,7 +29,9 @@ namespace geodns::server::xdp {
 class XskQueue {
  public:
   static constexpr uint32_t kFrameBytes = XSK_UMEM__DEFAULT_FRAME_SIZE;
+  // The RX and TX rings.
   static constexpr uint32_t kRingSize = 2048;
+  // The UMEM, and the size of the fill and completion rings.
   static constexpr uint32_t kFrames = 2 * kRingSize;
   // Frames taken from the RX ring per round (one begin_batch() each).
   static constexpr uint32_t kBatch = 64;
@@ -50,12 +55,20 @@ class XskQueue {
 
  private:
   XskQueue() = default;
-  // One RX batch: parse, answer into free frames, queue them for TX; false: nothing came.
+  // One RX batch: parse, answer in place, queue the frames for TX; false: nothing came.
   bool serve_batch(Responder& responder, TransportCounters& counters) noexcept;
-  // Puts queued answers into the TX ring and kicks the kernel until it took them.
-  void transmit(TransportCounters& counters) noexcept;
-  // Frames the kernel has sent, back to the free list.
-  void reap_completions() noexcept;
+  // Puts this batch's answers into the TX ring and kicks the kernel until it took them.
+  // Returns the answers the TX ring took.
+  uint32_t transmit() noexcept;
+  // Frames the kernel has sent, back to the fill ring (no syscall: the completion ring is
+  // shared memory). Returns how many.
+  uint32_t reap_completions() noexcept;
+  // Frames back to the fill ring (always room: it holds kFrames entries).
+  void refill(const uint64_t* frames, uint32_t count) noexcept;
+  // Descriptors in the TX ring the kernel has not taken yet.
+  uint32_t tx_queued() const noexcept {
+    return tx_.cached_prod - __atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE);
+  }
 
   uint32_t queue_ = 0;
   uint32_t mtu_ = 1500;
@@ -67,16 +80,17 @@ class XskQueue {
   xsk_ring_cons completion_{};
   xsk_ring_cons rx_{};
   xsk_ring_prod tx_{};
-  std::array<uint64_t, kRingSize> free_{};  // free frame addresses (a stack)
-  uint32_t free_count_ = 0;
-  uint32_t in_flight_ = 0;  // answers in the TX ring or sent but not yet completed
+  uint32_t in_flight_ = 0;  // frames in the TX ring or sent but not yet completed
   struct Pending {
     uint64_t addr;
     uint32_t len;
   };
   std::array<Pending, kBatch> pending_{};  // this batch's answers, before the TX ring
   uint32_t pending_count_ = 0;
-  std::array<uint64_t, kBatch> refill_{};  // this batch's RX frames, back to the fill ring
+  std::array<uint64_t, kBatch> unanswered_{};  // this batch's frames not answered
+  uint32_t unanswered_count_ = 0;
+  // The query being answered, copied out of its frame: the answer overwrites it there.
+  alignas(64) std::array<uint8_t, kFrameBytes> query_{};
 };
 
 }  // namespace geodns::server::xdp
