@@ -1,8 +1,9 @@
 // The AF_XDP transport: on each configured interface, our XDP program, one AF_XDP socket per
 // receive queue and one worker thread per socket, each with its own Responder from the same
 // factory as the socket workers (so the same pipeline, snapshots, counters and query log).
-// UDP queries to our endpoints go through here; TCP and whatever the program passes (other
-// traffic, fragments, IP options, VLAN) reach the kernel's sockets of the WorkerPool.
+// UDP queries to our endpoints go through here, untagged or with one 802.1Q tag; TCP and
+// whatever the program passes (other traffic, fragments, IP options, QinQ and S-tags) reach
+// the kernel's sockets of the WorkerPool.
 #pragma once
 
 #include <atomic>
