@@ -27,11 +27,15 @@ bool parse_ecs(const uint8_t* p, size_t len, EcsOption* ecs) noexcept {
   // ADDRESS carries exactly ceil(SOURCE PREFIX-LENGTH / 8) octets.
   const size_t addr_len = (ecs->source_prefix + 7U) / 8U;
   if (len - 4 != addr_len) return false;
+  // Bits beyond the source prefix MUST be zero (RFC 7871 6, "ADDRESS"): only the last octet
+  // can hold any, the octets after it are not sent.
+  if (const unsigned rem = ecs->source_prefix % 8U;
+      rem != 0 && (p[4 + addr_len - 1] & (0xFFU >> rem)) != 0) {
+    return false;
+  }
   ecs->address = IpAddress{};
   ecs->address.family = ecs->family == 1 ? 4 : 6;
-  std::memcpy(ecs->address.bytes.data(), p + 4, addr_len);
-  // Bits beyond the source prefix MUST be zero (RFC 7871 6, "ADDRESS").
-  if (!(ecs->address.masked(ecs->source_prefix) == ecs->address)) return false;
+  copy_short(ecs->address.bytes.data(), p + 4, addr_len);
   ecs->present = true;
   return true;
 }
@@ -132,11 +136,11 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
 
   size_t pos = kHeaderSize;
   if (qdcount == 1) {
-    if (read_name(msg, len, &pos, q->qname, &q->qname_len) && pos + 4 <= len) {
+    if (read_name_lower(msg, len, &pos, q->qname, q->qname_lower, &q->qname_len) &&
+        pos + 4 <= len) {
       q->qtype = read_u16(msg + pos);
       q->qclass = read_u16(msg + pos + 2);
       pos += 4;
-      lower_name(q->qname, q->qname_len, q->qname_lower);
       q->question_ok = true;
     }
   }
@@ -191,7 +195,13 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   bool badvers = false;
   for (uint16_t i = 0; i < arcount; ++i) {
     const size_t owner_pos = pos;
-    if (!skip_name(msg, len, &pos) || pos + 10 > len) return bad_additional("truncated record");
+    // The root owner of an OPT record, nearly always the only additional record: one byte.
+    if (pos < len && msg[pos] == 0) {
+      ++pos;
+    } else if (!skip_name(msg, len, &pos)) {
+      return bad_additional("truncated record");
+    }
+    if (pos + 10 > len) return bad_additional("truncated record");
     const uint16_t type = read_u16(msg + pos);
     const uint16_t klass = read_u16(msg + pos + 2);
     const uint32_t ttl = read_u32(msg + pos + 4);
