@@ -54,7 +54,9 @@ struct DcHealth {
   bool is_up() const noexcept { return total > 0 && up >= need; }
 };
 
-DcHealth dc_health(const Datacenter& dc, uint8_t family, const HealthView& health) noexcept {
+// Inlined: first_up() asks it once or twice per steered query.
+[[gnu::always_inline]] inline DcHealth dc_health(const Datacenter& dc, uint8_t family,
+                                                 const HealthView& health) noexcept {
   DcHealth h;
   const auto& addrs = family_addresses(dc, family);
   h.total = static_cast<uint32_t>(addrs.size());
@@ -496,10 +498,22 @@ uint32_t below(uint64_t bits, size_t n) noexcept {
 }
 
 // Where the `j`-th chosen datacenter's answer starts among its addresses of the family.
-size_t first_offset(const Datacenter& dc, const std::vector<DcAddress>& addrs,
-                    const HealthView& health, bool ignore_health, uint64_t r, uint32_t j) noexcept {
+size_t first_offset_weighted(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                             const HealthView& health, bool ignore_health, uint64_t r,
+                             uint32_t j) noexcept;
+
+// Inline for the common case, datacenters without address weights.
+inline size_t first_offset(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                           const HealthView& health, bool ignore_health, uint64_t r,
+                           uint32_t j) noexcept {
   if (addrs.empty()) return 0;
   if (!dc.has_address_weights) return below(r >> 24, addrs.size());
+  return first_offset_weighted(dc, addrs, health, ignore_health, r, j);
+}
+
+size_t first_offset_weighted(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                             const HealthView& health, bool ignore_health, uint64_t r,
+                             uint32_t j) noexcept {
   uint64_t total = 0;
   for (const auto& a : addrs) {
     if (ignore_health || address_up(dc, a, health)) total += a.weight;
@@ -760,7 +774,6 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
   }
 
   Keys keys(client);
-  const unsigned granularity = keys.granularity();
   const uint32_t cap = cap_of(rule);
   if (trace != nullptr || !first_up(rule, plan.members, fleet, family, health, r, cap, out)) {
     Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
@@ -872,7 +885,7 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
       }
     }
   }
-  if (out->per_subnet && scope < granularity) {
+  if (const unsigned granularity = keys.granularity(); out->per_subnet && scope < granularity) {
     // A hashed or spillover choice looked at the client's /24 (/56): the answer holds for that
     // network only (RFC 7871 7.2.1 lets the scope exceed the source prefix).
     scope = static_cast<uint8_t>(granularity);
