@@ -475,6 +475,28 @@ bool fallback_pool(uint32_t member, const Fleet& fleet, uint8_t family, const He
                    const ClientView& client, Keys& keys, Trace* trace, Selection* out,
                    bool* as_if_up) noexcept {
   for (const bool ideal : {false, true}) {
+    if (family == 6) {
+      // AAAA follows the pool's A choice, as choose() pairs the rule's own: the datacenters it
+      // picks for A that are up for IPv6, else a choice of its own below.
+      Selector s4(fleet, 4, health, ideal, client, keys, trace);
+      s4.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
+      const Selection& a = s4.selection();
+      Selection kept;
+      kept.per_subnet = a.per_subnet;
+      for (uint32_t i = 0; i < a.count; ++i) {
+        DcHealth h = dc_health(fleet.dcs[a.dcs[i]], 6, health);
+        if (ideal) h.up = h.total;
+        if (h.is_up()) kept.dcs[kept.count++] = a.dcs[i];
+      }
+      if (kept.count > 0) {
+        if (trace != nullptr) {
+          trace->steps.push_back("fallback pool: AAAA follows the datacenters chosen for A");
+        }
+        *out = kept;
+        *as_if_up = ideal;
+        return true;
+      }
+    }
     Selector s(fleet, family, health, ideal, client, keys, trace);
     s.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
     if (s.selection().count > 0) {
