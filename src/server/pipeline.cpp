@@ -690,8 +690,8 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     explain_->chain = std::move(chain);
   }
   steer::ClientView view;
-  view.source = client.address.unmapped();  // weighted picks are sticky per resolver
-  uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits
+  view.source = client.address;  // weighted picks are sticky per resolver (unmapped there)
+  uint8_t scope_offset = 0;      // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
   // A compiled table counts only if it was built against the database we serve with.
   const CompiledSteering* compiled = steering_.get();

@@ -131,7 +131,9 @@ class Keys {
   }
   uint64_t resolver() noexcept {
     if (!have_resolver_) {
-      resolver_ = address_key(client_.source.family != 0 ? client_.source : client_.address);
+      // Unmapped here, not by the caller: only weighted choices ever need it.
+      resolver_ =
+          address_key((client_.source.family != 0 ? client_.source : client_.address).unmapped());
       have_resolver_ = true;
     }
     return resolver_;
