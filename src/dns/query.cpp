@@ -144,6 +144,30 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
       q->question_ok = true;
     }
   }
+  // What nearly every query is: one question, no answer or authority records, and nothing or
+  // one OPT record (root owner) after it. Decided here with the general path's checks and
+  // verdicts; anything else, malformed included, takes the general path below.
+  if (q->question_ok && q->opcode == opcode::QUERY && ancount == 0 && nscount == 0) {
+    if (arcount == 0) return ParseStatus::ok;
+    if (arcount == 1 && pos + 11 <= len && msg[pos] == 0 &&
+        read_u16(msg + pos + 1) == rrtype::OPT) {
+      const uint16_t klass = read_u16(msg + pos + 3);
+      const uint32_t ttl = read_u32(msg + pos + 5);
+      const uint16_t rdlen = read_u16(msg + pos + 9);
+      pos += 11;
+      if (rdlen > len - pos) {
+        q->error_text = "truncated record";
+        return ParseStatus::formerr;
+      }
+      q->has_edns = true;
+      q->udp_payload = klass;
+      q->edns_version = static_cast<uint8_t>(ttl >> 16);
+      q->dnssec_ok = (ttl & 0x8000U) != 0;
+      q->compact_ok = (ttl & 0x4000U) != 0;
+      if (q->edns_version != 0) return ParseStatus::badvers;
+      return parse_opt_rdata(msg + pos, rdlen, q) ? ParseStatus::ok : ParseStatus::formerr;
+    }
+  }
   // The verdict so far; the OPT record is still looked for after a NOTIMP opcode or records
   // where a query has none, so that those answers carry OPT (and an Extended DNS Error).
   ParseStatus status = ParseStatus::ok;
