@@ -4,36 +4,27 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 
 namespace geodns {
 
-bool IpAddress::is_v4_mapped() const noexcept {
-  if (family != 6) return false;
-  for (int i = 0; i < 10; ++i) {
-    if (bytes[i] != 0) return false;
-  }
-  return bytes[10] == 0xff && bytes[11] == 0xff;
-}
-
-IpAddress IpAddress::unmapped() const noexcept {
-  if (!is_v4_mapped()) return *this;
-  return v4(bytes[12], bytes[13], bytes[14], bytes[15]);
-}
-
 IpAddress IpAddress::masked(unsigned prefix_len) const noexcept {
-  // Byte-wise (this runs per steered query): keep the whole bytes, mask the partial one,
-  // clear the rest. IPv4 keeps its unused bytes 4..15 at zero either way.
+  // Two 64-bit words (this runs per steered query): a big-endian mask of the kept bits per
+  // word, byte-swapped to the words as loaded. IPv4 keeps its unused bytes 4..15 at zero.
+  static_assert(std::endian::native == std::endian::little);
   IpAddress out = *this;
   if (prefix_len >= bit_length()) return out;
-  size_t byte = prefix_len / 8;
-  const unsigned rem = prefix_len % 8;
-  if (rem != 0) {
-    out.bytes[byte] = static_cast<uint8_t>(out.bytes[byte] & (0xFFU << (8 - rem)));
-    ++byte;
+  uint64_t w[2];
+  std::memcpy(w, out.bytes.data(), 16);
+  for (unsigned k = 0; k < 2; ++k) {
+    const unsigned keep = prefix_len > 64 * k ? std::min(prefix_len - 64 * k, 64U) : 0U;
+    const uint64_t mask = keep == 0 ? 0 : ~uint64_t{0} << (64 - keep);
+    w[k] &= __builtin_bswap64(mask);
   }
-  for (; byte < out.bytes.size(); ++byte) out.bytes[byte] = 0;
+  std::memcpy(out.bytes.data(), w, 16);
   return out;
 }
 

@@ -27,11 +27,15 @@ bool parse_ecs(const uint8_t* p, size_t len, EcsOption* ecs) noexcept {
   // ADDRESS carries exactly ceil(SOURCE PREFIX-LENGTH / 8) octets.
   const size_t addr_len = (ecs->source_prefix + 7U) / 8U;
   if (len - 4 != addr_len) return false;
+  // Bits beyond the source prefix MUST be zero (RFC 7871 6, "ADDRESS"): only the last octet
+  // can hold any, the octets after it are not sent.
+  if (const unsigned rem = ecs->source_prefix % 8U;
+      rem != 0 && (p[4 + addr_len - 1] & (0xFFU >> rem)) != 0) {
+    return false;
+  }
   ecs->address = IpAddress{};
   ecs->address.family = ecs->family == 1 ? 4 : 6;
-  std::memcpy(ecs->address.bytes.data(), p + 4, addr_len);
-  // Bits beyond the source prefix MUST be zero (RFC 7871 6, "ADDRESS").
-  if (!(ecs->address.masked(ecs->source_prefix) == ecs->address)) return false;
+  copy_short(ecs->address.bytes.data(), p + 4, addr_len);
   ecs->present = true;
   return true;
 }
@@ -132,12 +136,36 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
 
   size_t pos = kHeaderSize;
   if (qdcount == 1) {
-    if (read_name(msg, len, &pos, q->qname, &q->qname_len) && pos + 4 <= len) {
+    if (read_name_lower(msg, len, &pos, q->qname, q->qname_lower, &q->qname_len) &&
+        pos + 4 <= len) {
       q->qtype = read_u16(msg + pos);
       q->qclass = read_u16(msg + pos + 2);
       pos += 4;
-      lower_name(q->qname, q->qname_len, q->qname_lower);
       q->question_ok = true;
+    }
+  }
+  // What nearly every query is: one question, no answer or authority records, and nothing or
+  // one OPT record (root owner) after it. Decided here with the general path's checks and
+  // verdicts; anything else, malformed included, takes the general path below.
+  if (q->question_ok && q->opcode == opcode::QUERY && ancount == 0 && nscount == 0) {
+    if (arcount == 0) return ParseStatus::ok;
+    if (arcount == 1 && pos + 11 <= len && msg[pos] == 0 &&
+        read_u16(msg + pos + 1) == rrtype::OPT) {
+      const uint16_t klass = read_u16(msg + pos + 3);
+      const uint32_t ttl = read_u32(msg + pos + 5);
+      const uint16_t rdlen = read_u16(msg + pos + 9);
+      pos += 11;
+      if (rdlen > len - pos) {
+        q->error_text = "truncated record";
+        return ParseStatus::formerr;
+      }
+      q->has_edns = true;
+      q->udp_payload = klass;
+      q->edns_version = static_cast<uint8_t>(ttl >> 16);
+      q->dnssec_ok = (ttl & 0x8000U) != 0;
+      q->compact_ok = (ttl & 0x4000U) != 0;
+      if (q->edns_version != 0) return ParseStatus::badvers;
+      return parse_opt_rdata(msg + pos, rdlen, q) ? ParseStatus::ok : ParseStatus::formerr;
     }
   }
   // The verdict so far; the OPT record is still looked for after a NOTIMP opcode or records
@@ -191,7 +219,13 @@ ParseStatus parse_query(std::span<const uint8_t> span, Query* q) noexcept {
   bool badvers = false;
   for (uint16_t i = 0; i < arcount; ++i) {
     const size_t owner_pos = pos;
-    if (!skip_name(msg, len, &pos) || pos + 10 > len) return bad_additional("truncated record");
+    // The root owner of an OPT record, nearly always the only additional record: one byte.
+    if (pos < len && msg[pos] == 0) {
+      ++pos;
+    } else if (!skip_name(msg, len, &pos)) {
+      return bad_additional("truncated record");
+    }
+    if (pos + 10 > len) return bad_additional("truncated record");
     const uint16_t type = read_u16(msg + pos);
     const uint16_t klass = read_u16(msg + pos + 2);
     const uint32_t ttl = read_u32(msg + pos + 4);

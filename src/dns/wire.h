@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace geodns::dns {
 
@@ -91,21 +92,50 @@ inline constexpr uint16_t AD = 0x0020;
 inline constexpr uint16_t CD = 0x0010;
 }  // namespace flag
 
+// Network byte order through one load or store and a byte swap (GCC does not merge the
+// byte-wise form into one store; these run dozens of times per query).
 inline uint16_t read_u16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return __builtin_bswap16(v);
 }
 inline uint32_t read_u32(const uint8_t* p) noexcept {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
 }
 inline void write_u16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+  v = __builtin_bswap16(v);
+  std::memcpy(p, &v, 2);
 }
 inline void write_u32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+
+// Copies `n` bytes that do not overlap. Names and addresses are short and of varying length,
+// which makes std::memcpy a library call: a few word moves instead (overlapping at the end).
+inline void copy_short(uint8_t* dst, const uint8_t* src, size_t n) noexcept {
+  if (n > 64) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 8) {
+    uint64_t v;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&v, src + i, 8);
+      std::memcpy(dst + i, &v, 8);
+    }
+    std::memcpy(&v, src + n - 8, 8);
+    std::memcpy(dst + n - 8, &v, 8);
+  } else if (n >= 4) {
+    uint32_t a;
+    uint32_t b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
 }
 
 }  // namespace geodns::dns

@@ -9,21 +9,6 @@ namespace geodns::dns {
 // Our advertised EDNS UDP payload in responses (DNS flag day 2020: avoids fragmentation).
 static constexpr uint16_t kAdvertisedPayload = 1232;
 
-RdataLayout rdata_layout(uint16_t type) noexcept {
-  switch (type) {
-    case rrtype::NS:
-    case rrtype::CNAME:
-    case rrtype::PTR:
-      return RdataLayout::name;
-    case rrtype::MX:
-      return RdataLayout::pref_name;
-    case rrtype::SOA:
-      return RdataLayout::soa;
-    default:
-      return RdataLayout::opaque;
-  }
-}
-
 size_t opt_record_size(const Query& q, bool with_cookie) noexcept {
   size_t n = 11;  // root owner, type, class, ttl, rdlength
   if (q.ecs.present) n += 4 + 4 + (q.ecs.source_prefix + 7U) / 8U;
@@ -49,15 +34,25 @@ void ResponseWriter::begin(const Query& q, std::span<uint8_t> buf, size_t limit,
   known_count_ = 0;
   last_owner_at_ = 0;
   pos_ = kHeaderSize;
+  question_known_ = true;  // nothing to remember without a question
   if (q.question_ok && pos_ + q.qname_len + 4 <= limit_) {
-    std::memcpy(buf_ + pos_, q.qname, q.qname_len);
-    remember(q.qname, q.qname_len, pos_);
+    copy_short(buf_ + pos_, q.qname, q.qname_len);
+    // Its suffixes become compression targets only when a name is written (remember_question):
+    // most answers have only owners that point at the question.
+    question_known_ = false;
     pos_ += q.qname_len;
     write_u16(buf_ + pos_, q.qtype);
     write_u16(buf_ + pos_ + 2, q.qclass);
     pos_ += 4;
   }
   after_question_ = pos_;
+  known_after_question_ = 0;
+}
+
+void ResponseWriter::remember_question() noexcept {
+  // Before any other name: the table then is what begin() used to leave, in the same order.
+  question_known_ = true;
+  remember(q_->qname, q_->qname_len, kHeaderSize);
   known_after_question_ = known_count_;
 }
 
@@ -127,7 +122,7 @@ bool ResponseWriter::write_name(const uint8_t* name, size_t len, bool compress) 
   const size_t literal = match_at == len ? len : match_at;
   const size_t need = literal + (match_at == len ? 0 : 2);
   if (pos_ + need > limit_) return false;
-  std::memcpy(buf_ + pos_, name, literal);
+  copy_short(buf_ + pos_, name, literal);
   const size_t start = pos_;
   pos_ += literal;
   if (match_at != len) {
@@ -148,6 +143,12 @@ bool ResponseWriter::write_name(const uint8_t* name, size_t len, bool compress) 
 
 bool ResponseWriter::add(Section s, const uint8_t* owner, size_t owner_len, uint16_t type,
                          uint32_t ttl, const uint8_t* rdata, size_t rdata_len) noexcept {
+  const RdataLayout layout = rdata_layout(type);
+  // A name is about to be written (and may fail to fit): the question's entries first, so
+  // that a failure below keeps them.
+  if (!question_known_ && (owner != nullptr || layout != RdataLayout::opaque)) {
+    remember_question();
+  }
   const size_t start = pos_;
   const size_t known_before = known_count_;
   auto fail = [&]() {
@@ -169,7 +170,7 @@ bool ResponseWriter::add(Section s, const uint8_t* owner, size_t owner_len, uint
   const size_t rdlen_at = pos_ + 8;
   pos_ += 10;
   const size_t rdata_start = pos_;
-  switch (rdata_layout(type)) {
+  switch (layout) {
     case RdataLayout::name:
       if (!write_name(rdata, rdata_len, true)) return fail();
       break;
@@ -198,7 +199,7 @@ bool ResponseWriter::add(Section s, const uint8_t* owner, size_t owner_len, uint
     }
     case RdataLayout::opaque:
       if (pos_ + rdata_len > limit_) return fail();
-      std::memcpy(buf_ + pos_, rdata, rdata_len);
+      copy_short(buf_ + pos_, rdata, rdata_len);
       pos_ += rdata_len;
       break;
   }
@@ -269,7 +270,7 @@ size_t ResponseWriter::finish() noexcept {
       write_u16(o + 4, q_->ecs.family);
       o[6] = q_->ecs.source_prefix;
       o[7] = ecs_scope_;
-      std::memcpy(o + 8, q_->ecs.address.bytes.data(), addr_len);
+      copy_short(o + 8, q_->ecs.address.bytes.data(), addr_len);
       rdlen = 8 + addr_len;
     }
     if (server_cookie_ != nullptr) {

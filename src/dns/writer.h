@@ -20,7 +20,20 @@ enum class Section : uint8_t { answer = 0, authority = 1, additional = 2 };
 // How names inside an RDATA are laid out, so they can be compressed (only the types RFC 3597
 // section 4 lists as compressible; every other RDATA is copied verbatim).
 enum class RdataLayout : uint8_t { opaque, name, pref_name, soa };
-RdataLayout rdata_layout(uint16_t type) noexcept;
+inline RdataLayout rdata_layout(uint16_t type) noexcept {
+  switch (type) {
+    case rrtype::NS:
+    case rrtype::CNAME:
+    case rrtype::PTR:
+      return RdataLayout::name;
+    case rrtype::MX:
+      return RdataLayout::pref_name;
+    case rrtype::SOA:
+      return RdataLayout::soa;
+    default:
+      return RdataLayout::opaque;
+  }
+}
 
 class ResponseWriter {
  public:
@@ -55,6 +68,24 @@ class ResponseWriter {
   bool add(Section s, const uint8_t* owner, size_t owner_len, uint16_t type, uint32_t ttl,
            const uint8_t* rdata, size_t rdata_len) noexcept;
 
+  // add() of a record owned by the question name with opaque RDATA (A, AAAA, TXT, ...): what
+  // most answers are, written in place with no name or layout logic. Same result as add().
+  bool add_question_owned(Section s, uint16_t type, uint32_t ttl, const uint8_t* rdata,
+                          size_t rdata_len) noexcept {
+    if (pos_ + 12 + rdata_len > limit_) return false;
+    uint8_t* p = buf_ + pos_;
+    write_u16(p, 0xC000 | kHeaderSize);
+    write_u16(p + 2, type);
+    write_u16(p + 4, q_->qclass == rrclass::CH ? rrclass::CH : rrclass::IN);
+    write_u32(p + 6, ttl);
+    write_u16(p + 10, static_cast<uint16_t>(rdata_len));
+    copy_short(p + 12, rdata, rdata_len);
+    pos_ += 12 + rdata_len;
+    ++counts_[static_cast<int>(s)];
+    last_owner_at_ = kHeaderSize;  // where add()'s pointer to the question leads
+    return true;
+  }
+
   // Appends a record owned by the name of the record added last (its RRSIG, say): the owner
   // is written as a pointer to that name, with no compression search. False, leaving the
   // message unchanged, when it does not fit or no record precedes it.
@@ -74,6 +105,7 @@ class ResponseWriter {
  private:
   bool write_name(const uint8_t* name, size_t len, bool compress) noexcept;
   void remember(const uint8_t* name, size_t len, size_t offset) noexcept;
+  void remember_question() noexcept;
 
   struct Known {
     const uint8_t* name;  // uncompressed suffix, as written (caller-owned, outlives the writer)
@@ -108,6 +140,7 @@ class ResponseWriter {
   Known known_[kMaxKnown];
   size_t known_count_ = 0;
   size_t known_after_question_ = 0;
+  bool question_known_ = true;  // the question's suffixes are in known_ (or there are none)
   // Where the owner of the last record added is (as a compression target), 0 = none.
   uint16_t last_owner_at_ = 0;
 };

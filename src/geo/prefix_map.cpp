@@ -1,6 +1,7 @@
 #include "geo/prefix_map.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace geodns::geo {
 
@@ -243,8 +244,9 @@ size_t vector_bytes(const std::vector<T>& v) {
 }  // namespace
 
 uint32_t v4_bits(const IpAddress& a) noexcept {
-  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
-         uint32_t{a.bytes[3]};
+  uint32_t v;
+  std::memcpy(&v, a.bytes.data(), 4);
+  return __builtin_bswap32(v);  // network order: the first byte is the most significant
 }
 
 Uint128 v6_bits(const IpAddress& a) noexcept {

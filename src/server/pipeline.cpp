@@ -16,6 +16,25 @@ namespace rcode = dns::rcode;
 
 namespace {
 
+// Before any health view is published: nothing is down. At namespace scope, so the packet
+// path does not test a function-local static's guard.
+const steer::HealthView kAllUpView;
+
+// An unsigned RRset owned by the question with nothing to compress (A, AAAA, TXT, ...): the
+// common static answer, written inline, whole or not at all, as add_rrset() would.
+bool add_plain_rrset(dns::ResponseWriter& w, Section s, const zone::RRset& rrset) noexcept {
+  const size_t mark = w.mark();
+  const uint16_t count = w.count(s);
+  for (const auto& rd : rrset.rdatas) {
+    if (!w.add_question_owned(s, rrset.type, rrset.ttl_s,
+                              reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+      w.rollback(mark, s, count);
+      return false;
+    }
+  }
+  return true;
+}
+
 // Types a compact-denial bitmap lists at most: a node has one RRset per type, and no zone
 // has this many types at one name.
 constexpr size_t kMaxBitmapTypes = 64;
@@ -156,7 +175,8 @@ void Pipeline::begin_batch() noexcept {
     slots_seen_ = g;
     slots_ = slots_source_->load();
   }
-  steering_.refresh();
+  // A new set may sit where the old one was: the zone's tables are looked up again.
+  if (steering_.refresh()) tables_set_ = nullptr;
   journals_.refresh();
   // Cookie timestamps and signature windows have a resolution of seconds: one clock read
   // per batch is plenty.
@@ -203,14 +223,13 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   // A signed request (RFC 8945): verified here, its answer signed below; room for the
   // response's TSIG record is kept out of what the answer may use.
   tsig_present_ = false;
-  dns::TsigSigner::Response tsig_response;
   const size_t full_limit = limit;
   if (q_.tsig_offset != 0) {
     if (!check_tsig(query)) {
       st = dns::ParseStatus::formerr;
     } else {
-      tsig_response = make_tsig_response();
-      const size_t room = dns::TsigSigner::record_bytes(tsig_response);
+      tsig_response_ = make_tsig_response();
+      const size_t room = dns::TsigSigner::record_bytes(tsig_response_);
       limit = room < limit ? limit - room : 0;
     }
   }
@@ -273,7 +292,7 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   if (tsig_present_) {
     // Room was reserved in `limit`; a zero return (no room after all) sends it unsigned.
     const size_t signed_n = tsig_signer_->sign(out.data(), n, std::min(full_limit, out.size()),
-                                               tsig_response, nullptr, nullptr);
+                                               tsig_response_, nullptr, nullptr);
     if (signed_n != 0) n = signed_n;
   }
   counters_.bump(counters_.qtypes[q_.qtype < 256 ? q_.qtype : 0]);
@@ -298,7 +317,9 @@ size_t Pipeline::respond(std::span<const uint8_t> query, const ClientInfo& clien
   return n;
 }
 
-void Pipeline::count_steered(const zone::Zone& zone, int32_t rule) noexcept {
+// Inlined into answer_steered(), its one caller on the packet path.
+[[gnu::always_inline]] inline void Pipeline::count_steered(const zone::Zone& zone,
+                                                           int32_t rule) noexcept {
   counters_.bump(counters_.steered);
   if (decision_.failed_open) counters_.bump(counters_.failed_open);
   uint16_t name_slot = 0;
@@ -506,9 +527,14 @@ bool Pipeline::add_rrset(Section s, const uint8_t* owner, size_t owner_len,
                          size_t synth_len) noexcept {
   const size_t mark = w_.mark();
   const uint16_t count = w_.count(s);
+  // Owned by the question with nothing to compress: the writer's short path.
+  const bool plain = owner == nullptr && dns::rdata_layout(rrset.type) == dns::RdataLayout::opaque;
   for (const auto& rd : rrset.rdatas) {
-    if (!w_.add(s, owner, owner_len, rrset.type, rrset.ttl_s,
-                reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+    const auto* data = reinterpret_cast<const uint8_t*>(rd.data());
+    const bool added = plain
+                           ? w_.add_question_owned(s, rrset.type, rrset.ttl_s, data, rd.size())
+                           : w_.add(s, owner, owner_len, rrset.type, rrset.ttl_s, data, rd.size());
+    if (!added) {
       w_.rollback(mark, s, count);  // an RRset goes out whole or not at all
       return false;
     }
@@ -664,14 +690,21 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     explain_->chain = std::move(chain);
   }
   steer::ClientView view;
-  view.source = client.address.unmapped();  // weighted picks are sticky per resolver
-  uint8_t scope_offset = 0;                 // v4-mapped ECS: scopes are reported in IPv6 bits
+  view.source = client.address;  // weighted picks are sticky per resolver (unmapped there)
+  uint8_t scope_offset = 0;      // v4-mapped ECS: scopes are reported in IPv6 bits
   const geo::Database* db = geoip_.get();
   // A compiled table counts only if it was built against the database we serve with.
   const CompiledSteering* compiled = steering_.get();
   const steer::CompiledRule* table = nullptr;
   if (rule.depends_on_client && compiled != nullptr && compiled->database.get() == db) {
-    table = compiled->find(&rule);
+    // The zone's tables are looked up once per zone and snapshot, then indexed by rule.
+    if (compiled != tables_set_ || &zone != tables_zone_) {
+      tables_ = compiled->tables_of(&zone);
+      tables_set_ = compiled;
+      tables_zone_ = &zone;
+    }
+    const auto i = static_cast<size_t>(node.rule);
+    table = i < tables_.size() ? tables_[i] : nullptr;
   }
   uint8_t merged_len = 0;
   if (rule.depends_on_client) {
@@ -709,8 +742,7 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
     }
   }
   steer::Trace* trace = explain_ != nullptr ? &explain_->trace : nullptr;
-  static const steer::HealthView kAllUp;  // before any view is published: nothing is down
-  const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUp;
+  const steer::HealthView& health = health_.get() != nullptr ? *health_.get() : kAllUpView;
   if (explain_ != nullptr && view.list != nullptr) {
     // Explain walks the runtime path for its trace, then answers with the compiled scope.
     steer::ClientView runtime = view;
@@ -786,8 +818,10 @@ Pipeline::SteeredAnswer Pipeline::answer_steered(const zone::Zone& zone, const z
   const size_t mark = w_.mark();
   const uint16_t count = w_.count(Section::answer);
   for (uint32_t i = 0; i < decision_.count; ++i) {
-    if (!w_.add(Section::answer, owner, owner_len, type, decision_.ttl_s,
-                decision_.addresses[i]->bytes.data(), rdlen)) {
+    const uint8_t* data = decision_.addresses[i]->bytes.data();
+    if (!(owner == nullptr
+              ? w_.add_question_owned(Section::answer, type, decision_.ttl_s, data, rdlen)
+              : w_.add(Section::answer, owner, owner_len, type, decision_.ttl_s, data, rdlen))) {
       // Fewer addresses is still a correct answer; none at all is not. Signed, the answer
       // is the whole RRset with its RRSIG or TC (RFC 4035 3.1.1): a shorter RRset would
       // need its own signature, and that would not fit either.
@@ -981,7 +1015,10 @@ void Pipeline::answer_in_zone(const zone::Zone& zone, const ClientInfo& client) 
       add_negative(zone, &node, owner, owner_len, name, name_len);
       return;
     }
-    if (!add_rrset(Section::answer, owner, owner_len, *rrset, synth, name_len)) {
+    const bool plain = owner == nullptr && !dnssec_->active() &&
+                       dns::rdata_layout(rrset->type) == dns::RdataLayout::opaque;
+    if (!(plain ? add_plain_rrset(w_, Section::answer, *rrset)
+                : add_rrset(Section::answer, owner, owner_len, *rrset, synth, name_len))) {
       overflow_ = true;
       return;
     }

@@ -185,6 +185,10 @@ class Pipeline final : public Responder {
   Published<steer::HealthView>::Reader health_;
   Published<geo::Database>::Reader geoip_;
   Published<CompiledSteering>::Reader steering_;
+  // The compiled tables of the zone answered last (steering_'s, for tables_zone_).
+  const CompiledSteering* tables_set_ = nullptr;
+  const zone::Zone* tables_zone_ = nullptr;
+  std::span<const steer::CompiledRule* const> tables_;
   dns::Query q_;
   dns::ResponseWriter w_;
   geo::Location location_;
@@ -224,6 +228,8 @@ class Pipeline final : public Responder {
   const dns::TsigKey* tsig_key_ = nullptr;
   uint64_t tsig_now_s_ = 0;
   dns::TsigRecord tsig_;
+  // The response's TSIG parameters: a member, so an unsigned query does not initialize one.
+  dns::TsigSigner::Response tsig_response_;
   std::unique_ptr<dns::TsigSigner> tsig_signer_;  // its OpenSSL context, made once
 };
 

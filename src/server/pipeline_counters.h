@@ -22,7 +22,11 @@ struct Counters {
   std::atomic<uint64_t> cookies_new{0};    // a client cookie without a valid server cookie
   std::array<std::atomic<uint64_t>, kRcodes> rcodes{};
   std::array<std::atomic<uint64_t>, 256> qtypes{};  // types >= 256 counted in slot 0
-  void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+  // One writer: a relaxed load and store, not fetch_add, whose locked instruction costs
+  // tens of cycles, several times per query.
+  void bump(std::atomic<uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace geodns::server

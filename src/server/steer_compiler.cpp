@@ -17,6 +17,15 @@ const steer::CompiledRule* CompiledSteering::find(const steer::Rule* rule) const
   return it != by_rule.end() && it->first == rule ? it->second : nullptr;
 }
 
+std::span<const steer::CompiledRule* const> CompiledSteering::tables_of(
+    const zone::Zone* zone) const noexcept {
+  auto it = std::lower_bound(by_zone.begin(), by_zone.end(), zone, [](const auto& e, auto* z) {
+    return std::less<const zone::Zone*>()(e.first, z);
+  });
+  if (it == by_zone.end() || it->first != zone) return {};
+  return it->second;
+}
+
 size_t CompiledSteering::bytes() const noexcept {
   size_t n = index ? index->bytes() : 0;
   if (asn_index) n += asn_index->bytes();
@@ -62,6 +71,7 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
   out->bases.previous = same_db ? &previous->bases : nullptr;
   if (out->zones) {
     for (const zone::ZonePtr& z : out->zones->zones) {
+      std::vector<const steer::CompiledRule*> per_rule(z->rules.size(), nullptr);
       for (const steer::Rule& rule : z->rules) {
         std::string key = steer::canonical_key(rule, z->datacenters);
         if (key.empty()) continue;
@@ -83,7 +93,9 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
           it = out->tables.emplace(std::move(key), std::move(table)).first;
         }
         out->by_rule.emplace_back(&rule, it->second.get());
+        per_rule[static_cast<size_t>(&rule - z->rules.data())] = it->second.get();
       }
+      if (!z->rules.empty()) out->by_zone.emplace_back(z.get(), std::move(per_rule));
     }
   }
   out->bases.previous = nullptr;
@@ -91,6 +103,9 @@ Result<std::shared_ptr<const CompiledSteering>> compile_steering(
   out->asn_index.reset();
   std::sort(out->by_rule.begin(), out->by_rule.end(), [](const auto& a, const auto& b) {
     return std::less<const steer::Rule*>()(a.first, b.first);
+  });
+  std::sort(out->by_zone.begin(), out->by_zone.end(), [](const auto& a, const auto& b) {
+    return std::less<const zone::Zone*>()(a.first, b.first);
   });
   return std::shared_ptr<const CompiledSteering>(std::move(out));
 }

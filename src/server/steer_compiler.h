@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -32,8 +33,12 @@ struct CompiledSteering {
   // set is built: only a compile needs them (compile_steering walks them again if it must).
   geo::NetworkIndexPtr index;
   geo::NetworkIndexPtr asn_index;
-  // Sorted by rule address, for a binary search per query.
+  // Sorted by rule address (find()).
   std::vector<std::pair<const steer::Rule*, const steer::CompiledRule*>> by_rule;
+  // Per zone, sorted by zone address: the table of each of its rules by rule index (nullptr:
+  // not compiled). The pipeline looks a zone up once and then indexes by Node::rule, with no
+  // search per query.
+  std::vector<std::pair<const zone::Zone*, std::vector<const steer::CompiledRule*>>> by_zone;
   // Owners, one per distinct targeting (canonical_key); reused by the next compile when the
   // database is the same.
   std::unordered_map<std::string, std::shared_ptr<const steer::CompiledRule>> tables;
@@ -42,6 +47,8 @@ struct CompiledSteering {
 
   // Nullptr when the rule is not compiled here.
   const steer::CompiledRule* find(const steer::Rule* rule) const noexcept;
+  // The tables of `zone`'s rules, indexed like Zone::rules; empty when it has none here.
+  std::span<const steer::CompiledRule* const> tables_of(const zone::Zone* zone) const noexcept;
   size_t bytes() const noexcept;  // index, bases and tables, each counted once
 };
 

@@ -54,7 +54,9 @@ struct DcHealth {
   bool is_up() const noexcept { return total > 0 && up >= need; }
 };
 
-DcHealth dc_health(const Datacenter& dc, uint8_t family, const HealthView& health) noexcept {
+// Inlined: first_up() asks it once or twice per steered query.
+[[gnu::always_inline]] inline DcHealth dc_health(const Datacenter& dc, uint8_t family,
+                                                 const HealthView& health) noexcept {
   DcHealth h;
   const auto& addrs = family_addresses(dc, family);
   h.total = static_cast<uint32_t>(addrs.size());
@@ -129,7 +131,9 @@ class Keys {
   }
   uint64_t resolver() noexcept {
     if (!have_resolver_) {
-      resolver_ = address_key(client_.source.family != 0 ? client_.source : client_.address);
+      // Unmapped here, not by the caller: only weighted choices ever need it.
+      resolver_ =
+          address_key((client_.source.family != 0 ? client_.source : client_.address).unmapped());
       have_resolver_ = true;
     }
     return resolver_;
@@ -473,6 +477,28 @@ bool fallback_pool(uint32_t member, const Fleet& fleet, uint8_t family, const He
                    const ClientView& client, Keys& keys, Trace* trace, Selection* out,
                    bool* as_if_up) noexcept {
   for (const bool ideal : {false, true}) {
+    if (family == 6) {
+      // AAAA follows the pool's A choice, as choose() pairs the rule's own: the datacenters it
+      // picks for A that are up for IPv6, else a choice of its own below.
+      Selector s4(fleet, 4, health, ideal, client, keys, trace);
+      s4.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
+      const Selection& a = s4.selection();
+      Selection kept;
+      kept.per_subnet = a.per_subnet;
+      for (uint32_t i = 0; i < a.count; ++i) {
+        DcHealth h = dc_health(fleet.dcs[a.dcs[i]], 6, health);
+        if (ideal) h.up = h.total;
+        if (h.is_up()) kept.dcs[kept.count++] = a.dcs[i];
+      }
+      if (kept.count > 0) {
+        if (trace != nullptr) {
+          trace->steps.push_back("fallback pool: AAAA follows the datacenters chosen for A");
+        }
+        *out = kept;
+        *as_if_up = ideal;
+        return true;
+      }
+    }
     Selector s(fleet, family, health, ideal, client, keys, trace);
     s.ordered(std::span<const uint32_t>(&member, 1), nullptr, 1, false, 0);
     if (s.selection().count > 0) {
@@ -496,10 +522,22 @@ uint32_t below(uint64_t bits, size_t n) noexcept {
 }
 
 // Where the `j`-th chosen datacenter's answer starts among its addresses of the family.
-size_t first_offset(const Datacenter& dc, const std::vector<DcAddress>& addrs,
-                    const HealthView& health, bool ignore_health, uint64_t r, uint32_t j) noexcept {
+size_t first_offset_weighted(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                             const HealthView& health, bool ignore_health, uint64_t r,
+                             uint32_t j) noexcept;
+
+// Inline for the common case, datacenters without address weights.
+inline size_t first_offset(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                           const HealthView& health, bool ignore_health, uint64_t r,
+                           uint32_t j) noexcept {
   if (addrs.empty()) return 0;
   if (!dc.has_address_weights) return below(r >> 24, addrs.size());
+  return first_offset_weighted(dc, addrs, health, ignore_health, r, j);
+}
+
+size_t first_offset_weighted(const Datacenter& dc, const std::vector<DcAddress>& addrs,
+                             const HealthView& health, bool ignore_health, uint64_t r,
+                             uint32_t j) noexcept {
   uint64_t total = 0;
   for (const auto& a : addrs) {
     if (ignore_health || address_up(dc, a, health)) total += a.weight;
@@ -760,7 +798,6 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
   }
 
   Keys keys(client);
-  const unsigned granularity = keys.granularity();
   const uint32_t cap = cap_of(rule);
   if (trace != nullptr || !first_up(rule, plan.members, fleet, family, health, r, cap, out)) {
     Selection sel = choose(rule, plan, fleet, family, health, false, client, keys, trace);
@@ -872,7 +909,7 @@ void evaluate(const Rule& rule, const Fleet& fleet, uint8_t family, const Client
       }
     }
   }
-  if (out->per_subnet && scope < granularity) {
+  if (const unsigned granularity = keys.granularity(); out->per_subnet && scope < granularity) {
     // A hashed or spillover choice looked at the client's /24 (/56): the answer holds for that
     // network only (RFC 7871 7.2.1 lets the scope exceed the source prefix).
     scope = static_cast<uint8_t>(granularity);

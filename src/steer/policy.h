@@ -26,8 +26,9 @@ struct Fleet {
 };
 
 struct ClientView {
-  IpAddress address;      // the address that decides (ECS address, or packet source)
-  IpAddress source;       // the packet's source (the resolver); family 0: use `address`
+  IpAddress address;  // the address that decides (ECS address, or packet source)
+  IpAddress
+      source;  // the packet's source (the resolver, v4-mapped or not); family 0: use `address`
   uint8_t max_scope = 0;  // the ECS scope may not exceed this (effective source prefix)
   const geo::Location* location = nullptr;  // nullptr: no database configured
   // Set when a compiled rule table (built at load time against the GeoIP database and the

@@ -8,33 +8,6 @@
 
 namespace geodns::zone {
 
-// Names are short (20-40 bytes typical): mix eight bytes at a time rather than one (FNV-1a
-// did one multiply per byte, which was a visible share of a query). The keys come from the
-// operator's zone files, not from clients, so a seeded hash buys nothing here.
-uint64_t hash_name(std::string_view s) noexcept {
-  constexpr uint64_t kMul1 = 0xbf58476d1ce4e5b9ULL;
-  constexpr uint64_t kMul2 = 0x94d049bb133111ebULL;
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
-  const char* p = s.data();
-  size_t n = s.size();
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ v) * kMul1;
-    h ^= h >> 31;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    uint64_t v = 0;
-    std::memcpy(&v, p, n);
-    h = (h ^ v) * kMul1;
-    h ^= h >> 31;
-  }
-  h *= kMul2;
-  return h ^ (h >> 29);
-}
-
 size_t NameHash::operator()(std::string_view s) const noexcept {
   return static_cast<size_t>(hash_name(s));
 }
@@ -47,19 +20,44 @@ size_t Zone::memory_bytes() const noexcept {
          storage.rrsigs.capacity() * sizeof(std::span<const std::string_view>);
 }
 
+namespace {
+
+// Does a label start at `offset` of the wire name (a suffix there is a whole name)?
+bool at_label_start(std::string_view name, size_t offset) noexcept {
+  size_t pos = 0;
+  while (pos < offset) {
+    const auto len = static_cast<unsigned char>(name[pos]);
+    if (len == 0) return false;
+    pos += 1 + len;
+  }
+  return pos == offset;
+}
+
+}  // namespace
+
 const Zone* ZoneSet::find_zone(std::string_view name) const noexcept {
+  if (zones.size() <= kScanZones) {
+    // With a handful of zones, testing each origin against the name's tail (and, on a match,
+    // that it starts at a label) is cheaper than hashing or comparing every suffix (this
+    // runs for every query). The longest origin that matches is the closest zone; among
+    // equal origins the first, as before.
+    const Zone* best = nullptr;
+    size_t best_len = 0;
+    for (const auto& z : zones) {
+      const size_t len = z->origin.size();
+      if (len > name.size() || len <= best_len) continue;
+      const size_t offset = name.size() - len;
+      if (!same_bytes(name.data() + offset, z->origin.data(), len)) continue;
+      if (!at_label_start(name, offset)) continue;
+      best = z.get();
+      best_len = len;
+    }
+    return best;
+  }
   // Walk label by label from the full name towards the root; the first hit is the longest.
-  // With a handful of zones, comparing the suffix against each origin of the same length is
-  // cheaper than hashing every suffix (this runs for every query).
-  const bool scan = zones.size() <= kScanZones;
   size_t pos = 0;
   while (pos < name.size()) {
-    const std::string_view suffix = name.substr(pos);
-    if (scan) {
-      for (const auto& z : zones) {
-        if (z->origin.size() == suffix.size() && z->origin == suffix) return z.get();
-      }
-    } else if (auto it = by_origin.find(suffix); it != by_origin.end()) {
+    if (auto it = by_origin.find(name.substr(pos)); it != by_origin.end()) {
       return zones[it->second].get();
     }
     const auto len = static_cast<unsigned char>(name[pos]);

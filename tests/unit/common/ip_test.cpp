@@ -47,3 +47,35 @@ TEST(IpPrefix, ParseRejectsHostBitsAndBadLengths) {
 
 }  // namespace
 }  // namespace geodns
+
+namespace geodns {
+namespace {
+
+TEST(IpAddress, MaskedAgreesWithBitwiseMaskAtEveryLength) {
+  for (const char* text :
+       {"255.255.255.255", "81.2.69.160", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2001:db8:abcd:ef01:2345:6789:abcd:ef01"}) {
+    const IpAddress a = *IpAddress::parse(text);
+    for (unsigned len = 0; len <= a.bit_length() + 1U; ++len) {
+      const IpAddress m = a.masked(len);
+      EXPECT_EQ(m.family, a.family);
+      for (unsigned i = 0; i < 128; ++i) {
+        const bool want = i < len && i < a.bit_length() && a.bit(i);
+        ASSERT_EQ(m.bit(i), want) << text << "/" << len << " bit " << i;
+      }
+    }
+  }
+}
+
+TEST(IpAddress, V4MappedIsRecognisedExactly) {
+  EXPECT_TRUE(IpAddress::parse("::ffff:192.0.2.1")->is_v4_mapped());
+  EXPECT_EQ(IpAddress::parse("::ffff:192.0.2.1")->unmapped().to_string(), "192.0.2.1");
+  EXPECT_FALSE(IpAddress::parse("::fffe:192.0.2.1")->is_v4_mapped());
+  EXPECT_FALSE(IpAddress::parse("1::ffff:192.0.2.1")->is_v4_mapped());
+  EXPECT_FALSE(IpAddress::parse("::192.0.2.1")->is_v4_mapped());
+  EXPECT_FALSE(IpAddress::parse("192.0.2.1")->is_v4_mapped());
+  EXPECT_EQ(IpAddress::parse("2001:db8::1")->unmapped().to_string(), "2001:db8::1");
+}
+
+}  // namespace
+}  // namespace geodns

@@ -223,6 +223,13 @@ TEST(PipelineAllocations, NoHeapAllocationPerCompiledQuery) {
   auto compiled = compile_steering(f.zones, f.snapshots.geoip.load(), nullptr);
   ASSERT_TRUE(compiled.ok()) << compiled.error().to_string();
   ASSERT_FALSE(compiled.value()->by_rule.empty());
+  // The per-zone index the pipeline uses holds the same tables as the search by rule.
+  for (const auto& z : f.zones->zones) {
+    const auto tables = compiled.value()->tables_of(z.get());
+    for (size_t i = 0; i < z->rules.size(); ++i) {
+      EXPECT_EQ(i < tables.size() ? tables[i] : nullptr, compiled.value()->find(&z->rules[i]));
+    }
+  }
   f.snapshots.steering.publish(compiled.value());
   f.pipeline->begin_batch();
   // The compiled path answers: 8.8.8.0/24 shares its list with a far wider network, so the

@@ -503,6 +503,33 @@ TEST_F(PoolTest, RoundrobinPoolIsAUnionAndFailsOpenWhole) {
   EXPECT_EQ(d.count, 3u);  // as a healthy fleet would answer: the whole eu union
 }
 
+// A fallback pool pairs the families as the rule's own choice does (issue 11 point 6): AAAA
+// follows the datacenter the pool chose for A whenever that one is up for IPv6.
+TEST_F(PoolTest, FallbackPoolPairsAaaaWithA) {
+  const uint32_t fra = dc("fra", {"192.0.2.1", "2001:db8:f::1"}, 0, 0);
+  const uint32_t ams = dc("ams", {"192.0.2.3", "2001:db8:a::3"}, 0, 0);
+  const uint32_t lhr = dc("lhr", {"192.0.2.5", "2001:db8:1::5"}, 0, 0);
+  const uint32_t backup = pool("backup", PoolPolicy::failover, {ams, lhr});
+  Rule r;
+  r.policy = Policy::failover;
+  r.datacenters = {fra};
+  r.on_all_down = AllDown::fallback;
+  r.fallback_dc = backup;
+  compile(r);
+  down_all(fra);
+  down(ams, 0, 4);  // ams is down for IPv4 only: the pool answers A from lhr
+  EXPECT_EQ(run(r, 4, subnet(1)).dc, int32_t(lhr));
+  Decision d = run(r, 6, subnet(1));
+  EXPECT_TRUE(d.failed_open);
+  EXPECT_EQ(d.dc, int32_t(lhr));  // not ams, which is up for IPv6 alone
+  ASSERT_EQ(d.count, 1u);
+  EXPECT_EQ(d.addresses[0]->to_string(), "2001:db8:1::5");
+  down(lhr, 0, 6);  // the A choice has no IPv6 up: AAAA chooses on its own (ams)
+  d = run(r, 6, subnet(1));
+  EXPECT_EQ(d.dc, int32_t(ams));
+  EXPECT_EQ(run(r, 4, subnet(1)).dc, int32_t(lhr));
+}
+
 // on_all_down = "<pool>": when every candidate is down, the pool answers by its own policy,
 // from its healthy members, or as if all were up when it is down too.
 TEST_F(PoolTest, OnAllDownNamesAPool) {

@@ -561,5 +561,37 @@ t = ['TXT "a \"q\" \065\\" plain', "TXT ''"]
   EXPECT_TRUE(wild->is_wildcard);
 }
 
+// find_zone() scans a few zones and hashes suffixes for more: both give the closest
+// enclosing zone, at label boundaries only.
+TEST(ZoneSet, FindZoneTakesTheLongestOriginAtALabelBoundary) {
+  for (const size_t filler : {0U, 12U}) {  // 3 zones (scan) and 15 (hash table)
+    ZoneSet set;
+    auto add = [&](const std::string& origin) {
+      auto z = std::make_shared<Zone>();
+      z->origin = origin;
+      set.zones.push_back(z);
+    };
+    add("\3com\0"s);
+    add("\7example\3com\0"s);
+    add("\3sub\7example\3com\0"s);
+    for (size_t i = 0; i < filler; ++i)
+      add("\4fill" + std::string(1, static_cast<char>(1)) +
+          std::string(1, static_cast<char>('a' + i)) + "\0"s);
+    set.reindex();
+    auto origin_of = [&](const std::string& name) -> std::string {
+      const Zone* z = set.find_zone(name);
+      return z == nullptr ? "none" : z->origin;
+    };
+    EXPECT_EQ(origin_of("\3www\3sub\7example\3com\0"s), "\3sub\7example\3com\0"s);
+    EXPECT_EQ(origin_of("\3sub\7example\3com\0"s), "\3sub\7example\3com\0"s);
+    EXPECT_EQ(origin_of("\3www\7example\3com\0"s), "\7example\3com\0"s);
+    // A label "x\3sub" makes the name end with the bytes of sub.example.com, not at a label.
+    EXPECT_EQ(origin_of("\5x\3sub\7example\3com\0"s), "\7example\3com\0"s);
+    EXPECT_EQ(origin_of("\5x\3com\0"s), "none");
+    EXPECT_EQ(origin_of("\3www\3net\0"s), "none");
+    EXPECT_EQ(origin_of("\3com\0"s), "\3com\0"s);
+  }
+}
+
 }  // namespace
 }  // namespace geodns::zone
