@@ -14,7 +14,6 @@ namespace geodns {
 IpAddress IpAddress::masked(unsigned prefix_len) const noexcept {
   // Two 64-bit words (this runs per steered query): a big-endian mask of the kept bits per
   // word, byte-swapped to the words as loaded. IPv4 keeps its unused bytes 4..15 at zero.
-  static_assert(std::endian::native == std::endian::little);
   IpAddress out = *this;
   if (prefix_len >= bit_length()) return out;
   uint64_t w[2];
@@ -22,7 +21,11 @@ IpAddress IpAddress::masked(unsigned prefix_len) const noexcept {
   for (unsigned k = 0; k < 2; ++k) {
     const unsigned keep = prefix_len > 64 * k ? std::min(prefix_len - 64 * k, 64U) : 0U;
     const uint64_t mask = keep == 0 ? 0 : ~uint64_t{0} << (64 - keep);
-    w[k] &= __builtin_bswap64(mask);
+    if constexpr (std::endian::native == std::endian::little) {
+      w[k] &= __builtin_bswap64(mask);
+    } else {
+      w[k] &= mask;
+    }
   }
   std::memcpy(out.bytes.data(), w, 16);
   return out;

@@ -2,6 +2,7 @@
 // loader and the tests.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,23 +94,32 @@ inline constexpr uint16_t CD = 0x0010;
 }  // namespace flag
 
 // Network byte order through one load or store and a byte swap (GCC does not merge the
-// byte-wise form into one store; these run dozens of times per query).
+// byte-wise form into one store; these run dozens of times per query). The swap is a no-op
+// on big-endian hosts.
+inline uint16_t net16(uint16_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap16(v);
+  return v;
+}
+inline uint32_t net32(uint32_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap32(v);
+  return v;
+}
 inline uint16_t read_u16(const uint8_t* p) noexcept {
   uint16_t v;
   std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
+  return net16(v);
 }
 inline uint32_t read_u32(const uint8_t* p) noexcept {
   uint32_t v;
   std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
+  return net32(v);
 }
 inline void write_u16(uint8_t* p, uint16_t v) noexcept {
-  v = __builtin_bswap16(v);
+  v = net16(v);
   std::memcpy(p, &v, 2);
 }
 inline void write_u32(uint8_t* p, uint32_t v) noexcept {
-  v = __builtin_bswap32(v);
+  v = net32(v);
   std::memcpy(p, &v, 4);
 }
 

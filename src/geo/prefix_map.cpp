@@ -1,6 +1,7 @@
 #include "geo/prefix_map.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace geodns::geo {
@@ -246,7 +247,9 @@ size_t vector_bytes(const std::vector<T>& v) {
 uint32_t v4_bits(const IpAddress& a) noexcept {
   uint32_t v;
   std::memcpy(&v, a.bytes.data(), 4);
-  return __builtin_bswap32(v);  // network order: the first byte is the most significant
+  // Network order: the first byte is the most significant.
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap32(v);
+  return v;
 }
 
 Uint128 v6_bits(const IpAddress& a) noexcept {
