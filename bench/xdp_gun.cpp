@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "query_file.h"
 #include "server/listen_config.h"
 #include "server/xdp/xdp_program.h"
 #include "tool_cli.h"
@@ -77,118 +78,9 @@ struct Options {
   int cpu = -1;
 };
 
-struct Query {
-  std::vector<uint8_t> qname;  // wire form
-  uint16_t qtype;
-};
-
-std::optional<std::vector<uint8_t>> encode_name(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  std::vector<uint8_t> wire;
-  size_t start = 0;
-  while (!name.empty() && start <= name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    const size_t len = dot - start;
-    if (len == 0 || len > 63) return std::nullopt;
-    wire.push_back(static_cast<uint8_t>(len));
-    wire.insert(wire.end(), name.begin() + static_cast<long>(start),
-                name.begin() + static_cast<long>(dot));
-    start = dot + 1;
-  }
-  wire.push_back(0);
-  if (wire.size() > 255) return std::nullopt;
-  return wire;
-}
-
-std::optional<uint16_t> parse_qtype(const std::string& type) {
-  static const std::array<std::pair<const char*, uint16_t>, 8> kTypes = {{{"A", 1},
-                                                                          {"NS", 2},
-                                                                          {"SOA", 6},
-                                                                          {"PTR", 12},
-                                                                          {"MX", 15},
-                                                                          {"TXT", 16},
-                                                                          {"AAAA", 28},
-                                                                          {"ANY", 255}}};
-  for (const auto& [name, value] : kTypes) {
-    if (strcasecmp(name, type.c_str()) == 0) return value;
-  }
-  if (type.size() > 4 && strncasecmp(type.c_str(), "TYPE", 4) == 0) {
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(type.c_str() + 4, &end, 10);
-    if (*end == '\0' && v <= 65535) return static_cast<uint16_t>(v);
-  }
-  return std::nullopt;
-}
-
-// "name [type]" per line (dnsperf's and kxdpgun's format), '#' starts a comment.
-std::vector<Query> read_queries(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) die("cannot open " + path);
-  std::vector<Query> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    std::istringstream fields(line);
-    std::string name;
-    std::string type;
-    if (!(fields >> name)) continue;
-    if (!(fields >> type)) type.push_back('A');
-    auto qname = encode_name(name);
-    auto qtype = parse_qtype(type);
-    if (!qname || !qtype) die(path + ": cannot parse '" + line + "'");
-    out.push_back({std::move(*qname), *qtype});
-  }
-  if (out.empty()) die(path + ": no queries");
-  return out;
-}
-
-// The same /24s as geodns-loadgen --ecs-subnets (bench/loadgen.cpp, make_ecs_subnets): first
-// octets 1..223 in turn (10 and 127 skipped), the other two from a bijection on 16 bits, the
-// IANA special-purpose ranges left out.
-bool is_reserved_v4(uint32_t a) {
-  static constexpr std::array<std::pair<uint32_t, int>, 15> kReserved = {{
-      {0x00000000, 8},
-      {0x0A000000, 8},
-      {0x64400000, 10},
-      {0x7F000000, 8},
-      {0xA9FE0000, 16},
-      {0xAC100000, 12},
-      {0xC0000000, 24},
-      {0xC0000200, 24},
-      {0xC0586300, 24},
-      {0xC0A80000, 16},
-      {0xC6120000, 15},
-      {0xC6336400, 24},
-      {0xCB007100, 24},
-      {0xE0000000, 4},
-      {0xF0000000, 4},
-  }};
-  for (const auto& [prefix, bits] : kReserved) {
-    if ((a & (~uint32_t{0} << (32 - bits))) == prefix) return true;
-  }
-  return false;
-}
-
-std::vector<std::array<uint8_t, 3>> make_ecs_subnets(uint32_t count) {
-  std::vector<uint8_t> firsts;
-  for (uint32_t a = 1; a <= 223; ++a) {
-    if (a != 10 && a != 127) firsts.push_back(static_cast<uint8_t>(a));
-  }
-  std::vector<std::array<uint8_t, 3>> out;
-  const auto n = static_cast<uint32_t>(firsts.size());
-  for (uint32_t k = 0; out.size() < count && k < n * 65536u; ++k) {
-    const uint8_t a = firsts[k % n];
-    const uint32_t mixed = ((k / n) * 40503u) & 0xFFFFu;
-    const auto b = static_cast<uint8_t>(mixed >> 8);
-    const auto c = static_cast<uint8_t>(mixed);
-    if (!is_reserved_v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8)) {
-      out.push_back({a, b, c});
-    }
-  }
-  if (out.size() < count) die("cannot make that many distinct ECS subnets");
-  return out;
-}
+using geodns::bench::make_ecs_subnets;
+using geodns::bench::QuerySpec;
+using geodns::bench::read_query_file;
 
 void put16(std::vector<uint8_t>& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
@@ -208,7 +100,7 @@ uint16_t fold(uint32_t sum) {
 
 // One query frame: Ethernet, IPv4 (DF, TTL 64), UDP with its checksum, the DNS message.
 std::vector<uint8_t> build_frame(const Options& o, const uint8_t* src_mac, const uint8_t* dst_mac,
-                                 uint32_t src_ip, uint32_t dst_ip, uint16_t id, const Query& q,
+                                 uint32_t src_ip, uint32_t dst_ip, uint16_t id, const QuerySpec& q,
                                  const std::array<uint8_t, 3>* subnet) {
   std::vector<uint8_t> dns;
   put16(dns, id);
@@ -371,9 +263,10 @@ int main(int argc, char** argv) {
   const uint32_t dst_ip = parse_ipv4(o.destination);
   const auto dst_mac = parse_mac(o.dst_mac);
   const auto src_mac = interface_mac(o.interface);
-  const std::vector<Query> queries = read_queries(o.queries);
+  const std::vector<QuerySpec> queries = read_query_file(o.queries);
   std::vector<std::array<uint8_t, 3>> subnets;
   if (o.ecs_subnets > 0) subnets = make_ecs_subnets(o.ecs_subnets);
+  if (subnets.size() < o.ecs_subnets) die("cannot make that many distinct ECS subnets");
   // Frame i pairs line i mod L with subnet i mod N: lcm(L, N) frames pair every line with
   // every subnet (capped, then max(L, N) keeps every line and every subnet in use).
   size_t total = queries.size();
