@@ -6,11 +6,14 @@
 namespace geodns::dns {
 
 namespace {
-constexpr int kMaxPointerHops = 64;
-}
 
-bool read_name(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
-               size_t* out_len) noexcept {
+constexpr int kMaxPointerHops = 64;
+
+// The walk of read_name() and skip_name(): one function, so that both accept exactly the same
+// names; `out` is null for skip_name, which only moves past the name (no copy).
+template <bool kCopy>
+inline bool walk_name(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
+                      size_t* out_len) noexcept {
   size_t p = *pos;
   size_t n = 0;
   size_t end_pos = 0;  // where the caller resumes: after the first pointer, or the root label
@@ -35,53 +38,30 @@ bool read_name(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
     if ((len & 0xC0) != 0) return false;  // 0x40/0x80: extended/binary labels (obsolete)
     if (n + 1 + len > kMaxNameLength) return false;
     if (p + 1 + len > msg_len) return false;
-    out[n++] = len;
+    if constexpr (kCopy) out[n] = len;
     if (len == 0) {
+      ++n;
       if (!jumped) end_pos = p + 1;
       break;
     }
-    std::memcpy(out + n, msg + p + 1, len);
-    n += len;
-    p += 1 + len;
-  }
-  *pos = end_pos;
-  *out_len = n;
-  return true;
-}
-
-bool skip_name(const uint8_t* msg, size_t msg_len, size_t* pos) noexcept {
-  // read_name() without the copy: the same walk, so the same names are accepted.
-  size_t p = *pos;
-  size_t n = 0;
-  size_t end_pos = 0;
-  bool jumped = false;
-  int hops = 0;
-  for (;;) {
-    if (p >= msg_len) return false;
-    const uint8_t len = msg[p];
-    if ((len & 0xC0) == 0xC0) {
-      if (p + 1 >= msg_len) return false;
-      const size_t target = (static_cast<size_t>(len & 0x3F) << 8) | msg[p + 1];
-      if (target >= p || ++hops > kMaxPointerHops) return false;
-      if (!jumped) {
-        end_pos = p + 2;
-        jumped = true;
-      }
-      p = target;
-      continue;
-    }
-    if ((len & 0xC0) != 0) return false;
-    if (n + 1 + len > kMaxNameLength) return false;
-    if (p + 1 + len > msg_len) return false;
-    if (len == 0) {
-      if (!jumped) end_pos = p + 1;
-      break;
-    }
+    if constexpr (kCopy) std::memcpy(out + n + 1, msg + p + 1, len);
     n += 1 + len;
     p += 1 + len;
   }
   *pos = end_pos;
+  if constexpr (kCopy) *out_len = n;
   return true;
+}
+
+}  // namespace
+
+bool read_name(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
+               size_t* out_len) noexcept {
+  return walk_name<true>(msg, msg_len, pos, out, out_len);
+}
+
+bool skip_name(const uint8_t* msg, size_t msg_len, size_t* pos) noexcept {
+  return walk_name<false>(msg, msg_len, pos, nullptr, nullptr);
 }
 
 bool read_name_lower_general(const uint8_t* msg, size_t msg_len, size_t* pos, uint8_t* out,
