@@ -222,7 +222,7 @@ if [[ " $WORKLOADS " == *" geo "* && " $SERVERS " == *" gdnsd "* && ! -f $REAL_G
   echo "xdp.sh: gdnsd sits geo out: no $REAL_GEOIP2_MMDB (bench/real-to-geoip2.pl makes it)" >&2
 fi
 
-start_server() {  # $1 server $2 workload
+start_server() {  # $1 server $2 workload [$3 attempts so far]
   local log=$TMP/server.log zones=$TMP/zones geoip=""
   [[ $2 == geo ]] && zones=$TMP/zones-geo geoip=$REAL_MMDB
   case $1 in
@@ -257,6 +257,17 @@ start_server() {  # $1 server $2 workload
     *) die "unknown server $1" ;;
   esac
   SPID=$!
+  # The AF_XDP socket of the server stopped just before is released by the kernel a little
+  # later: a bind in that window fails with EBUSY. Start again (bounded) rather than give up.
+  if [[ $1 == *xdp* && ${3:-0} -lt 10 ]]; then
+    sleep 0.2
+    if ! kill -0 "$SPID" 2>/dev/null && grep -q "resource busy" "$log"; then
+      wait "$SPID" 2>/dev/null || true
+      sleep 0.5
+      start_server "$1" "$2" $((${3:-0} + 1))
+      return
+    fi
+  fi
   # Ready when a query gets a reply (the floors' echo has no answer: dig's status is enough).
   local ready=0
   for _ in $(seq 1 100); do
