@@ -25,6 +25,7 @@
 #include "server/listen_config.h"
 #include "server/xdp/xdp_program.h"
 #include "tool_cli.h"
+#include "xsk_copy_socket.h"
 
 namespace {
 
@@ -148,26 +149,13 @@ int main(int argc, char** argv) {
   void* area = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (area == MAP_FAILED) die("mmap failed");
-  xsk_ring_prod fill{}, tx{};
-  xsk_ring_cons comp{}, rx{};
-  xsk_umem* umem = nullptr;
-  xsk_umem_config uc{kRing, kRing, kFrameBytes, 0, 0};
-  if (int err = xsk_umem__create(&umem, area, bytes, &fill, &comp, &uc); err != 0) {
-    die(std::string("xsk_umem__create: ") + std::strerror(-err));
-  }
-  xsk_socket_config sc{};
-  sc.rx_size = kRing;
-  sc.tx_size = kRing;
-  sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-  sc.bind_flags = XDP_COPY;
-  xsk_socket* xsk = nullptr;
-  if (int err = xsk_socket__create(&xsk, interface.c_str(), 0, umem, &rx, &tx, &sc); err != 0) {
-    die(std::string("xsk_socket__create: ") + std::strerror(-err));
-  }
-  // One sendto() may send a whole batch (XDP_MAX_TX_SKB_BUDGET, 9, kernel 6.17+; else 32).
-  const uint32_t budget = kBatch;
-  (void)setsockopt(xsk_socket__fd(xsk), SOL_XDP, 9, &budget, sizeof budget);
-  if (auto st = (*program)->add_socket(0, xsk_socket__fd(xsk)); !st) die(st.error().to_string());
+  geodns::bench::CopyModeXsk x;
+  geodns::bench::open_copy_mode_xsk(&x, interface, area, bytes, kRing, kFrameBytes, kBatch,
+                                    **program);
+  xsk_ring_prod& fill = x.fill;
+  xsk_ring_prod& tx = x.tx;
+  xsk_ring_cons& comp = x.comp;
+  xsk_ring_cons& rx = x.rx;
   // Echo in place: every frame starts in the fill ring (as large as the frame count, so it
   // never overflows), goes out as TX, and comes back through the completion ring.
   uint32_t idx = 0;
@@ -177,7 +165,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> spare;  // frames dropped as not-UDP, back to the fill ring
   spare.reserve(kRing);
 
-  const int fd = xsk_socket__fd(xsk);
+  const int fd = x.fd;
   pollfd pfd{fd, POLLIN, 0};
   unsigned long long answered = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
@@ -240,8 +228,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  xsk_socket__delete(xsk);
-  xsk_umem__delete(umem);
+  geodns::bench::close_copy_mode_xsk(&x);
   program->reset();  // detach before exit
   std::fprintf(stderr, "geodns-xdp-floor: answered %llu queries\n", answered);
   return 0;

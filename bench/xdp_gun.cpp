@@ -41,6 +41,7 @@
 #include "server/listen_config.h"
 #include "server/xdp/xdp_program.h"
 #include "tool_cli.h"
+#include "xsk_copy_socket.h"
 
 namespace {
 
@@ -56,7 +57,6 @@ constexpr size_t kMaxFrames = 1 << 20;  // prebuilt queries at most
 constexpr uint16_t kEcsOption = 8;      // RFC 7871
 constexpr uint16_t kOptType = 41;
 constexpr uint16_t kEdnsPayload = 1232;
-constexpr int kSockoptMaxTxBudget = 9;  // XDP_MAX_TX_SKB_BUDGET (kernel 6.17+)
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -323,26 +323,13 @@ int main(int argc, char** argv) {
   frames.clear();
   frames.shrink_to_fit();
 
-  xsk_ring_prod fill{}, tx{};
-  xsk_ring_cons comp{}, rx{};
-  xsk_umem* umem = nullptr;
-  xsk_umem_config uc{kRing, kRing, kChunk, 0, 0};
-  if (int err = xsk_umem__create(&umem, area, bytes, &fill, &comp, &uc); err != 0) {
-    die(std::string("xsk_umem__create: ") + std::strerror(-err));
-  }
-  xsk_socket_config sc{};
-  sc.rx_size = kRing;
-  sc.tx_size = kRing;
-  sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-  sc.bind_flags = XDP_COPY;
-  xsk_socket* xsk = nullptr;
-  if (int err = xsk_socket__create(&xsk, o.interface.c_str(), 0, umem, &rx, &tx, &sc); err != 0) {
-    die(std::string("xsk_socket__create: ") + std::strerror(-err));
-  }
-  const int fd = xsk_socket__fd(xsk);
-  const uint32_t budget = kBatch;
-  (void)setsockopt(fd, SOL_XDP, kSockoptMaxTxBudget, &budget, sizeof budget);
-  if (auto st = (*program)->add_socket(0, fd); !st) die(st.error().to_string());
+  geodns::bench::CopyModeXsk x;
+  geodns::bench::open_copy_mode_xsk(&x, o.interface, area, bytes, kRing, kChunk, kBatch, **program);
+  xsk_ring_prod& fill = x.fill;
+  xsk_ring_prod& tx = x.tx;
+  xsk_ring_cons& comp = x.comp;
+  xsk_ring_cons& rx = x.rx;
+  const int fd = x.fd;
   uint32_t fi = 0;
   xsk_ring_prod__reserve(&fill, kRxFrames, &fi);
   for (uint32_t i = 0; i < kRxFrames; ++i) {
@@ -428,8 +415,7 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = o.duration_s;
-  xsk_socket__delete(xsk);
-  xsk_umem__delete(umem);
+  geodns::bench::close_copy_mode_xsk(&x);
   program->reset();
   std::printf("total queries:     %llu (%.0f pps)\n", sent, static_cast<double>(sent) / seconds);
   std::printf("total replies:     %llu (%.0f pps) (%.0f%%)\n", replies,
