@@ -75,6 +75,8 @@ if [[ " $SERVERS " == *" gdnsd "* ]] && ! command -v gdnsd >/dev/null; then
 fi
 
 source "$REPO/tests/xdp/veth_rig.sh"
+# shellcheck source=bench/geo-map.sh
+source "$REPO/bench/geo-map.sh"
 TMP=$(mktemp -d /tmp/geodns-xdp-bench.XXXXXX)
 SPID=
 cleanup() {
@@ -132,33 +134,12 @@ zone:
     zonefile-sync: -1
 CONF
 }
-# geo: the same zone plus a geo-steered www (bench/compare's map: continents to four data
+# geo: the same zone plus a geo-steered www (bench/geo-map.sh: continents to four data
 # centres), for geodns on the real database; gdnsd gets the same map on its GeoIP2 copy.
 mkdir -p "$TMP/zones-geo"
 {
   cat "$TMP/zones/bench.test.toml"
-  cat <<'ZONE'
-
-[datacenters.fra]
-addresses = ["192.0.2.10"]
-[datacenters.iad]
-addresses = ["198.51.100.10"]
-[datacenters.sin]
-addresses = ["203.0.113.10"]
-[datacenters.gru]
-addresses = ["203.0.113.20"]
-
-[steer.www]
-ttl = 30
-policy = "geo"
-answers = 1
-map.EU = ["fra", "iad"]
-map.NA = ["iad", "fra"]
-map.AS = ["sin", "fra"]
-map.SA = ["gru", "iad"]
-map.OC = ["sin", "iad"]
-map.default = ["iad", "fra"]
-ZONE
+  geo_map_toml
 } >"$TMP/zones-geo/bench.test.toml"
 write_gdnsd() {  # $1 workload: the config (and zone) in $TMP/gdnsd
   local dir=$TMP/gdnsd plugins=""
@@ -166,33 +147,7 @@ write_gdnsd() {  # $1 workload: the config (and zone) in $TMP/gdnsd
   { cat "$TMP/knot/bench.test.zone"; [[ $1 == geo ]] && echo 'www 30 DYNA geoip!www'; } \
     >"$dir/zones/bench.test"
   if [[ $1 == geo ]]; then
-    plugins=$(cat <<CONF
-plugins => {
-  geoip => {
-    maps => {
-      bench_map => {
-        geoip2_db => "$REAL_GEOIP2_MMDB"
-        datacenters => [fra, iad, sin, gru]
-        map => {
-          EU => [fra, iad]
-          NA => [iad, fra]
-          AS => [sin, fra]
-          SA => [gru, iad]
-          OC => [sin, iad]
-          default => [iad, fra]
-        }
-      }
-    }
-    resources => {
-      www => {
-        map => bench_map
-        dcmap => { fra => 192.0.2.10, iad => 198.51.100.10, sin => 203.0.113.10, gru => 203.0.113.20 }
-      }
-    }
-  }
-}
-CONF
-)
+    plugins=$(geo_map_gdnsd "$REAL_GEOIP2_MMDB")
   fi
   cat >"$dir/config" <<CONF
 options => {
