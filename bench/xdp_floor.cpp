@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   auto program = geodns::server::xdp::XdpProgram::attach(
-      interface, geodns::server::xdp::AttachMode::native, endpoints);
+      interface, geodns::server::xdp::AttachMode::native, endpoints, /*state_dir=*/"");
   if (!program) die(program.error().to_string());
 
   const size_t bytes = static_cast<size_t>(kRing) * kFrameBytes;

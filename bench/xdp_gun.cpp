@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
   auto endpoint = geodns::server::parse_endpoint(o.source + ":" + std::to_string(o.source_port));
   if (!endpoint) die(endpoint.error().to_string());
   auto program = geodns::server::xdp::XdpProgram::attach(
-      o.interface, geodns::server::xdp::AttachMode::native, {*endpoint});
+      o.interface, geodns::server::xdp::AttachMode::native, {*endpoint}, /*state_dir=*/"");
   if (!program) die(program.error().to_string());
 
   void* area = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,

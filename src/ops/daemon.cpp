@@ -400,7 +400,8 @@ Status Daemon::start_xdp(const server::ListenConfig& lc, const server::Responder
   if (!mode) return mode.error();
   std::vector<server::Endpoint> endpoints = lc.endpoints;
   for (size_t i = 0; i < endpoints.size(); ++i) endpoints[i].port = pool_->bound_port(i);
-  auto xdp = server::xdp::XdpPool::start({config_.listen.xdp, *mode}, endpoints, factory);
+  auto xdp = server::xdp::XdpPool::start({config_.listen.xdp, *mode, config_.prober.state_dir},
+                                         endpoints, factory);
   if (!xdp) return xdp.error();
   xdp_ = std::move(xdp.value());
   for (const auto& q : xdp_->queues()) {

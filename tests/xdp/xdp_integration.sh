@@ -345,7 +345,7 @@ status=$?
 PID=
 ((status != 0)) || fail "an unprivileged start should fail"
 grep -q "event=ready" "$LOG" && fail "ready without privileges"
-grep -q "xdp $RIG_SRV_IF: .*needs root, or CAP_NET_ADMIN and CAP_BPF" "$LOG" ||
+grep -q "xdp $RIG_SRV_IF: .*needs root, or CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON" "$LOG" ||
   fail "no privilege error naming the interface"
 grep -q "allows generic" "$LOG" && fail "a privilege error must not suggest generic mode"
 pass "missing privileges reported"

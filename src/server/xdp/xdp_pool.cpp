@@ -28,7 +28,7 @@ Result<std::unique_ptr<XdpPool>> XdpPool::start(const XdpConfig& config,
   (void)setrlimit(RLIMIT_MEMLOCK, &unlimited);
   for (const std::string& interface : config.interfaces) {
     auto mtu = interface_mtu(interface);
-    auto program = XdpProgram::attach(interface, config.mode, endpoints);
+    auto program = XdpProgram::attach(interface, config.mode, endpoints, config.state_dir);
     if (!program) return program.error();
     if (!mtu) return mtu.error();
     const uint32_t queues = queue_count(interface);

@@ -24,6 +24,9 @@ class XskQueue;
 struct XdpConfig {
   std::vector<std::string> interfaces;
   AttachMode mode = AttachMode::native;
+  // Where the attached program's id is recorded (state_dir/xdp-IFACE), so that one left by
+  // a killed geodns is recognised without CAP_SYS_ADMIN (xdp_program.h); "" = not recorded.
+  std::string state_dir;
 };
 
 // "native", "generic", "native_or_generic".

@@ -17,8 +17,12 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "server/xdp/xdp_object.h"
 
@@ -73,13 +77,66 @@ bool is_privilege_error(int err) {
   return err == -EPERM || err == -EACCES;
 }
 
+// What state_dir/xdp-IFACE says of the program a geodns attached: "BOOT_ID IFINDEX ID FLAGS".
+// Program ids are not reused before they wrap (2^31), and every program is gone when the boot
+// id changes, so a record matching the attached program names one that geodns attached.
+struct AttachRecord {
+  std::string boot_id;
+  int ifindex = 0;
+  uint32_t id = 0;
+  uint32_t flags = 0;  // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE
+};
+
+std::string current_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+std::optional<AttachRecord> read_record(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  std::ifstream in(path);
+  AttachRecord r;
+  if (!(in >> r.boot_id >> r.ifindex >> r.id >> r.flags) || r.boot_id.empty()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
 // Detaches every program named XdpProgram::kName from `ifindex`: left by a geodns that was
 // killed (SIGKILL, a crash) and so never detached, it would still steer queries into an
 // AF_XDP socket nobody reads. Programs of others stay.
-Status detach_stale(const std::string& interface, int ifindex) {
+Status detach_stale(const std::string& interface, int ifindex, const std::string& record_path) {
   for (int round = 0; round < 8; ++round) {
     xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
-    if (libxdp_get_error(mp) != 0 || mp == nullptr) return {};  // nothing attached
+    if (libxdp_get_error(mp) != 0 || mp == nullptr) {
+      // Nothing attached, or something libxdp may not look at: it reads the programs' names
+      // by id, which the kernel allows only with CAP_SYS_ADMIN (not in the systemd drop-in,
+      // README "XDP"). The id itself is public: say which program is in the way and what
+      // removes it, instead of the bare "busy" the attach would meet.
+      __u32 id = 0;
+      if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return {};
+      // The id our predecessor recorded when it attached (this boot, this interface): ours,
+      // taken off with the netlink request that needs only CAP_NET_ADMIN.
+      const std::optional<AttachRecord> r = read_record(record_path);
+      if (r && r->id == id && r->ifindex == ifindex && r->boot_id == current_boot_id()) {
+        if (const int e = bpf_xdp_detach(ifindex, r->flags, nullptr); e != 0) {
+          return make_error("xdp " + interface + ": cannot detach the stale geodns XDP program " +
+                            std::to_string(id) + ": " + std::strerror(-e));
+        }
+        std::remove(record_path.c_str());
+        log::warn("xdp_stale_program_replaced",
+                  {{"interface", interface}, {"id", std::to_string(id)}});
+        continue;
+      }
+      return make_error("xdp " + interface + ": XDP program id " + std::to_string(id) +
+                        " is attached, not recorded as ours in the state directory, and only "
+                        "CAP_SYS_ADMIN may read its name to tell a " +
+                        XdpProgram::kName +
+                        " left by a killed geodns (replaced at start) from another's: `" +
+                        "ip link set dev " + interface + " xdp off` removes it");
+    }
     int err = 0;
     bool found = false;
     if (xdp_multiprog__is_legacy(mp)) {
@@ -100,8 +157,9 @@ Status detach_stale(const std::string& interface, int ifindex) {
     xdp_multiprog__close(mp);
     if (!found) return {};
     if (err != 0) {
-      return make_error("xdp " + interface +
-                        ": cannot detach the stale geodns XDP program: " + xdp_error(err));
+      return make_error(
+          "xdp " + interface + ": cannot detach the stale geodns XDP program: " + xdp_error(err) +
+          (geteuid() != 0 ? " (needs root, or CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON)" : ""));
     }
     log::warn("xdp_stale_program_replaced", {{"interface", interface}});
   }
@@ -141,19 +199,16 @@ Result<uint32_t> interface_mtu(const std::string& interface) {
 
 Result<std::unique_ptr<XdpProgram>> XdpProgram::attach(const std::string& interface,
                                                        AttachMode mode,
-                                                       const std::vector<Endpoint>& endpoints) {
+                                                       const std::vector<Endpoint>& endpoints,
+                                                       const std::string& state_dir) {
   route_library_logs();
   const unsigned ifindex = if_nametoindex(interface.c_str());
   if (ifindex == 0) return make_error("xdp " + interface + ": no such interface");
   std::unique_ptr<XdpProgram> self(new XdpProgram());
   self->interface_ = interface;
   self->ifindex_ = static_cast<int>(ifindex);
-  if (Status st = detach_stale(interface, self->ifindex_); !st) {
-    if (geteuid() != 0) {
-      return make_error(st.error().message + " (needs root, or CAP_NET_ADMIN and CAP_BPF)");
-    }
-    return st.error();
-  }
+  const std::string record_path = state_dir.empty() ? "" : state_dir + "/xdp-" + interface;
+  if (Status st = detach_stale(interface, self->ifindex_, record_path); !st) return st.error();
 
   const std::span<const uint8_t> object = embedded_object();
   // The opts structs by hand: libbpf's DECLARE_*_OPTS macros use a GNU statement expression.
@@ -204,12 +259,28 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::attach(const std::string& interf
     self->program_ = nullptr;
     std::string message = "xdp " + interface + ": attach failed: " + refused;
     if (is_privilege_error(err)) {
-      message += " (needs root, or CAP_NET_ADMIN and CAP_BPF)";
+      message += " (needs root, or CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON)";
     } else if (mode == AttachMode::native) {
       // The driver said no: generic mode may still work, if the operator accepts its cost.
       message += " (xdp_mode = \"native_or_generic\" allows generic)";
     }
     return make_error(message);
+  }
+
+  // Attached the plain way (the interface's program is ours, not libxdp's dispatcher), its id
+  // is recorded for the next start: what a dispatcher holds is not ours alone to detach.
+  __u32 attached = 0;
+  const uint32_t flags = self->native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  if (!record_path.empty() &&
+      bpf_xdp_query_id(self->ifindex_, static_cast<int>(flags), &attached) == 0 && attached != 0 &&
+      attached == xdp_program__id(program)) {
+    std::ostringstream text;
+    text << current_boot_id() << ' ' << self->ifindex_ << ' ' << attached << ' ' << flags << '\n';
+    if (Status st = write_file_atomic(record_path, text.str()); !st) {
+      log::warn("xdp_record_failed", {{"interface", interface}, {"error", st.error().message}});
+    } else {
+      self->record_path_ = record_path;
+    }
   }
 
   bpf_object* loaded = xdp_program__bpf_obj(program);
@@ -246,7 +317,23 @@ XdpProgram::~XdpProgram() {
   const int err =
       xdp_program__detach(program_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   if (err != 0) {
-    log::warn("xdp_detach_failed", {{"interface", interface_}, {"error", xdp_error(err)}});
+    // libxdp finds what it detaches by program id, which takes CAP_SYS_ADMIN. Attached the
+    // plain way (no dispatcher), the program comes off with the netlink request that attached
+    // it, which needs only CAP_NET_ADMIN; naming our program's fd as the one expected there,
+    // it removes nothing else.
+    bpf_xdp_attach_opts opts{};
+    opts.sz = sizeof opts;
+    opts.old_prog_fd = xdp_program__fd(program_);
+    const int plain =
+        bpf_xdp_detach(ifindex_, native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, &opts);
+    if (plain != 0) {
+      log::warn("xdp_detach_failed", {{"interface", interface_},
+                                      {"error", xdp_error(err) + "; " + std::strerror(-plain)}});
+    }
+    // Still attached: the record stays, for the next start to replace it.
+    if (plain == 0 && !record_path_.empty()) std::remove(record_path_.c_str());
+  } else if (!record_path_.empty()) {
+    std::remove(record_path_.c_str());
   }
   xdp_program__close(program_);
   // The object was ours (xdp_program__create does not take it over).

@@ -27,8 +27,12 @@ class XdpProgram {
 
   // Replaces a stale geodns program on `interface`, attaches ours, and fills its destination
   // map from `endpoints` (UDP: every endpoint's address and port; 0.0.0.0 / :: serve all).
+  // A stale program is known by its name, which the kernel shows only to CAP_SYS_ADMIN; with
+  // `state_dir` (may be ""), also by the id recorded there when it was attached, so that an
+  // unprivileged geodns (the systemd drop-in) replaces what its killed predecessor left.
   static Result<std::unique_ptr<XdpProgram>> attach(const std::string& interface, AttachMode mode,
-                                                    const std::vector<Endpoint>& endpoints);
+                                                    const std::vector<Endpoint>& endpoints,
+                                                    const std::string& state_dir);
   XdpProgram(const XdpProgram&) = delete;
   XdpProgram& operator=(const XdpProgram&) = delete;
   ~XdpProgram();  // detaches
@@ -43,6 +47,7 @@ class XdpProgram {
   XdpProgram() = default;
 
   std::string interface_;
+  std::string record_path_;  // state_dir/xdp-IFACE, "" without a state_dir
   int ifindex_ = 0;
   bool native_ = true;
   ::xdp_program* program_ = nullptr;

@@ -50,7 +50,7 @@ Result<std::unique_ptr<XskQueue>> XskQueue::open(const std::string& interface, u
     self->umem_ = nullptr;
     std::string message =
         "xdp " + interface + ": cannot register the frame memory: " + std::strerror(-err);
-    if (err == -EPERM) message += " (needs root, or CAP_NET_ADMIN and CAP_IPC_LOCK)";
+    if (err == -EPERM) message += " (needs root, or CAP_NET_RAW)";
     return make_error(message);
   }
   xsk_socket_config config{};
