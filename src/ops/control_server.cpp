@@ -64,7 +64,7 @@ ControlServer::ControlServer(uv_loop_t* loop, Handler handler)
 
 ControlServer::~ControlServer() = default;
 
-Status ControlServer::listen(const std::string& endpoint, bool has_token) {
+Status check_control_listen(const std::string& endpoint, bool has_token) {
   auto ep = server::parse_endpoint(endpoint);
   if (!ep) return make_error("control listen: " + ep.error().to_string());
   if (!is_loopback(ep->address) && !has_token) {
@@ -72,6 +72,12 @@ Status ControlServer::listen(const std::string& endpoint, bool has_token) {
                       ": refusing a non-loopback address without [control] token (the "
                       "endpoint can drain datacenters); set a token or listen on 127.0.0.1");
   }
+  return {};
+}
+
+Status ControlServer::listen(const std::string& endpoint, bool has_token) {
+  if (Status st = check_control_listen(endpoint, has_token); !st) return st;
+  auto ep = server::parse_endpoint(endpoint);
   const SocketAddress sa = to_socket_address(ep->address, ep->port);
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;

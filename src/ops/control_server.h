@@ -63,4 +63,9 @@ class ControlServer {
 // True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104.
 bool is_loopback(const IpAddress& address);
 
+// The control endpoint's one rule beyond its syntax: a non-loopback address only with a token
+// (it can drain datacenters). Checked by ControlServer::listen and by ops::check(), so that
+// `geodns check` (the unit's ExecStartPre) refuses what `serve` would.
+Status check_control_listen(const std::string& endpoint, bool has_token);
+
 }  // namespace geodns::ops

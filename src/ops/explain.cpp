@@ -12,6 +12,7 @@
 #include "dns/name.h"
 #include "dns/wire.h"
 #include "geo/database.h"
+#include "ops/control_server.h"
 #include "server/pipeline.h"
 #include "server/steer_compiler.h"
 #include "zone/loader.h"
@@ -256,6 +257,14 @@ Status explain(const zone::ServerConfig& config, const ExplainRequest& request, 
 
 size_t check(const zone::ServerConfig& config, std::ostream& out, std::ostream& err) {
   size_t errors = 0;
+  // What serve would refuse at start-up, refused here too (check is the unit's ExecStartPre).
+  if (!config.control.listen.empty()) {
+    if (Status st = check_control_listen(config.control.listen, !config.control.token.empty());
+        !st) {
+      err << st.error().to_string() << "\n";
+      ++errors;
+    }
+  }
   auto report = zone::load_zone_dir(config.zones_dir, config, nullptr);
   for (const auto& e : report.errors) {
     err << e.to_string() << "\n";

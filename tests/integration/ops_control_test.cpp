@@ -254,6 +254,22 @@ TEST(OpsControl, NonLoopbackListenNeedsAToken) {
   EXPECT_NE(p.stderr_text().find("non-loopback"), std::string::npos) << p.stderr_text();
 }
 
+// `geodns check` is the systemd unit's ExecStartPre: what serve refuses, check refuses first
+// (found running the unit: check said ok, then serve exited and systemd kept restarting it).
+TEST(OpsControl, CheckRefusesANonLoopbackListenWithoutAToken) {
+  const std::vector<std::string> base = {
+      "check", "--zones", GEODNS_SOURCE_DIR "/zones", "--geoip", "", "--control", "0.0.0.0:8053"};
+  ServerProcess refused(GEODNS_BINARY, base);
+  ASSERT_TRUE(refused.wait_exit(10s));
+  EXPECT_EQ(refused.exit_code(), 1);
+  EXPECT_NE(refused.stderr_text().find("non-loopback"), std::string::npos) << refused.stderr_text();
+  std::vector<std::string> with_token = base;
+  with_token.insert(with_token.end(), {"--control-token", "s3cret"});
+  ServerProcess accepted(GEODNS_BINARY, with_token);
+  ASSERT_TRUE(accepted.wait_exit(10s));
+  EXPECT_EQ(accepted.exit_code(), 0) << accepted.stderr_text();
+}
+
 TEST(OpsControl, TokenIsEnforced) {
   OpsServer s({"--control-token", "s3cret"});
   EXPECT_EQ(s.http("GET", "/status").status, 401);
