@@ -17,6 +17,7 @@ packages=(
   git gdnsd  # geodns diff --git tests; import --gdnsd is compared against a running gdnsd
   chromium chromium-driver  # the status page test (tests/dist/status_page_test.py)
   bird2 iproute2  # tests/anycast: BIRD and network namespaces
+  systemd-container  # tests/dist/systemd_unit_test.sh: the unit under systemd-nspawn
   etcd-server etcd-client openssl  # fleet tests: their own etcd (TLS certificates by openssl)
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
