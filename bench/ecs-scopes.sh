@@ -12,6 +12,8 @@
 # listen on 127.0.0.1 only and are stopped by PID on exit.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/geo-map.sh
+source "$REPO/bench/geo-map.sh"
 GEODNS_BIN=${GEODNS_BIN:-$REPO/build/release/src/geodns}
 MMDB=$REPO/geoip/demo.mmdb
 REAL_MMDB=$REPO/geoip/real/geo-whois-asn-country.mmdb
@@ -44,7 +46,8 @@ trap cleanup EXIT
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 mkdir -p "$WORK/geodns"
-cat >"$WORK/geodns/bench.example.toml" <<'TOML'
+{
+  cat <<'TOML'
 [zone]
 name = "bench.example."
 [zone.soa]
@@ -53,23 +56,9 @@ rname = "hostmaster.bench.example."
 [records]
 "@" = ["NS ns1.bench.example."]
 ns1 = "A 192.0.2.53"
-[datacenters.fra]
-addresses = ["192.0.2.10"]
-[datacenters.iad]
-addresses = ["198.51.100.10"]
-[datacenters.sin]
-addresses = ["203.0.113.10"]
-[datacenters.gru]
-addresses = ["203.0.113.20"]
-[steer.www]
-policy = "geo"
-map.EU = ["fra", "iad"]
-map.NA = ["iad", "fra"]
-map.AS = ["sin", "fra"]
-map.SA = ["gru", "iad"]
-map.OC = ["sin", "iad"]
-map.default = ["iad", "fra"]
 TOML
+  geo_map_toml
+} >"$WORK/geodns/bench.example.toml"
 GPORT=$(free_port)
 "$GEODNS_BIN" serve --zones "$WORK/geodns" --geoip "$MMDB" --listen "127.0.0.1:$GPORT" \
   --control "127.0.0.1:$(free_port)" --threads 1 >"$WORK/geodns.log" 2>&1 &
@@ -90,16 +79,7 @@ options => {
   run_dir => "$WORK/gdnsd/run"
   state_dir => "$WORK/gdnsd/state"
 }
-plugins => { geoip => {
-  maps => { bench_map => {
-    geoip2_db => "$GDNSD_MMDB"
-    datacenters => [fra, iad, sin, gru]
-    map => { EU => [fra, iad], NA => [iad, fra], AS => [sin, fra], SA => [gru, iad],
-             OC => [sin, iad], default => [iad, fra] }
-  } }
-  resources => { www => { map => bench_map, dcmap => {
-    fra => 192.0.2.10, iad => 198.51.100.10, sin => 203.0.113.10, gru => 203.0.113.20 } } }
-} }
+$(geo_map_gdnsd "$GDNSD_MMDB")
 CONF
   gdnsd -c "$WORK/gdnsd" start >"$WORK/gdnsd.log" 2>&1 &
   PIDS+=($!)

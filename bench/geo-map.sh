@@ -1,6 +1,6 @@
 # bench/geo-map.sh: the geo workload's steering, one text for every benchmark that measures it
-# (bench/compare on loopback, bench/xdp.sh on the veth rig), so that geodns and gdnsd answer
-# the same map wherever they are compared. Sourced, not run.
+# (bench/compare on loopback, bench/xdp.sh on the veth rig, bench/ecs-scopes.sh), so that
+# geodns and gdnsd answer the same map wherever they are compared. Sourced, not run.
 #
 #   geo_map_toml             geodns: the four datacentres and [steer.www] (append to a zone)
 #   geo_map_gdnsd DB         gdnsd: the plugins block, its geoip map reading DB (GeoIP2 layout)
