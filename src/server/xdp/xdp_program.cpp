@@ -316,7 +316,8 @@ XdpProgram::~XdpProgram() {
   bpf_object* obj = xdp_program__bpf_obj(program_);
   const int err =
       xdp_program__detach(program_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
-  if (err != 0) {
+  bool detached = err == 0;
+  if (!detached) {
     // libxdp finds what it detaches by program id, which takes CAP_SYS_ADMIN. Attached the
     // plain way (no dispatcher), the program comes off with the netlink request that attached
     // it, which needs only CAP_NET_ADMIN; naming our program's fd as the one expected there,
@@ -326,15 +327,14 @@ XdpProgram::~XdpProgram() {
     opts.old_prog_fd = xdp_program__fd(program_);
     const int plain =
         bpf_xdp_detach(ifindex_, native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, &opts);
-    if (plain != 0) {
+    detached = plain == 0;
+    if (!detached) {
       log::warn("xdp_detach_failed", {{"interface", interface_},
                                       {"error", xdp_error(err) + "; " + std::strerror(-plain)}});
     }
-    // Still attached: the record stays, for the next start to replace it.
-    if (plain == 0 && !record_path_.empty()) std::remove(record_path_.c_str());
-  } else if (!record_path_.empty()) {
-    std::remove(record_path_.c_str());
   }
+  // Still attached, the record stays: the next start replaces the program by it.
+  if (detached && !record_path_.empty()) std::remove(record_path_.c_str());
   xdp_program__close(program_);
   // The object was ours (xdp_program__create does not take it over).
   bpf_object__close(obj);
